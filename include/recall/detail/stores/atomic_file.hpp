@@ -1,0 +1,289 @@
+// Atomic file replacement on POSIX: write a temp file beside the target, then rename it over it.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <recall/errors.hpp>
+#include <recall/policy/durability.hpp>
+
+namespace recall::detail {
+
+// Small POSIX I/O helpers shared by the file-based stores.
+namespace fsio {
+
+// strerror's text for `error`, without strerror's shared buffer (safe from any thread).
+[[nodiscard]] inline std::string errno_message(int error) {
+  return std::generic_category().message(error);
+}
+
+// Throws store_error "<action> <path>: <reason>".
+[[noreturn]] inline void throw_io_error(std::string_view action, std::string_view path,
+                                        int error) {
+  std::string message;
+  message.reserve(action.size() + path.size() + 40);
+  message.append(action).append(" ").append(path).append(": ").append(errno_message(error));
+  throw store_error{message};
+}
+
+// Owns one file descriptor and closes it. Close errors are ignored: callers that must see
+// them (a file being written) call release() and close themselves.
+class unique_fd {
+public:
+  unique_fd() noexcept = default;
+  explicit unique_fd(int fd) noexcept : m_fd{fd} {}
+  unique_fd(unique_fd&& other) noexcept : m_fd{std::exchange(other.m_fd, -1)} {}
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    if (this != &other) {
+      reset(std::exchange(other.m_fd, -1));
+    }
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  [[nodiscard]] int get() const noexcept { return m_fd; }
+  [[nodiscard]] explicit operator bool() const noexcept { return m_fd >= 0; }
+  [[nodiscard]] int release() noexcept { return std::exchange(m_fd, -1); }
+  void reset(int fd = -1) noexcept {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = fd;
+  }
+
+private:
+  int m_fd = -1;
+};
+
+// open(2), retried on EINTR. Returns -1 with errno set on failure.
+[[nodiscard]] inline int open_retrying(const char* path, int flags, ::mode_t mode = 0) noexcept {
+  int fd = -1;
+  do {
+    fd = ::open(path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// Writes every byte of `parts`, in order, with as few writev calls as the kernel allows; loops on
+// short writes and EINTR. Returns 0, or the errno of the failure.
+[[nodiscard]] inline int write_all(int fd,
+                                   std::span<const std::span<const std::byte>> parts) noexcept {
+  constexpr int batch = 16;
+  std::size_t part = 0;
+  std::size_t offset = 0; // bytes of parts[part] already written
+  while (part < parts.size()) {
+    ::iovec iov[batch];
+    int count = 0;
+    for (std::size_t i = part; i < parts.size() && count < batch; ++i) {
+      const std::size_t skip = i == part ? offset : 0;
+      if (parts[i].size() > skip) {
+        // writev does not write through iov_base; the cast only satisfies its C signature.
+        iov[count].iov_base = const_cast<std::byte*>(parts[i].data() + skip);
+        iov[count].iov_len = parts[i].size() - skip;
+        ++count;
+      }
+    }
+    if (count == 0) {
+      break;
+    }
+    const ::ssize_t written = ::writev(fd, iov, count);
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return errno;
+    }
+    if (written == 0) {
+      return EIO; // no progress on a regular file: never loop forever
+    }
+    auto left = static_cast<std::size_t>(written);
+    while (part < parts.size() && left >= parts[part].size() - offset) {
+      left -= parts[part].size() - offset;
+      ++part;
+      offset = 0;
+    }
+    offset += left;
+  }
+  return 0;
+}
+
+// Flushes the file's data and metadata to stable storage. Returns 0 or errno.
+[[nodiscard]] inline int sync_fd(int fd) noexcept {
+#if defined(__APPLE__) && defined(F_FULLFSYNC)
+  // fsync on macOS stops at the drive's volatile cache; F_FULLFSYNC does not.
+  if (::fcntl(fd, F_FULLFSYNC) == 0) {
+    return 0;
+  }
+#endif
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR) {
+      return errno;
+    }
+  }
+  return 0;
+}
+
+// Makes the entries of a folder (a rename or a new file in it) durable. Returns 0 or errno.
+// Filesystems that cannot sync a folder (EINVAL, ENOTSUP) count as success: there is nothing
+// more a program can do on them.
+[[nodiscard]] inline int sync_directory(const std::string& path) noexcept {
+  const unique_fd fd{open_retrying(path.c_str(), O_RDONLY | O_DIRECTORY)};
+  if (!fd) {
+    return errno;
+  }
+  const int error = sync_fd(fd.get());
+  return error == EINVAL || error == ENOTSUP ? 0 : error;
+}
+
+// The folder part of a path written with '/' separators: "." for a bare name, "/" for "/x".
+[[nodiscard]] inline std::string parent_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? std::string{"/"} : path.substr(0, slash);
+}
+
+} // namespace fsio
+
+// One atomic replacement of `destination`. The constructor creates `<destination>.tmp.XXXXXX`
+// (mkostemp) in the destination's folder, which must exist; write() fills it; commit() renames
+// it over the destination, so readers see the old file or the whole new one, never a mix. A
+// temp file not committed (an error, an exception) is removed by the destructor. A process
+// killed mid-write can leave a *.tmp.* file behind; nothing ever reads those, so a cleanup pass
+// may delete any that are old.
+// Not thread-safe itself; distinct atomic_file objects, even for one destination, are.
+class atomic_file {
+public:
+  // `mode` is set exactly with fchmod (the umask does not apply) unless it is 0600, which
+  // mkostemp already gives. Throws store_error naming the temp file and the reason.
+  explicit atomic_file(std::string destination, durability level = durability::none,
+                       ::mode_t mode = 0600)
+      : atomic_file{std::move(destination), level, mode, nullptr} {}
+
+  // As above, but a failure to create the temp file is reported in `error` (an errno value in
+  // generic_category) and leaves the object inert (write and commit must not be called); lets
+  // a caller react to ENOENT, say, without paying for an exception.
+  atomic_file(std::string destination, durability level, ::mode_t mode, std::error_code& error)
+      : atomic_file{std::move(destination), level, mode, &error} {}
+
+  atomic_file(const atomic_file&) = delete;
+  atomic_file& operator=(const atomic_file&) = delete;
+
+  ~atomic_file() {
+    m_fd.reset();
+    if (!m_committed && !m_temp.empty()) {
+      ::unlink(m_temp.c_str());
+    }
+  }
+
+  [[nodiscard]] bool is_open() const noexcept { return static_cast<bool>(m_fd); }
+  [[nodiscard]] const std::string& destination() const noexcept { return m_destination; }
+  // Empty if the temp file could not be created.
+  [[nodiscard]] const std::string& temp_path() const noexcept { return m_temp; }
+
+  // Appends bytes to the temp file. Throws store_error (ENOSPC, EIO, ...).
+  void write(std::span<const std::byte> bytes) {
+    const std::span<const std::byte> parts[] = {bytes};
+    write(parts);
+  }
+
+  // Appends several buffers with writev, so a header and a large payload need no joined copy.
+  void write(std::span<const std::span<const std::byte>> parts) {
+    if (const int error = fsio::write_all(m_fd.get(), parts); error != 0) {
+      fsio::throw_io_error("cannot write", m_temp, error);
+    }
+  }
+
+  // Makes the written bytes the destination's content: fsync (under durability::fsync), close,
+  // rename, then fsync the folder (under durability::fsync). Throws store_error; if the rename
+  // has not happened, the destination is untouched and the temp file is removed.
+  void commit() {
+    if (m_durability == durability::fsync) {
+      if (const int error = fsio::sync_fd(m_fd.get()); error != 0) {
+        fsio::throw_io_error("cannot fsync", m_temp, error);
+      }
+    }
+    // close() is where some filesystems (NFS) report a failed write; on Linux the descriptor
+    // is gone even when close() returns EINTR, so that is not retried.
+    if (::close(m_fd.release()) != 0 && errno != EINTR) {
+      fsio::throw_io_error("cannot close", m_temp, errno);
+    }
+    if (::rename(m_temp.c_str(), m_destination.c_str()) != 0) {
+      const int error = errno;
+      fsio::throw_io_error("cannot rename " + m_temp + " to", m_destination, error);
+    }
+    m_committed = true;
+    if (m_durability == durability::fsync) {
+      const std::string folder = fsio::parent_of(m_destination);
+      if (const int error = fsio::sync_directory(folder); error != 0) {
+        fsio::throw_io_error("cannot fsync folder", folder, error);
+      }
+    }
+  }
+
+private:
+  atomic_file(std::string destination, durability level, ::mode_t mode,
+              std::error_code* error_out)
+      : m_destination{std::move(destination)}, m_durability{level} {
+    std::string temp;
+    temp.reserve(m_destination.size() + 12);
+    temp.append(m_destination).append(".tmp.XXXXXX");
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__)
+    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+#else
+    const int fd = ::mkstemp(temp.data());
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+#endif
+    if (fd < 0) {
+      const int error = errno;
+      if (error_out != nullptr) {
+        *error_out = std::error_code{error, std::generic_category()};
+        return;
+      }
+      fsio::throw_io_error("cannot create temp file", temp, error);
+    }
+    m_fd.reset(fd);
+    m_temp = std::move(temp);
+    if (mode != 0600 && ::fchmod(fd, mode) != 0) {
+      const int error = errno;
+      // Cleaned up here: a constructor that throws never runs the destructor.
+      m_fd.reset();
+      ::unlink(m_temp.c_str());
+      const std::string failed = std::exchange(m_temp, std::string{});
+      if (error_out != nullptr) {
+        *error_out = std::error_code{error, std::generic_category()};
+        return;
+      }
+      fsio::throw_io_error("cannot set the mode of", failed, error);
+    }
+    if (error_out != nullptr) {
+      error_out->clear();
+    }
+  }
+
+  std::string m_destination;
+  std::string m_temp;
+  fsio::unique_fd m_fd;
+  durability m_durability;
+  bool m_committed = false;
+};
+
+} // namespace recall::detail

@@ -1,0 +1,262 @@
+// The on-disk format of one cache entry (a *.rce file): encoder, and a decoder trusting nothing.
+#pragma once
+
+// Layout of an entry file, version 1. Every integer is little-endian; i64 is two's complement.
+// A key16 is a recall::key as key::bytes() spells it: the high word then the low word, each
+// big-endian (the same order as key::hex() and XXH128's canonical form).
+//
+//   entry            ::= header payload
+//   header           ::= magic version flags call identity created compute_time
+//                        payload_size payload_checksum header_checksum        (88 bytes)
+//   magic            ::= 'R' 'C' 'L' 'E'                                      offset  0
+//   version          ::= u16   = 1                                            offset  4
+//   flags            ::= u16   0 = raw payload; bits reserved for compression offset  6
+//   call             ::= key16 the key of the call the entry answers          offset  8
+//   identity         ::= key16 the function identity (function_id::identity)  offset 24
+//   created          ::= i64   ns since the Unix epoch (system_clock)         offset 40
+//   compute_time     ::= i64   ns the call took to compute                    offset 48
+//   payload_size     ::= u64   bytes of payload                               offset 56
+//   payload_checksum ::= key16 XXH3-128, seed 0, of the payload               offset 64
+//   header_checksum  ::= u64   XXH3-64, seed 0, of header bytes [0, 80)       offset 80
+//   payload          ::= byte{payload_size}                                   offset 88
+//
+// Reading order (each step trusts only what the previous ones checked): length >= 88, magic,
+// version (it fixes the header layout), header checksum, flags (a reader rejects any flag it
+// does not know), call key, payload_size == file length - 88 (the size field is never used to
+// allocate), payload checksum. Nothing follows the payload.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <recall/detail/key/xxh3.hpp>
+#include <recall/errors.hpp>
+#include <recall/key/key.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall::detail {
+
+inline constexpr std::array<std::byte, 4> entry_magic{std::byte{'R'}, std::byte{'C'},
+                                                      std::byte{'L'}, std::byte{'E'}};
+inline constexpr std::uint16_t entry_format_version = 1;
+// Flags this build understands; any other bit makes an entry unreadable.
+inline constexpr std::uint16_t entry_known_flags = 0;
+inline constexpr std::size_t entry_header_size = 88;
+
+// Field offsets inside the header, as in the grammar above.
+namespace entry_offset {
+inline constexpr std::size_t magic = 0;
+inline constexpr std::size_t version = 4;
+inline constexpr std::size_t flags = 6;
+inline constexpr std::size_t call = 8;
+inline constexpr std::size_t identity = 24;
+inline constexpr std::size_t created = 40;
+inline constexpr std::size_t compute_time = 48;
+inline constexpr std::size_t payload_size = 56;
+inline constexpr std::size_t payload_checksum = 64;
+inline constexpr std::size_t header_checksum = 80;
+} // namespace entry_offset
+
+// A header that passed decode_header(): magic, version, checksum and flags are known good.
+struct entry_header {
+  std::uint16_t version = entry_format_version;
+  std::uint16_t flags = 0;
+  key call;
+  key identity;
+  entry_metadata metadata;
+  std::uint64_t payload_size = 0;
+  key payload_checksum;
+};
+
+using entry_header_bytes = std::array<std::byte, entry_header_size>;
+
+namespace entry_format_detail {
+
+inline void store_le(std::byte* out, std::uint64_t value, std::size_t width) noexcept {
+  for (std::size_t i = 0; i < width; ++i) {
+    out[i] = static_cast<std::byte>((value >> (8 * i)) & 0xFF);
+  }
+}
+
+[[nodiscard]] inline std::uint64_t load_le(const std::byte* in, std::size_t width) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = width; i-- > 0;) {
+    value = (value << 8) | std::to_integer<std::uint64_t>(in[i]);
+  }
+  return value;
+}
+
+inline void store_key(std::byte* out, const key& k) noexcept {
+  const auto bytes = k.bytes();
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    out[i] = bytes[i];
+  }
+}
+
+[[nodiscard]] inline key load_key(const std::byte* in) noexcept {
+  std::array<std::byte, 16> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = in[i];
+  }
+  return key::from_bytes(bytes);
+}
+
+[[nodiscard]] inline std::string hex(std::uint64_t value, int digits) {
+  constexpr char alphabet[] = "0123456789abcdef";
+  std::string out(static_cast<std::size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i, value >>= 4) {
+    out[static_cast<std::size_t>(i)] = alphabet[value & 0xF];
+  }
+  return out;
+}
+
+[[nodiscard]] inline std::int64_t to_ns(std::chrono::system_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+} // namespace entry_format_detail
+
+// XXH3-64 of the first entry_offset::header_checksum bytes of `header` (which must hold them).
+[[nodiscard]] inline std::uint64_t entry_header_checksum(const std::byte* header) noexcept {
+  return XXH3_64bits(header, entry_offset::header_checksum);
+}
+
+// The header for `payload`; write it, then the payload, to make an entry file. Lets a writer
+// send a large payload straight from the caller's buffer (writev) instead of copying it.
+[[nodiscard]] inline entry_header_bytes encode_entry_header(const key& call, const key& identity,
+                                                            const entry_metadata& metadata,
+                                                            std::span<const std::byte> payload) {
+  namespace fmt = entry_format_detail;
+  entry_header_bytes out{};
+  std::byte* const h = out.data();
+  for (std::size_t i = 0; i < entry_magic.size(); ++i) {
+    h[entry_offset::magic + i] = entry_magic[i];
+  }
+  fmt::store_le(h + entry_offset::version, entry_format_version, 2);
+  fmt::store_le(h + entry_offset::flags, 0, 2);
+  fmt::store_key(h + entry_offset::call, call);
+  fmt::store_key(h + entry_offset::identity, identity);
+  fmt::store_le(h + entry_offset::created,
+                static_cast<std::uint64_t>(fmt::to_ns(metadata.created)), 8);
+  fmt::store_le(h + entry_offset::compute_time,
+                static_cast<std::uint64_t>(metadata.compute_time.count()), 8);
+  fmt::store_le(h + entry_offset::payload_size, payload.size(), 8);
+  fmt::store_key(h + entry_offset::payload_checksum, xxh3_128(payload));
+  fmt::store_le(h + entry_offset::header_checksum, entry_header_checksum(h), 8);
+  return out;
+}
+
+// The whole entry file in one buffer (header then payload).
+[[nodiscard]] inline std::vector<std::byte> encode_entry(const key& call, const key& identity,
+                                                         const stored_entry& entry) {
+  const auto header = encode_entry_header(call, identity, entry.metadata, entry.payload);
+  std::vector<std::byte> out;
+  out.reserve(header.size() + entry.payload.size());
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), entry.payload.begin(), entry.payload.end());
+  return out;
+}
+
+// Validates and parses the header at the start of `bytes` (bytes past the header are ignored,
+// so a reader may pass just the first entry_header_size bytes of a file). Checks length, magic,
+// version, header checksum and flags; not the call key, size or payload (see verify_entry).
+// Throws format_error.
+[[nodiscard]] inline entry_header decode_header(std::span<const std::byte> bytes) {
+  namespace fmt = entry_format_detail;
+  const std::byte* const h = bytes.data();
+  if (bytes.size() >= entry_magic.size()) {
+    for (std::size_t i = 0; i < entry_magic.size(); ++i) {
+      if (h[entry_offset::magic + i] != entry_magic[i]) {
+        throw format_error{"not a recall entry: bad magic 0x" +
+                           fmt::hex(fmt::load_le(h, 4), 8) + " (expected \"RCLE\")"};
+      }
+    }
+  }
+  if (bytes.size() < entry_header_size) {
+    throw format_error{"entry too short: " + std::to_string(bytes.size()) +
+                       " bytes, a header takes " + std::to_string(entry_header_size)};
+  }
+  entry_header out;
+  out.version = static_cast<std::uint16_t>(fmt::load_le(h + entry_offset::version, 2));
+  if (out.version != entry_format_version) {
+    throw format_error{"unsupported entry format version " + std::to_string(out.version) +
+                       " (this build reads version " + std::to_string(entry_format_version) +
+                       ")"};
+  }
+  const std::uint64_t stored_checksum = fmt::load_le(h + entry_offset::header_checksum, 8);
+  const std::uint64_t actual_checksum = entry_header_checksum(h);
+  if (stored_checksum != actual_checksum) {
+    throw format_error{"entry header checksum mismatch (stored " + fmt::hex(stored_checksum, 16) +
+                       ", computed " + fmt::hex(actual_checksum, 16) +
+                       "): torn or damaged header"};
+  }
+  out.flags = static_cast<std::uint16_t>(fmt::load_le(h + entry_offset::flags, 2));
+  if ((out.flags & ~entry_known_flags) != 0) {
+    throw format_error{"entry uses unknown flags 0x" + fmt::hex(out.flags, 4) +
+                       " (this build knows 0x" + fmt::hex(entry_known_flags, 4) +
+                       "); written by a newer recall?"};
+  }
+  out.call = fmt::load_key(h + entry_offset::call);
+  out.identity = fmt::load_key(h + entry_offset::identity);
+  out.metadata.created = std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{
+          static_cast<std::int64_t>(fmt::load_le(h + entry_offset::created, 8))})};
+  out.metadata.compute_time = std::chrono::nanoseconds{
+      static_cast<std::int64_t>(fmt::load_le(h + entry_offset::compute_time, 8))};
+  out.payload_size = fmt::load_le(h + entry_offset::payload_size, 8);
+  out.payload_checksum = fmt::load_key(h + entry_offset::payload_checksum);
+  return out;
+}
+
+// Checks that a file of `file_size` bytes is exactly the header plus the payload it announces,
+// which is what makes payload_size safe to use. Throws format_error.
+inline void check_entry_size(const entry_header& header, std::uint64_t file_size) {
+  // Compared this way round so a forged payload_size near 2^64 cannot overflow.
+  if (file_size < entry_header_size || header.payload_size != file_size - entry_header_size) {
+    throw format_error{"entry payload size mismatch: header says " +
+                       std::to_string(header.payload_size) + " bytes, file holds " +
+                       (file_size < entry_header_size
+                            ? std::string{"no payload"}
+                            : std::to_string(file_size - entry_header_size)) +
+                       " (truncated, appended to, or forged)"};
+  }
+}
+
+// Checks that the entry answers `expected_call`: a file renamed, copied or moved under another
+// key's name fails here. Throws format_error.
+inline void check_entry_call(const entry_header& header, const key& expected_call) {
+  if (header.call != expected_call) {
+    throw format_error{"entry holds call " + header.call.hex() + ", expected " +
+                       expected_call.hex() + " (file renamed, copied or moved?)"};
+  }
+}
+
+// The checks outside the header: the entry answers `expected_call` (a file renamed or copied
+// under another key fails here), the payload has the announced size and checksum.
+// Throws format_error.
+inline void verify_entry(const entry_header& header, const key& expected_call,
+                         std::span<const std::byte> payload) {
+  check_entry_call(header, expected_call);
+  check_entry_size(header, entry_header_size + static_cast<std::uint64_t>(payload.size()));
+  const key actual = xxh3_128(payload);
+  if (actual != header.payload_checksum) {
+    throw format_error{"entry payload checksum mismatch (stored " + header.payload_checksum.hex() +
+                       ", computed " + actual.hex() + "): damaged payload"};
+  }
+}
+
+// Decodes a whole entry file held in memory. Throws format_error on any defect listed in the
+// layout comment; allocates only after every check passed, and only file_bytes.size() bytes.
+[[nodiscard]] inline stored_entry decode_entry(std::span<const std::byte> file_bytes,
+                                               const key& expected_call) {
+  const entry_header header = decode_header(file_bytes);
+  const auto payload = file_bytes.subspan(entry_header_size);
+  verify_entry(header, expected_call, payload);
+  return stored_entry{std::vector<std::byte>(payload.begin(), payload.end()), header.metadata};
+}
+
+} // namespace recall::detail

@@ -1,0 +1,382 @@
+// recall::directory_store: entries as checksummed files in a folder tree, safe across processes.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/entry_format.hpp>
+#include <recall/errors.hpp>
+#include <recall/key/key.hpp>
+#include <recall/log.hpp>
+#include <recall/policy/durability.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+namespace detail::fsio {
+
+// Fills the buffers from fd until they are full or the file ends, looping on short reads and
+// EINTR. Returns the number of bytes read; throws store_error naming `path` on a read error.
+inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& path) {
+  std::size_t total = 0;
+  while (count > 0) {
+    const ::ssize_t got = ::readv(fd, iov, count);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_io_error("cannot read", path, errno);
+    }
+    if (got == 0) {
+      break;
+    }
+    auto left = static_cast<std::size_t>(got);
+    total += left;
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<std::byte*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return total;
+}
+
+} // namespace detail::fsio
+
+// A store keeping each entry in its own file:
+//
+//   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
+//   <root>/<function folder>/<kk>/<key>.rce   one entry (format: detail/stores/entry_format.hpp)
+//
+// where <key> is the call key's 32 hex digits, <kk> its first two (256 shards keep folders
+// small), and <function folder> is the function's name made filesystem-safe (characters outside
+// [A-Za-z0-9_.-] become '_', runs of them one '_', a leading '.' or '-' becomes '_', cut to 64
+// characters, "unnamed" if empty) followed by '-' and the first 8 hex digits of its identity
+// key: `ns::simulate` becomes `ns_simulate-0123abcd`. The name is only for people; the identity
+// digits keep overloads and changed versions of a function apart.
+//
+// Entries are written to a temp file and renamed into place, so any number of threads and
+// processes can share one root: a reader sees a whole entry or none. Every read is checked
+// (header checksum, call key, size, payload checksum); a damaged file is deleted, logged as a
+// warning, and reads as a miss. Folders (mode 0700) are created by save() only, when missing.
+// The object holds no mutable state: all methods may run concurrently.
+class directory_store final : public store {
+public:
+  static constexpr std::string_view entry_extension = ".rce";
+  static constexpr std::size_t max_name_length = 64;
+  static constexpr std::string_view cachedir_tag_name = "CACHEDIR.TAG";
+  // The standard signature (https://bford.info/cachedir/) and a note for whoever finds it.
+  static constexpr std::string_view cachedir_tag_content =
+      "Signature: 8a477f597d28d172789f06886806bc55\n"
+      "# This file is a cache directory tag created by recall.\n"
+      "# For information about cache directory tags, see https://bford.info/cachedir/\n";
+
+  // `root` is made absolute (against the current folder, now) but not created: that waits for
+  // the first save(). Throws config_error if it is empty.
+  explicit directory_store(std::filesystem::path root, durability level = durability::none)
+      : m_durability{level} {
+    if (root.empty()) {
+      throw config_error{"directory_store: the root folder path is empty"};
+    }
+    std::string text = std::filesystem::absolute(root).lexically_normal().string();
+    while (text.size() > 1 && text.back() == '/') {
+      text.pop_back();
+    }
+    m_root = text;
+    m_root_prefix = text == "/" ? text : text + '/';
+  }
+
+  [[nodiscard]] std::string description() const override {
+    return "directory " + m_root.string() +
+           (m_durability == durability::fsync ? " (fsync)" : "");
+  }
+
+  [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_root; }
+  [[nodiscard]] durability durability_level() const noexcept { return m_durability; }
+
+  // The folder's name alone, e.g. "ns_simulate-0123abcd".
+  [[nodiscard]] static std::string folder_name(const function_id& function) {
+    std::string out;
+    append_folder_name(out, function);
+    return out;
+  }
+
+  // <root>/<function folder>: every entry of `function`.
+  [[nodiscard]] std::filesystem::path function_folder(const function_id& function) const {
+    std::string out = m_root_prefix;
+    append_folder_name(out, function);
+    return out;
+  }
+
+  // <root>/<function folder>/<kk>/<key>.rce
+  [[nodiscard]] std::filesystem::path entry_path(const entry_address& address) const {
+    return find(address).path;
+  }
+
+  // The entry's path, as entry_path() spells it, for logs.
+  [[nodiscard]] std::string locate(const entry_address& address) const override {
+    return find(address).path;
+  }
+
+  // A miss costs one failing open(); a hit one open, fstat, readv and close, plus the checks.
+  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
+    const std::string path = find(address).path;
+    const detail::fsio::unique_fd fd{open_entry(path)};
+    if (!fd) {
+      return std::nullopt;
+    }
+    const std::uint64_t size = regular_file_size(fd.get(), path);
+    // The payload buffer is sized from the file, never from the header, and filled by the same
+    // readv as the header, so a hit copies nothing.
+    detail::entry_header_bytes header_bytes{};
+    const std::size_t header_length =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size, detail::entry_header_size));
+    std::vector<std::byte> payload(static_cast<std::size_t>(size - header_length));
+    ::iovec iov[2] = {{header_bytes.data(), header_length}, {payload.data(), payload.size()}};
+    const std::size_t got = detail::fsio::read_all(fd.get(), iov, 2, path);
+    try {
+      // A file that shrank under us reads as truncated.
+      const detail::entry_header header = detail::decode_header(
+          std::span<const std::byte>{header_bytes}.first(std::min(got, header_length)));
+      payload.resize(got - header_length);
+      detail::verify_entry(header, address.call, payload);
+      return stored_entry{std::move(payload), header.metadata};
+    } catch (const format_error& error) {
+      discard(path, error);
+      return std::nullopt;
+    }
+  }
+
+  // Throws store_error (ENOSPC, EACCES, EROFS, a root that is not a folder, ...); a failed save
+  // leaves no file behind, and the entry previously saved for the call, if any, in place.
+  void save(const entry_address& address, const stored_entry& entry) override {
+    const location where = find(address);
+    std::optional<detail::atomic_file> file;
+    std::error_code error;
+    file.emplace(where.path, m_durability, 0600, error);
+    if (error) {
+      // Folders are made only when missing, so the common save pays for no mkdir or stat.
+      if (error.value() != ENOENT && error.value() != ENOTDIR) {
+        detail::fsio::throw_io_error("cannot create a temp file for", where.path, error.value());
+      }
+      create_folders(where);
+      file.reset();
+      file.emplace(where.path, m_durability, 0600);
+    }
+    const auto header = detail::encode_entry_header(address.call, address.function.identity,
+                                                    entry.metadata, entry.payload);
+    const std::span<const std::byte> parts[] = {header, entry.payload};
+    file->write(parts);
+    file->commit();
+  }
+
+  // Reads and checks only the header (and the file's size), not the payload: a true answer
+  // means the entry is there and well-formed, not that its payload checksum will match.
+  [[nodiscard]] bool contains(const entry_address& address) override {
+    const std::string path = find(address).path;
+    const detail::fsio::unique_fd fd{open_entry(path)};
+    if (!fd) {
+      return false;
+    }
+    const std::uint64_t size = regular_file_size(fd.get(), path);
+    detail::entry_header_bytes header_bytes{};
+    ::iovec iov[1] = {{header_bytes.data(), header_bytes.size()}};
+    const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
+    try {
+      const detail::entry_header header =
+          detail::decode_header(std::span<const std::byte>{header_bytes}.first(got));
+      detail::check_entry_call(header, address.call);
+      detail::check_entry_size(header, size);
+      return true;
+    } catch (const format_error& error) {
+      discard(path, error);
+      return false;
+    }
+  }
+
+  bool erase(const entry_address& address) override {
+    const std::string path = find(address).path;
+    if (::unlink(path.c_str()) == 0) {
+      return true;
+    }
+    if (errno == ENOENT) {
+      return false;
+    }
+    detail::fsio::throw_io_error("cannot remove", path, errno);
+  }
+
+private:
+  // An entry's path, with where its function folder ends (the '/' after it): the folders a
+  // save may have to create are prefixes of it.
+  struct location {
+    std::string path;
+    std::size_t function_end = 0;
+  };
+
+  static void append_folder_name(std::string& out, const function_id& function) {
+    const std::size_t start = out.size();
+    for (const char c : function.name) {
+      if (out.size() - start == max_name_length) {
+        break;
+      }
+      const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+      if (!safe && out.size() > start && out.back() == '_') {
+        continue; // a run of unsafe characters becomes a single '_'
+      }
+      // No hidden folders, and none a shell tool would take for an option.
+      const bool leading = out.size() == start && (c == '.' || c == '-');
+      out.push_back(safe && !leading ? c : '_');
+    }
+    if (out.size() == start) {
+      out.append("unnamed");
+    }
+    char hex[32];
+    function.identity.write_hex(hex);
+    out.push_back('-');
+    out.append(hex, 8);
+  }
+
+  // One string, one allocation: a hit's path costs no std::filesystem::path work.
+  [[nodiscard]] location find(const entry_address& address) const {
+    location out;
+    std::string& path = out.path;
+    path.reserve(m_root_prefix.size() + max_name_length + 9 + 4 + 32 + entry_extension.size());
+    path.append(m_root_prefix);
+    append_folder_name(path, address.function);
+    out.function_end = path.size();
+    const std::size_t shard = path.size() + 1;
+    path.append(1 + 2 + 1 + 32, '/');
+    address.call.write_hex(path.data() + shard + 3);
+    path[shard] = path[shard + 3];
+    path[shard + 1] = path[shard + 4];
+    path.append(entry_extension);
+    return out;
+  }
+
+  // The open descriptor, or -1 for a missing entry (ENOENT, not logged). Throws store_error on
+  // any other failure: EACCES, EIO, a root that is a file (ENOTDIR), ...
+  [[nodiscard]] static int open_entry(const std::string& path) {
+    // O_NONBLOCK changes nothing for a regular file, but keeps a FIFO planted under an entry's
+    // name from blocking the open; fstat then rejects it.
+    const int fd = detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK);
+    if (fd < 0 && errno != ENOENT) {
+      detail::fsio::throw_io_error("cannot open", path, errno);
+    }
+    return fd;
+  }
+
+  [[nodiscard]] static std::uint64_t regular_file_size(int fd, const std::string& path) {
+    struct ::stat info{};
+    if (::fstat(fd, &info) != 0) {
+      detail::fsio::throw_io_error("cannot stat", path, errno);
+    }
+    if (!S_ISREG(info.st_mode)) {
+      throw store_error{"cannot read " + path + ": not a regular file"};
+    }
+    return static_cast<std::uint64_t>(info.st_size);
+  }
+
+  // Removes a damaged entry so it is recomputed instead of failing every run. Another process
+  // may have just renamed a good entry over the damaged one; deleting that costs one recompute.
+  static void discard(const std::string& path, const format_error& error) {
+    std::string_view reason = error.what();
+    if (reason.starts_with("recall: ")) {
+      reason.remove_prefix(8);
+    }
+    const int unlink_error = ::unlink(path.c_str()) == 0 ? 0 : errno;
+    std::string line;
+    if (unlink_error == 0 || unlink_error == ENOENT) {
+      line = "removed damaged cache entry " + path + ": ";
+    } else {
+      line = "damaged cache entry " + path + " (could not remove it: " +
+             detail::fsio::errno_message(unlink_error) + "): ";
+    }
+    line.append(reason);
+    log(log_level::warning, line);
+  }
+
+  // mkdir with mode 0700. True if it made the folder, false if a folder was already there
+  // (made by a concurrent save, say). Throws store_error, naming the folder, otherwise.
+  // `create_parents` walks up through missing parents, for the root only.
+  bool make_folder(const std::string& path, bool create_parents) const {
+    for (bool retried = false;; retried = true) {
+      if (::mkdir(path.c_str(), 0700) == 0) {
+        if (m_durability == durability::fsync) {
+          const std::string parent = detail::fsio::parent_of(path);
+          if (const int error = detail::fsio::sync_directory(parent); error != 0) {
+            detail::fsio::throw_io_error("cannot fsync folder", parent, error);
+          }
+        }
+        return true;
+      }
+      const int error = errno;
+      if (error == EEXIST) {
+        struct ::stat info{};
+        if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+          return false;
+        }
+        throw store_error{"cannot create folder " + path + ": a file is in the way"};
+      }
+      if (error == ENOENT && create_parents && !retried) {
+        const std::string parent = detail::fsio::parent_of(path);
+        if (parent != path) {
+          make_folder(parent, true);
+          continue;
+        }
+      }
+      detail::fsio::throw_io_error("cannot create folder", path, error);
+    }
+  }
+
+  void create_folders(const location& where) const {
+    const std::string root = m_root_prefix.size() > 1
+                                 ? m_root_prefix.substr(0, m_root_prefix.size() - 1)
+                                 : m_root_prefix;
+    const bool root_made = make_folder(root, true);
+    const bool function_made = make_folder(where.path.substr(0, where.function_end), false);
+    make_folder(where.path.substr(0, where.function_end + 3), false);
+    // Checked on the first save into a function folder too, so a root that already existed
+    // (made by the user, or by a tool) also gets its tag.
+    if (root_made || function_made) {
+      write_cachedir_tag();
+    }
+  }
+
+  void write_cachedir_tag() const {
+    const std::string path = m_root_prefix + std::string{cachedir_tag_name};
+    if (::access(path.c_str(), F_OK) == 0) {
+      return;
+    }
+    detail::atomic_file tag{path, m_durability, 0644};
+    tag.write(std::as_bytes(std::span{cachedir_tag_content}));
+    tag.commit();
+  }
+
+  std::filesystem::path m_root;
+  std::string m_root_prefix; // m_root and a '/': the start of every path the store builds
+  durability m_durability;
+};
+
+} // namespace recall

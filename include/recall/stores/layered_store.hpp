@@ -1,0 +1,154 @@
+// recall::layered_store: stores stacked fastest first; a hit in a lower tier back-fills the tiers above.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <recall/errors.hpp>
+#include <recall/log.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+// How a tier takes part in a layered store.
+enum class tier_access {
+  read_write, // loaded from, saved to, back-filled
+  read_only,  // loaded from only: a cache computed elsewhere (a cluster's Redis seen from a laptop)
+};
+
+// Tiers are tried in order (put the fastest first). load() returns the first hit and copies it
+// into the writable tiers above the one that had it; save() writes every writable tier. A tier
+// that fails is skipped for that operation: the failure of one tier never hides the others, and
+// a layered store throws only if every tier it tried failed.
+class layered_store final : public store {
+public:
+  struct tier {
+    std::shared_ptr<recall::store> store;
+    tier_access access = tier_access::read_write;
+  };
+
+  explicit layered_store(std::vector<tier> tiers) : m_tiers{std::move(tiers)} {
+    for (const auto& t : m_tiers) {
+      if (!t.store) {
+        throw config_error{"layered_store: a tier has no store"};
+      }
+    }
+  }
+
+  [[nodiscard]] std::string description() const override {
+    std::string out = "layered(";
+    for (std::size_t i = 0; i < m_tiers.size(); ++i) {
+      out += (i == 0 ? "" : " -> ") + m_tiers[i].store->description();
+      if (m_tiers[i].access == tier_access::read_only) {
+        out += " [read-only]";
+      }
+    }
+    return out + ")";
+  }
+
+  [[nodiscard]] std::string locate(const entry_address& address) const override {
+    return m_tiers.empty() ? description() : m_tiers.front().store->locate(address);
+  }
+
+  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
+    failure_list failures;
+    for (std::size_t i = 0; i < m_tiers.size(); ++i) {
+      std::optional<stored_entry> entry;
+      try {
+        entry = m_tiers[i].store->load(address);
+      } catch (const std::exception& e) {
+        failures.add(e);
+        continue;
+      }
+      if (entry) {
+        back_fill(address, *entry, i);
+        return entry;
+      }
+    }
+    failures.throw_if_all_of(m_tiers.size());
+    return std::nullopt;
+  }
+
+  void save(const entry_address& address, const stored_entry& entry) override {
+    failure_list failures;
+    std::size_t attempted = 0;
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      ++attempted;
+      try {
+        t.store->save(address, entry);
+      } catch (const std::exception& e) {
+        failures.add(e);
+      }
+    }
+    failures.throw_if_all_of(attempted);
+  }
+
+  [[nodiscard]] bool contains(const entry_address& address) override {
+    for (auto& t : m_tiers) {
+      try {
+        if (t.store->contains(address)) {
+          return true;
+        }
+      } catch (const std::exception&) {
+        // A tier that cannot answer does not know the entry; the next tier may.
+      }
+    }
+    return false;
+  }
+
+  bool erase(const entry_address& address) override {
+    bool removed = false;
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      try {
+        removed = t.store->erase(address) || removed;
+      } catch (const std::exception&) {
+        // Erasing is best effort per tier.
+      }
+    }
+    return removed;
+  }
+
+  [[nodiscard]] const std::vector<tier>& tiers() const noexcept { return m_tiers; }
+
+private:
+  void back_fill(const entry_address& address, const stored_entry& entry, std::size_t found_at) {
+    for (std::size_t i = 0; i < found_at; ++i) {
+      if (m_tiers[i].access == tier_access::read_only) {
+        continue;
+      }
+      try {
+        m_tiers[i].store->save(address, entry);
+      } catch (const std::exception& e) {
+        log(log_level::debug, "back-fill of " + m_tiers[i].store->description() + " failed: " + e.what());
+      }
+    }
+  }
+
+  // Every tier failing is a store failure (memoize warns); some failing is routine degradation.
+  struct failure_list {
+    std::string messages;
+    std::size_t count = 0;
+
+    void add(const std::exception& e) {
+      messages += (count++ == 0 ? "" : "; ") + std::string{e.what()};
+    }
+    void throw_if_all_of(std::size_t attempted) const {
+      if (attempted > 0 && count == attempted) {
+        throw store_error{"every tier failed: " + messages};
+      }
+    }
+  };
+
+  std::vector<tier> m_tiers;
+};
+
+} // namespace recall

@@ -1,0 +1,201 @@
+// recall::memory_store: the in-process tier, holding decoded values (a hit decodes nothing) and,
+// through the store interface, payload bytes; least-recently-used entries go first past a byte limit.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <recall/key/key.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+namespace detail {
+
+// One address per type, compared to make sure a typed slot is read as the type it holds. The
+// key already fixes the type (the result type is in the function identity); this is a guard.
+template <class T>
+inline constexpr char type_tag = 0;
+
+} // namespace detail
+
+class memory_store final : public store {
+public:
+  static constexpr std::size_t default_byte_limit = std::size_t{256} << 20;
+
+  explicit memory_store(std::size_t byte_limit = default_byte_limit) : m_byte_limit{byte_limit} {}
+
+  [[nodiscard]] std::string description() const override { return "memory"; }
+
+  // --- Typed values (what memoize uses) ---
+
+  // A copy of the value held for `k`, if it holds one of type T. Copying under the shard lock
+  // avoids reference-count traffic on the hot path; large values are rarely kept here anyway.
+  template <class T>
+  [[nodiscard]] std::optional<T> find(const key& k) {
+    auto& s = shard_for(k);
+    const std::lock_guard lock{s.mutex};
+    const auto it = s.index.find(k);
+    if (it == s.index.end() || it->second->type != &detail::type_tag<T>) {
+      return std::nullopt;
+    }
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return *static_cast<const T*>(it->second->value.get());
+  }
+
+  // Keeps `value` for `k`, charged `bytes` against the limit. A value larger than an eighth of a
+  // shard's share is not kept: it would evict everything else for one entry.
+  template <class T>
+  void insert(const key& k, std::shared_ptr<const T> value, std::size_t bytes) {
+    node n;
+    n.call = k;
+    n.value = std::move(value);
+    n.type = &detail::type_tag<T>;
+    n.bytes = bytes + sizeof(node);
+    put(std::move(n));
+  }
+
+  template <class T>
+  [[nodiscard]] bool holds(const key& k) {
+    auto& s = shard_for(k);
+    const std::lock_guard lock{s.mutex};
+    const auto it = s.index.find(k);
+    return it != s.index.end() && it->second->type == &detail::type_tag<T>;
+  }
+
+  bool erase(const key& k) {
+    auto& s = shard_for(k);
+    const std::lock_guard lock{s.mutex};
+    const auto it = s.index.find(k);
+    if (it == s.index.end()) {
+      return false;
+    }
+    s.bytes -= it->second->bytes;
+    s.lru.erase(it->second);
+    s.index.erase(it);
+    return true;
+  }
+
+  // --- store interface: payload bytes, for layering in front of another store ---
+
+  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
+    auto& s = shard_for(address.call);
+    const std::lock_guard lock{s.mutex};
+    const auto it = s.index.find(address.call);
+    if (it == s.index.end() || it->second->type != nullptr) {
+      return std::nullopt;
+    }
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return it->second->entry;
+  }
+
+  void save(const entry_address& address, const stored_entry& entry) override {
+    node n;
+    n.call = address.call;
+    n.entry = entry;
+    n.bytes = entry.payload.size() + sizeof(node);
+    put(std::move(n));
+  }
+
+  [[nodiscard]] bool contains(const entry_address& address) override {
+    auto& s = shard_for(address.call);
+    const std::lock_guard lock{s.mutex};
+    return s.index.contains(address.call);
+  }
+
+  bool erase(const entry_address& address) override { return erase(address.call); }
+
+  // --- Bookkeeping ---
+
+  void clear() {
+    for (auto& s : m_shards) {
+      const std::lock_guard lock{s.mutex};
+      s.index.clear();
+      s.lru.clear();
+      s.bytes = 0;
+    }
+  }
+
+  [[nodiscard]] std::size_t byte_limit() const noexcept { return m_byte_limit; }
+
+  [[nodiscard]] std::size_t bytes_used() {
+    std::size_t total = 0;
+    for (auto& s : m_shards) {
+      const std::lock_guard lock{s.mutex};
+      total += s.bytes;
+    }
+    return total;
+  }
+
+  [[nodiscard]] std::size_t size() {
+    std::size_t total = 0;
+    for (auto& s : m_shards) {
+      const std::lock_guard lock{s.mutex};
+      total += s.index.size();
+    }
+    return total;
+  }
+
+private:
+  static constexpr std::size_t shard_count = 16;
+
+  struct node {
+    key call;
+    std::shared_ptr<const void> value; // typed slot, or
+    const void* type = nullptr;
+    stored_entry entry; // payload slot
+    std::size_t bytes = 0;
+  };
+
+  // Sharded so that threads hitting different keys rarely share a lock; each shard keeps its own
+  // LRU list and an equal share of the byte limit.
+  struct shard {
+    std::mutex mutex;
+    std::list<node> lru; // most recently used first
+    std::unordered_map<key, std::list<node>::iterator> index;
+    std::size_t bytes = 0;
+  };
+
+  shard& shard_for(const key& k) noexcept { return m_shards[k.low() % shard_count]; }
+
+  void put(node n) {
+    const std::size_t share = m_byte_limit / shard_count;
+    if (n.bytes > share / 8) {
+      return;
+    }
+    auto& s = shard_for(n.call);
+    const std::lock_guard lock{s.mutex};
+    if (const auto it = s.index.find(n.call); it != s.index.end()) {
+      s.bytes -= it->second->bytes;
+      s.lru.erase(it->second);
+      s.index.erase(it);
+    }
+    s.bytes += n.bytes;
+    s.lru.push_front(std::move(n));
+    s.index.emplace(s.lru.front().call, s.lru.begin());
+    while (s.bytes > share && !s.lru.empty()) {
+      s.bytes -= s.lru.back().bytes;
+      s.index.erase(s.lru.back().call);
+      s.lru.pop_back();
+    }
+  }
+
+  std::size_t m_byte_limit;
+  std::array<shard, shard_count> m_shards;
+};
+
+// The tier every memoize object shares unless its options say memory_tier::none.
+[[nodiscard]] inline memory_store& process_memory_tier() {
+  static memory_store tier;
+  return tier;
+}
+
+} // namespace recall

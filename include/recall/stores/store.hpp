@@ -1,0 +1,69 @@
+// recall::store: the one interface every tier implements (memory, directory, Redis), and what
+// flows through it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <recall/key/key.hpp>
+
+namespace recall {
+
+// Which memoized function an entry belongs to. `name` is the readable, normalized name (the
+// qualified C++ name, or the memoize_as label); `identity` is the hash of the whole function
+// identity (name, parameter and result types, version tag, body signature when known).
+struct function_id {
+  std::string name;
+  key identity;
+};
+
+// Where an entry lives: the function it belongs to and the full key of the call.
+struct entry_address {
+  const function_id& function;
+  key call;
+};
+
+// What the caller knows about an entry besides its bytes.
+struct entry_metadata {
+  std::chrono::system_clock::time_point created{};
+  std::chrono::nanoseconds compute_time{0};
+};
+
+// One cached result as bytes: the canonical encoding of the function's result.
+struct stored_entry {
+  std::vector<std::byte> payload;
+  entry_metadata metadata;
+};
+
+// A place entries are kept. Contracts, for every implementation:
+// - load() returns an entry only if its bytes are exactly those save() was given (checksummed
+//   where the medium can corrupt them); a damaged entry is removed, logged, and reads as a miss.
+// - save() is atomic: a concurrent or later load() sees the whole entry or none of it.
+// - Failures of the medium (I/O, network) throw recall::store_error; memoize catches them and
+//   the call still returns its computed result.
+// - Implementations are safe to call from several threads at once.
+class store {
+public:
+  store() = default;
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+  virtual ~store() = default;
+
+  // A short human-readable description for logs, e.g. "directory /home/u/.cache/recall".
+  [[nodiscard]] virtual std::string description() const = 0;
+
+  // Where one entry is (or would be) kept, for logs: a file path, a Redis key.
+  [[nodiscard]] virtual std::string locate(const entry_address& /*address*/) const { return description(); }
+
+  [[nodiscard]] virtual std::optional<stored_entry> load(const entry_address& address) = 0;
+  virtual void save(const entry_address& address, const stored_entry& entry) = 0;
+  [[nodiscard]] virtual bool contains(const entry_address& address) = 0;
+  // True if an entry was removed.
+  virtual bool erase(const entry_address& address) = 0;
+};
+
+} // namespace recall

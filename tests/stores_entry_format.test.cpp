@@ -1,0 +1,252 @@
+// Tests of the entry file format: round trips, the exact layout, and every way decoding must fail.
+#include "catch.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <recall/detail/key/xxh3.hpp>
+#include <recall/detail/stores/entry_format.hpp>
+#include <recall/errors.hpp>
+#include <recall/key/key.hpp>
+#include <recall/stores/store.hpp>
+
+namespace {
+
+using recall::key;
+using recall::detail::decode_entry;
+using recall::detail::decode_header;
+using recall::detail::encode_entry;
+using recall::detail::entry_header_size;
+namespace offset = recall::detail::entry_offset;
+
+const key call_key{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+const key identity_key{0xa1b2c3d4e5f60718ULL, 0x293a4b5c6d7e8f90ULL};
+
+recall::stored_entry sample_entry(std::size_t payload_size = 100) {
+  recall::stored_entry entry;
+  entry.payload.resize(payload_size);
+  for (std::size_t i = 0; i < payload_size; ++i) {
+    entry.payload[i] = static_cast<std::byte>((i * 37 + 11) & 0xFF);
+  }
+  entry.metadata.created = std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds{1'700'000'000'123'456'789LL})};
+  entry.metadata.compute_time = std::chrono::nanoseconds{42'000'017};
+  return entry;
+}
+
+std::uint64_t read_le(const std::vector<std::byte>& bytes, std::size_t at, std::size_t width) {
+  std::uint64_t value = 0;
+  for (std::size_t i = width; i-- > 0;) {
+    value = (value << 8) | std::to_integer<std::uint64_t>(bytes[at + i]);
+  }
+  return value;
+}
+
+void write_le(std::vector<std::byte>& bytes, std::size_t at, std::uint64_t value,
+              std::size_t width) {
+  for (std::size_t i = 0; i < width; ++i) {
+    bytes[at + i] = static_cast<std::byte>((value >> (8 * i)) & 0xFF);
+  }
+}
+
+// Recomputes the header checksum, as a forger (or a buggy writer) would.
+void reseal(std::vector<std::byte>& bytes) {
+  write_le(bytes, offset::header_checksum, recall::detail::entry_header_checksum(bytes.data()),
+           8);
+}
+
+// The message of the format_error decoding throws, or "" if it does not throw one.
+std::string decode_error(std::span<const std::byte> bytes, const key& expected = call_key) {
+  try {
+    (void)decode_entry(bytes, expected);
+  } catch (const recall::format_error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("entry_format: round trip keeps payload and metadata", "[entry_format]") {
+  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{100},
+                                 std::size_t{70'000}}) {
+    const auto entry = sample_entry(size);
+    const auto bytes = encode_entry(call_key, identity_key, entry);
+    REQUIRE(bytes.size() == entry_header_size + size);
+    const auto decoded = decode_entry(bytes, call_key);
+    CHECK(decoded.payload == entry.payload);
+    CHECK(decoded.metadata.created == entry.metadata.created);
+    CHECK(decoded.metadata.compute_time == entry.metadata.compute_time);
+  }
+}
+
+TEST_CASE("entry_format: header-only encoding matches the one-buffer encoding",
+          "[entry_format]") {
+  const auto entry = sample_entry();
+  const auto header = recall::detail::encode_entry_header(call_key, identity_key, entry.metadata,
+                                                          entry.payload);
+  const auto whole = encode_entry(call_key, identity_key, entry);
+  CHECK(std::vector<std::byte>(whole.begin(), whole.begin() + entry_header_size) ==
+        std::vector<std::byte>(header.begin(), header.end()));
+}
+
+TEST_CASE("entry_format: the bytes follow the documented layout", "[entry_format]") {
+  const auto entry = sample_entry();
+  const auto bytes = encode_entry(call_key, identity_key, entry);
+  CHECK(entry_header_size == 88);
+  CHECK(std::string(reinterpret_cast<const char*>(bytes.data()), 4) == "RCLE");
+  CHECK(read_le(bytes, offset::version, 2) == 1);
+  CHECK(read_le(bytes, offset::flags, 2) == 0);
+  // Keys are stored high word first, big-endian: the bytes spell key::hex().
+  CHECK(std::to_integer<int>(bytes[offset::call]) == 0x01);
+  CHECK(std::to_integer<int>(bytes[offset::call + 15]) == 0x10);
+  CHECK(std::to_integer<int>(bytes[offset::identity]) == 0xa1);
+  CHECK(read_le(bytes, offset::created, 8) == 1'700'000'000'123'456'789ULL);
+  CHECK(read_le(bytes, offset::compute_time, 8) == 42'000'017ULL);
+  CHECK(read_le(bytes, offset::payload_size, 8) == entry.payload.size());
+  const key payload_checksum = recall::detail::xxh3_128(entry.payload);
+  CHECK(std::to_integer<std::uint64_t>(bytes[offset::payload_checksum]) ==
+        (payload_checksum.high() >> 56));
+  CHECK(read_le(bytes, offset::header_checksum, 8) ==
+        XXH3_64bits(bytes.data(), offset::header_checksum));
+  CHECK(std::vector<std::byte>(bytes.begin() + entry_header_size, bytes.end()) == entry.payload);
+}
+
+TEST_CASE("entry_format: decode_header reads the header alone", "[entry_format]") {
+  const auto entry = sample_entry(5000);
+  const auto bytes = encode_entry(call_key, identity_key, entry);
+  const auto header = decode_header(std::span{bytes}.first(entry_header_size));
+  CHECK(header.version == 1);
+  CHECK(header.flags == 0);
+  CHECK(header.call == call_key);
+  CHECK(header.identity == identity_key);
+  CHECK(header.metadata.created == entry.metadata.created);
+  CHECK(header.metadata.compute_time == entry.metadata.compute_time);
+  CHECK(header.payload_size == 5000);
+  CHECK(header.payload_checksum == recall::detail::xxh3_128(entry.payload));
+  CHECK_NOTHROW(recall::detail::check_entry_size(header, entry_header_size + 5000));
+  CHECK_THROWS_AS(recall::detail::check_entry_size(header, entry_header_size + 4999),
+                  recall::format_error);
+}
+
+TEST_CASE("entry_format: negative times survive", "[entry_format]") {
+  auto entry = sample_entry(3);
+  entry.metadata.created = std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds{-5'000'000'000LL})};
+  entry.metadata.compute_time = std::chrono::nanoseconds{-1};
+  const auto decoded = decode_entry(encode_entry(call_key, identity_key, entry), call_key);
+  CHECK(decoded.metadata.created == entry.metadata.created);
+  CHECK(decoded.metadata.compute_time == entry.metadata.compute_time);
+}
+
+TEST_CASE("entry_format: every flipped payload byte is a payload checksum error",
+          "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  for (std::size_t i = entry_header_size; i < good.size(); ++i) {
+    auto bad = good;
+    bad[i] ^= std::byte{0x01};
+    INFO("byte " << i);
+    CHECK(contains(decode_error(bad), "payload checksum mismatch"));
+  }
+}
+
+TEST_CASE("entry_format: every flipped header byte is caught", "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  for (std::size_t i = 0; i < entry_header_size; ++i) {
+    for (const auto bit : {std::byte{0x01}, std::byte{0x80}}) {
+      auto bad = good;
+      bad[i] ^= bit;
+      INFO("byte " << i);
+      const std::string message = decode_error(bad);
+      if (i < offset::version) {
+        CHECK(contains(message, "bad magic"));
+      } else if (i < offset::flags) {
+        CHECK(contains(message, "unsupported entry format version"));
+      } else {
+        CHECK(contains(message, "header checksum mismatch"));
+      }
+    }
+  }
+}
+
+TEST_CASE("entry_format: too short, truncated and appended files", "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  const std::span<const std::byte> all{good};
+
+  CHECK(contains(decode_error(all.first(0)), "too short"));
+  CHECK(contains(decode_error(all.first(3)), "too short"));
+  CHECK(contains(decode_error(all.first(entry_header_size - 1)), "too short"));
+  CHECK(contains(decode_error(all.first(entry_header_size)), "payload size mismatch"));
+  CHECK(contains(decode_error(all.first(good.size() - 1)), "payload size mismatch"));
+
+  auto longer = good;
+  longer.push_back(std::byte{0});
+  CHECK(contains(decode_error(longer), "payload size mismatch"));
+
+  const std::vector<std::byte> foreign(200, std::byte{'x'});
+  CHECK(contains(decode_error(foreign), "bad magic"));
+}
+
+TEST_CASE("entry_format: an entry read under another key is rejected", "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry());
+  const key other{call_key.high(), call_key.low() ^ 1};
+  const std::string message = decode_error(good, other);
+  CHECK(contains(message, "entry holds call " + call_key.hex()));
+  CHECK(contains(message, "expected " + other.hex()));
+}
+
+TEST_CASE("entry_format: versions and flags this build does not know", "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry());
+
+  auto newer = good;
+  write_le(newer, offset::version, 2, 2);
+  reseal(newer);
+  CHECK(contains(decode_error(newer), "unsupported entry format version 2"));
+
+  for (int bit = 0; bit < 16; ++bit) {
+    auto flagged = good;
+    write_le(flagged, offset::flags, std::uint64_t{1} << bit, 2);
+    reseal(flagged);
+    INFO("flag bit " << bit);
+    CHECK(contains(decode_error(flagged), "unknown flags"));
+  }
+}
+
+TEST_CASE("entry_format: a forged size with a valid header checksum allocates nothing",
+          "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  // Sizes that would throw bad_alloc or length_error (not format_error) if trusted, one that
+  // wraps around when the header size is added, and near misses.
+  for (const std::uint64_t forged :
+       {std::numeric_limits<std::uint64_t>::max(),
+        std::numeric_limits<std::uint64_t>::max() - entry_header_size + 1,
+        std::uint64_t{1} << 62, std::uint64_t{1} << 40, std::uint64_t{65}, std::uint64_t{63},
+        std::uint64_t{0}}) {
+    auto bad = good;
+    write_le(bad, offset::payload_size, forged, 8);
+    reseal(bad);
+    INFO("forged size " << forged);
+    CHECK_NOTHROW((void)decode_header(bad));
+    CHECK(contains(decode_error(bad), "payload size mismatch"));
+  }
+}
+
+TEST_CASE("entry_format: a forged payload with a matching size still fails its checksum",
+          "[entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  auto bad = good;
+  bad.back() ^= std::byte{0xFF};
+  reseal(bad); // the header is untouched, so this changes nothing: the payload checksum guards
+  CHECK(contains(decode_error(bad), "payload checksum mismatch"));
+}

@@ -1,0 +1,84 @@
+// Tests for recall::memory_store: typed slots, byte slots, LRU eviction by bytes.
+#include "catch.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <recall/stores/memory_store.hpp>
+
+namespace {
+
+const recall::function_id g_function{"memory_test", recall::key{1, 1}};
+
+recall::key nth_key(std::uint64_t i) { return recall::key{i * 0x9E3779B97F4A7C15ULL, i}; }
+
+} // namespace
+
+TEST_CASE("typed slots return copies of what was inserted, of the same type only", "[stores_memory_store]") {
+  recall::memory_store tier;
+  const recall::key k{7, 7};
+  CHECK_FALSE(tier.find<std::string>(k));
+  tier.insert(k, std::make_shared<const std::string>("value"), 5);
+  CHECK(tier.find<std::string>(k) == std::string{"value"});
+  CHECK_FALSE(tier.find<int>(k));
+  CHECK(tier.holds<std::string>(k));
+  CHECK_FALSE(tier.holds<double>(k));
+  CHECK(tier.erase(k));
+  CHECK_FALSE(tier.erase(k));
+  CHECK_FALSE(tier.find<std::string>(k));
+}
+
+TEST_CASE("byte slots implement the store interface", "[stores_memory_store]") {
+  recall::memory_store tier;
+  const recall::entry_address address{g_function, recall::key{3, 4}};
+  CHECK_FALSE(tier.load(address));
+  CHECK_FALSE(tier.contains(address));
+  recall::stored_entry entry;
+  entry.payload = {std::byte{1}, std::byte{2}};
+  entry.metadata.compute_time = std::chrono::seconds{3};
+  tier.save(address, entry);
+  CHECK(tier.contains(address));
+  const auto loaded = tier.load(address);
+  REQUIRE(loaded);
+  CHECK(loaded->payload == entry.payload);
+  CHECK(loaded->metadata.compute_time == std::chrono::seconds{3});
+  CHECK(tier.erase(address));
+  CHECK_FALSE(tier.contains(address));
+}
+
+TEST_CASE("past its byte limit the tier drops the least recently used entries", "[stores_memory_store]") {
+  // 16 shards of 64 KiB: each shard keeps what fits in its share.
+  recall::memory_store tier{16 * 64 * 1024};
+  for (std::uint64_t i = 0; i < 4000; ++i) {
+    tier.insert(nth_key(i), std::make_shared<const std::vector<char>>(1000), 1000);
+  }
+  CHECK(tier.bytes_used() <= tier.byte_limit());
+  CHECK(tier.size() < 4000);
+  CHECK(tier.size() > 500);
+  // The newest entries survive; the oldest are gone.
+  CHECK(tier.holds<std::vector<char>>(nth_key(3999)));
+  CHECK_FALSE(tier.holds<std::vector<char>>(nth_key(0)));
+}
+
+TEST_CASE("a hit makes an entry recently used", "[stores_memory_store]") {
+  recall::memory_store tier{16 * 16 * 1024};
+  // Fill one shard (keys with the same low word % 16 share a shard).
+  const auto shard_key = [](std::uint64_t i) { return recall::key{i, i * 16}; };
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    tier.insert(shard_key(i), std::make_shared<const int>(static_cast<int>(i)), 1000);
+  }
+  CHECK(tier.find<int>(shard_key(0)) == 0); // touch the oldest
+  for (std::uint64_t i = 10; i < 16; ++i) {
+    tier.insert(shard_key(i), std::make_shared<const int>(static_cast<int>(i)), 1000);
+  }
+  CHECK(tier.holds<int>(shard_key(0)));
+  CHECK_FALSE(tier.holds<int>(shard_key(1)));
+}
+
+TEST_CASE("a value too large for the tier is not kept", "[stores_memory_store]") {
+  recall::memory_store tier{16 * 1024};
+  tier.insert(recall::key{1, 2}, std::make_shared<const int>(1), 1 << 20);
+  CHECK_FALSE(tier.holds<int>(recall::key{1, 2}));
+  CHECK(tier.size() == 0);
+}
