@@ -1,0 +1,475 @@
+// recall::memoize<&f> and recall::memoize_as<"name">(callable): a function whose results persist.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <recall/detail/identity/type_name.hpp>
+#include <recall/detail/key/call_key.hpp>
+#include <recall/detail/key/canonical_archive.hpp>
+#include <recall/detail/policy/callable_traits.hpp>
+#include <recall/detail/policy/policy_set.hpp>
+#include <recall/detail/policy/runtime.hpp>
+#include <recall/detail/policy/single_flight.hpp>
+#include <recall/errors.hpp>
+#include <recall/identity/body_signatures.hpp>
+#include <recall/identity/function_identity.hpp>
+#include <recall/key/hashable.hpp>
+#include <recall/key/key.hpp>
+#include <recall/log.hpp>
+#include <recall/policy/environment.hpp>
+#include <recall/policy/options.hpp>
+#include <recall/stores/memory_store.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+namespace detail {
+
+// Instantiated once per parameter: a failing assertion here names the argument's position and
+// type in the compiler's "required from" note.
+template <std::size_t Position, class Parameter>
+struct argument_must_be_hashable {
+  using type = std::remove_cvref_t<Parameter>;
+  static_assert(!std::is_pointer_v<type>,
+                "recall::memoize: an argument is a raw pointer (see argument_must_be_hashable<POSITION, TYPE> "
+                "above; positions count from 0). A pointer's address means nothing in the next run, so it "
+                "cannot be part of a key: take the value by const reference (const T&), or a std::span / "
+                "std::string_view for arrays and strings.");
+  static_assert(std::is_pointer_v<type> || hashable<type>,
+                "recall::memoize: an argument type cannot be hashed (see argument_must_be_hashable<POSITION, "
+                "TYPE> above; positions count from 0). Give the type a cereal serialize function: "
+                "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); } "
+                "or define it with BOOST_HANA_DEFINE_STRUCT, or make it a plain aggregate of hashable members.");
+  static constexpr bool value = true;
+};
+
+template <class Result>
+struct result_must_be_storable {
+  static_assert(!std::is_void_v<Result>,
+                "recall::memoize: the function returns void, so there is nothing to cache. Return the "
+                "result instead of writing it through an argument.");
+  static_assert(std::is_void_v<Result> || !std::is_reference_v<Result>,
+                "recall::memoize: the function returns a reference; return the value (T, not T&).");
+  static_assert(std::is_void_v<Result> || std::is_reference_v<Result> || storable<Result>,
+                "recall::memoize: the result type cannot be stored. It must own its data (no pointers, "
+                "std::span or std::string_view), be default constructible, and be serializable: give it "
+                "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); } or define "
+                "it with BOOST_HANA_DEFINE_STRUCT.");
+  static constexpr bool value = true;
+};
+
+template <auto Global>
+[[nodiscard]] key hash_global() {
+  using type = std::remove_pointer_t<decltype(Global)>;
+  static_assert(hashable<type>,
+                "recall::globals<&g>: the global's type cannot be hashed. Give it a cereal serialize function "
+                "or make it a plain aggregate of hashable members.");
+  return hash_value(*Global);
+}
+
+// How a key's parts came out, kept for the mutation check and log lines.
+template <std::size_t Arguments>
+struct call_parts {
+  std::array<key, Arguments> arguments;
+  key call;
+};
+
+// What memoize wraps: a function known at compile time...
+template <auto F>
+struct function_target {
+  using traits = callable_traits<std::remove_cv_t<decltype(F)>>;
+  static_assert(traits::known,
+                "recall::memoize<&f>: f must be a free function or a static member function; for a lambda "
+                "or a function object use recall::memoize_as<\"name\">(callable).");
+  static constexpr identity_kind kind = identity_kind::function;
+
+  static std::string name() { return canonical_function_name<F>(); }
+
+  template <class... Args>
+  decltype(auto) invoke(Args&&... args) const {
+    return std::invoke(F, std::forward<Args>(args)...);
+  }
+};
+
+// ...or a callable object named by the user.
+template <fixed_string Name, class Callable>
+struct named_target {
+  using traits = object_traits<Callable>;
+  static_assert(traits::known,
+                "recall::memoize_as: the callable must have one call operator with concrete parameter "
+                "types (a lambda with `auto` parameters has none): write the types out.");
+  static_assert(!Name.view().empty(), "recall::memoize_as: the name must not be empty");
+  static constexpr identity_kind kind = identity_kind::named;
+
+  static std::string name() { return std::string{Name.view()}; }
+
+  template <class... Args>
+  decltype(auto) invoke(Args&&... args) {
+    return std::invoke(callable, std::forward<Args>(args)...);
+  }
+
+  Callable callable;
+};
+
+enum class call_kind { cached, refresh };
+
+template <class Target, class Parameters, class Policies>
+class basic_memoize;
+
+template <class Target, class... Params, class... Policies>
+class basic_memoize<Target, type_list<Params...>, policy_set<Policies...>> {
+  using policies = policy_set<Policies...>;
+
+public:
+  using result_type = typename Target::traits::result_type;
+
+private:
+  static_assert(policies::checked);
+  static_assert(result_must_be_storable<result_type>::value);
+  static_assert([]<std::size_t... I>(std::index_sequence<I...>) {
+    return (argument_must_be_hashable<I, Params>::value && ...);
+  }(std::index_sequence_for<Params...>{}));
+
+  static constexpr std::size_t argument_count = sizeof...(Params);
+
+public:
+  explicit basic_memoize(options opts = {}) : basic_memoize{Target{}, std::move(opts)} {}
+
+  basic_memoize(Target target, options opts) : m_target{std::move(target)} { configure(std::move(opts)); }
+
+  // Loads the cached result for these arguments, or calls the function and stores its result.
+  result_type operator()(Params... params) { return call(call_kind::cached, std::forward<Params>(params)...); }
+
+  // Calls the function whatever is cached and replaces the entry with its result.
+  result_type refresh(Params... params) { return call(call_kind::refresh, std::forward<Params>(params)...); }
+
+  // A plain call: reads nothing, writes nothing.
+  result_type bypass(Params... params) { return m_target.invoke(std::forward<Params>(params)...); }
+
+  // Whether a result for these arguments is cached (in memory or in the store). Computes nothing.
+  [[nodiscard]] bool contains(const std::remove_cvref_t<Params>&... params) {
+    const recall::key k = hash_call(params...).call;
+    if (m_memory != nullptr && m_memory->template holds<result_type>(k)) {
+      return true;
+    }
+    if (!m_store) {
+      return false;
+    }
+    const entry_address address{identity().id, k};
+    return guarded("contains", [&] { return m_store->contains(address); }).value_or(false);
+  }
+
+  // Removes the cached result for these arguments; true if one was removed. In mode::readonly only
+  // this process's in-memory copy goes and the answer is false: the entry stays for everyone else.
+  bool forget(const std::remove_cvref_t<Params>&... params) {
+    const recall::key k = hash_call(params...).call;
+    const bool removed_from_memory = m_memory != nullptr && m_memory->erase(k);
+    if (!m_store) {
+      return removed_from_memory;
+    }
+    if (m_mode == mode::readonly) {
+      // The entry stays in the cache for every other process: say so.
+      return false;
+    }
+    const entry_address address{identity().id, k};
+    return guarded("erase", [&] { return m_store->erase(address); }).value_or(false) || removed_from_memory;
+  }
+
+  // The key these arguments are cached under.
+  [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const { return hash_call(params...).call; }
+
+  // The function's identity, as hashed into every key.
+  [[nodiscard]] static const function_identity& identity_parts() { return identity().parts; }
+  [[nodiscard]] static const function_id& function() { return identity().id; }
+
+  [[nodiscard]] recall::mode mode() const noexcept { return m_mode; }
+  [[nodiscard]] const std::shared_ptr<recall::store>& store() const noexcept { return m_store; }
+
+private:
+  struct resolved_identity {
+    function_identity parts;
+    function_id id;
+  };
+
+  // Resolved on first use rather than at construction: body signatures generated by recall-sign
+  // register during static initialization, possibly after a global memoize object is built.
+  static const resolved_identity& identity() {
+    static const resolved_identity resolved = [] {
+      resolved_identity r;
+      r.parts.kind = Target::kind;
+      r.parts.name = Target::name();
+      r.parts.signature = "(";
+      std::size_t i = 0;
+      ((r.parts.signature += (i++ == 0 ? "" : ","), r.parts.signature += canonical_type_name<Params>()), ...);
+      r.parts.signature += ")->" + canonical_type_name<result_type>();
+      r.parts.version = std::string{policies::version_tag};
+      r.parts.body = find_body_signature(r.parts.name).value_or("");
+      r.id.name = r.parts.name;
+      r.id.identity = r.parts.hash();
+      if (r.parts.body.empty() && verbose_from_environment()) {
+        log(log_level::info, r.id.name + ": body changes are not tracked (no build-time signature from "
+                                         "recall-sign); bump recall::version<\"...\"> when its code changes");
+      }
+      return r;
+    }();
+    return resolved;
+  }
+
+  void configure(options opts) {
+    m_mode = opts.mode.value_or(mode_from_environment());
+    m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
+    m_on_mutation = opts.on_mutation;
+    if (m_mode == mode::off) {
+      return;
+    }
+    if (opts.memory == memory_tier::shared) {
+      m_memory = &process_memory_tier();
+    }
+    try {
+      if (m_mode == mode::temp) {
+        m_store = process_temp_cache().store();
+      } else if (opts.store) {
+        m_store = std::move(opts.store);
+      } else {
+        m_store = shared_directory_store(opts.directory.value_or(default_cache_directory()), opts.durability);
+      }
+    } catch (const std::exception& e) {
+      warn_once("configure", std::string{"no persistent cache for this process: "} + e.what());
+    }
+  }
+
+  template <class... Args>
+  static call_parts<argument_count> hash_call(const Args&... args) {
+    call_parts<argument_count> parts{{hash_value(args)...}, {}};
+    parts.call = combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
+    return parts;
+  }
+
+  template <auto... Gs>
+  static std::array<recall::key, sizeof...(Gs)> hash_globals(globals<Gs...>) {
+    return {hash_global<Gs>()...};
+  }
+
+  result_type call(call_kind kind, Params&&... params) {
+    if (m_mode == mode::off) {
+      return m_target.invoke(std::forward<Params>(params)...);
+    }
+    const auto parts = hash_call(std::as_const(params)...);
+    const entry_address address{identity().id, parts.call};
+    const bool may_load = kind == call_kind::cached;
+
+    if (may_load && m_memory != nullptr) {
+      const auto started = m_verbose ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      if (auto value = m_memory->template find<result_type>(parts.call)) {
+        if (m_verbose) {
+          log_event("hit", address, "memory", std::chrono::steady_clock::now() - started);
+        }
+        return std::move(*value);
+      }
+    }
+
+    // Threads missing the same key queue behind one leader instead of all computing it.
+    while (true) {
+      auto ticket = process_single_flight().join(parts.call);
+      if (!ticket.leader()) {
+        if (auto shared = ticket.wait()) {
+          return *static_cast<const result_type*>(shared.get());
+        }
+        if (may_load && m_memory != nullptr) {
+          if (auto value = m_memory->template find<result_type>(parts.call)) {
+            return std::move(*value);
+          }
+        }
+        continue; // the leader failed: take the lead, or follow the next leader
+      }
+
+      if (may_load && m_store && m_mode != mode::refresh) {
+        if (auto loaded = load(address)) {
+          auto result = std::make_shared<const result_type>(std::move(*loaded));
+          remember(parts.call, result);
+          ticket.publish([&] { return result; });
+          return *result;
+        }
+      }
+      return compute_and_store(ticket, address, parts, std::forward<Params>(params)...);
+    }
+  }
+
+  // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
+  std::optional<result_type> load(const entry_address& address) {
+    const auto started = std::chrono::steady_clock::now();
+    auto entry = guarded("load", [&] { return m_store->load(address); });
+    if (!entry || !*entry) {
+      return std::nullopt;
+    }
+    try {
+      auto value = decode_payload<result_type>((*entry)->payload);
+      if (m_verbose) {
+        log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
+      }
+      return value;
+    } catch (const std::exception& e) {
+      // The checksum matched but the bytes do not decode as this type: the entry was written by
+      // an incompatible build. Treat it as a miss and let the new result replace it.
+      warn_once("decode " + identity().id.name,
+                identity().id.name + ": a cached entry does not decode (" + e.what() + "); recomputing");
+      return std::nullopt;
+    }
+  }
+
+  result_type compute_and_store(single_flight::ticket& ticket, const entry_address& address,
+                                const call_parts<argument_count>& parts, Params&&... params) {
+    const auto started = std::chrono::steady_clock::now();
+    result_type result = m_target.invoke(std::forward<Params>(params)...);
+    const auto compute_time = std::chrono::steady_clock::now() - started;
+
+    if (m_on_mutation != mutation_policy::ignore) {
+      check_mutation(parts, std::as_const(params)...);
+    }
+
+    std::vector<std::byte> payload;
+    if (m_store && m_mode != mode::readonly) {
+      payload = encode_payload(result);
+      stored_entry entry{std::move(payload),
+                         entry_metadata{std::chrono::system_clock::now(),
+                                        std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time)}};
+      guarded("save", [&] {
+        m_store->save(address, entry);
+        return true;
+      });
+      payload = std::move(entry.payload);
+    }
+    if (m_verbose) {
+      log_event("miss", address, m_store ? m_store->locate(address) : std::string{"memory"}, compute_time);
+    }
+
+    if (m_memory != nullptr) {
+      const std::size_t bytes = payload.empty() ? encoded_size(result) : payload.size();
+      auto shared = std::make_shared<const result_type>(result);
+      m_memory->insert(address.call, shared, bytes);
+      ticket.publish([&] { return shared; });
+    } else {
+      ticket.publish([&] { return std::make_shared<const result_type>(result); });
+    }
+    return result;
+  }
+
+  void remember(const recall::key& k, const std::shared_ptr<const result_type>& value) {
+    if (m_memory != nullptr) {
+      m_memory->insert(k, value, encoded_size(*value));
+    }
+  }
+
+  static std::size_t encoded_size(const result_type& value) {
+    counting_sink sink;
+    canonical_writer<counting_sink, encoding_purpose::payload> writer{sink};
+    writer(value);
+    return sink.size();
+  }
+
+  // Re-hashes the arguments taken by lvalue reference: by-value and rvalue-reference parameters
+  // belong to the callee, which may legitimately consume them.
+  template <class... Args>
+  void check_mutation(const call_parts<argument_count>& parts, const Args&... args) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (check_argument<I, Params>(parts, args), ...);
+    }(std::index_sequence_for<Params...>{});
+  }
+
+  template <std::size_t Position, class Parameter, class Arg>
+  void check_argument(const call_parts<argument_count>& parts, const Arg& arg) {
+    const recall::key& before = parts.arguments[Position];
+    if constexpr (std::is_lvalue_reference_v<Parameter>) {
+      const recall::key after = hash_value(arg);
+      if (after == before) {
+        return;
+      }
+      const std::string message = identity().id.name + " changed argument " + std::to_string(Position) + " (" +
+                                  canonical_type_name<Parameter>() + ") during the call: hash " + before.hex() +
+                                  " before, " + after.hex() + " after";
+      if (m_on_mutation == mutation_policy::error) {
+        throw mutation_error{message + "; nothing was stored"};
+      }
+      log(log_level::warning, message + "; the result is stored under the pre-call key " + parts.call.hex());
+    }
+  }
+
+  // Runs a store operation; a failure is logged once per store and operation, and reads as empty.
+  template <class Operation>
+  auto guarded(const char* what, Operation&& operation) -> std::optional<decltype(operation())> {
+    try {
+      return operation();
+    } catch (const std::exception& e) {
+      const std::string where = m_store ? m_store->description() : std::string{"memory"};
+      const std::string message = "cache " + std::string{what} + " failed (" + e.what() +
+                                  "); the call goes on uncached. Further failures of this kind are not logged.";
+      if (!warn_once(where + "|" + what, message) && m_verbose) {
+        log(log_level::warning, message);
+      }
+      return std::nullopt;
+    }
+  }
+
+  void log_event(const char* event, const entry_address& address, const std::string& where,
+                 std::chrono::steady_clock::duration elapsed) const {
+    log(log_level::info,
+        std::string{event} + " " + address.function.name + " " + address.call.hex() + " " + where + " " +
+            format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)));
+  }
+
+  Target m_target;
+  recall::mode m_mode = mode::reuse;
+  bool m_verbose = false;
+  mutation_policy m_on_mutation = mutation_policy::warn;
+  memory_store* m_memory = nullptr;
+  std::shared_ptr<recall::store> m_store;
+};
+
+template <auto F, class... Policies>
+using memoize_base = basic_memoize<function_target<F>,
+                                   typename callable_traits<std::remove_cv_t<decltype(F)>>::parameters,
+                                   policy_set<Policies...>>;
+
+template <fixed_string Name, class Callable, class... Policies>
+using memoize_as_base =
+    basic_memoize<named_target<Name, Callable>, typename object_traits<Callable>::parameters, policy_set<Policies...>>;
+
+} // namespace detail
+
+// A function whose results persist across calls and processes:
+//   double simulate(const Params& p, int steps);
+//   recall::memoize<&simulate> sim;
+//   double r = sim(p, 1000); // computed once, then loaded
+// Policies: recall::globals<&g...> (globals read by the function), recall::version<"tag">.
+template <auto F, class... Policies>
+class memoize : public detail::memoize_base<F, Policies...> {
+public:
+  using detail::memoize_base<F, Policies...>::memoize_base;
+};
+
+// A memoized lambda or function object, named by a label that stands in for a function name:
+//   auto lorenz = recall::memoize_as<"lorenz">([](double sigma, double rho) { ... });
+template <fixed_string Name, class Callable, class... Policies>
+class memoized_callable : public detail::memoize_as_base<Name, Callable, Policies...> {
+public:
+  using detail::memoize_as_base<Name, Callable, Policies...>::memoize_as_base;
+};
+
+template <fixed_string Name, class... Policies, class Callable>
+[[nodiscard]] auto memoize_as(Callable&& callable, options opts = {}) {
+  using callable_type = std::remove_cvref_t<Callable>;
+  return memoized_callable<Name, callable_type, Policies...>{
+      detail::named_target<Name, callable_type>{std::forward<Callable>(callable)}, std::move(opts)};
+}
+
+} // namespace recall

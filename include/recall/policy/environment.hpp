@@ -1,0 +1,63 @@
+// Reads recall's environment variables: RECALL_CACHE_DIR, RECALL_MODE, RECALL_VERBOSE.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <recall/log.hpp>
+#include <recall/policy/mode.hpp>
+
+namespace recall {
+
+namespace detail {
+
+[[nodiscard]] inline std::optional<std::string_view> environment_value(const char* name) {
+  const char* value = std::getenv(name); // NOLINT(concurrency-mt-unsafe): read-only use
+  if (value == nullptr || *value == '\0') {
+    return std::nullopt;
+  }
+  return std::string_view{value};
+}
+
+} // namespace detail
+
+// $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else $HOME/.cache/recall, else (no HOME)
+// a folder in the system's temporary directory.
+[[nodiscard]] inline std::filesystem::path default_cache_directory() {
+  if (auto dir = detail::environment_value("RECALL_CACHE_DIR")) {
+    return std::filesystem::path{*dir};
+  }
+  if (auto xdg = detail::environment_value("XDG_CACHE_HOME")) {
+    return std::filesystem::path{*xdg} / "recall";
+  }
+  if (auto home = detail::environment_value("HOME")) {
+    return std::filesystem::path{*home} / ".cache" / "recall";
+  }
+  return std::filesystem::temp_directory_path() / "recall-cache";
+}
+
+// $RECALL_MODE, else reuse. An unknown value is reported and replaced by reuse rather than
+// thrown: this runs while memoize objects, often globals, are constructed.
+[[nodiscard]] inline mode mode_from_environment() {
+  const auto text = detail::environment_value("RECALL_MODE");
+  if (!text) {
+    return mode::reuse;
+  }
+  if (auto parsed = parse_mode(*text)) {
+    return *parsed;
+  }
+  log(log_level::warning, "RECALL_MODE='" + std::string{*text} +
+                              "' is not one of off, reuse, temp, readonly, refresh: using reuse");
+  return mode::reuse;
+}
+
+// True when $RECALL_VERBOSE is set to anything but "" or "0".
+[[nodiscard]] inline bool verbose_from_environment() {
+  const auto text = detail::environment_value("RECALL_VERBOSE");
+  return text && *text != "0";
+}
+
+} // namespace recall

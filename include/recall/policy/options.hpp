@@ -1,0 +1,41 @@
+// recall::options: per-memoize settings; anything left unset comes from the environment.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include <recall/policy/durability.hpp>
+#include <recall/policy/mode.hpp>
+#include <recall/policy/mutation_policy.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+enum class verbosity {
+  quiet,   // warnings only
+  verbose, // also one line per hit and miss: function, key, where, how long
+};
+
+enum class memory_tier {
+  shared, // keep results in the process-wide in-memory tier in front of the persistent store
+  none,   // every call goes to the persistent store
+};
+
+struct options {
+  // The cache root. Unset: $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else ~/.cache/recall.
+  std::optional<std::filesystem::path> directory{};
+  // Unset: $RECALL_MODE, else mode::reuse.
+  std::optional<recall::mode> mode{};
+  // Unset: verbose when $RECALL_VERBOSE is 1, else quiet.
+  std::optional<recall::verbosity> verbosity{};
+  mutation_policy on_mutation = mutation_policy::warn;
+  recall::durability durability = durability::none;
+  recall::memory_tier memory = memory_tier::shared;
+  // Replaces the directory store (for example with a layered_store that adds Redis). In
+  // mode::temp the temporary directory is used regardless.
+  std::shared_ptr<recall::store> store{};
+};
+
+} // namespace recall

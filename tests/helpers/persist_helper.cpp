@@ -1,0 +1,38 @@
+// Test helper: one memoized call per run, printing whether it computed. Run twice on one cache
+// directory, the first run must print "computed" and the second "loaded".
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <recall/recall.hpp>
+
+namespace physics {
+
+struct params {
+  double dt;
+  int steps;
+  std::string integrator;
+};
+
+int g_computations = 0;
+
+std::vector<double> trajectory(const params& p, double x0) {
+  ++g_computations;
+  std::vector<double> out;
+  double x = x0;
+  for (int i = 0; i < p.steps; ++i) {
+    x += p.dt * (1.0 - x);
+    out.push_back(x);
+  }
+  return out;
+}
+
+} // namespace physics
+
+int main() {
+  recall::memoize<&physics::trajectory> trajectory;
+  const auto result = trajectory(physics::params{0.01, 100, "euler"}, 0.5);
+  std::printf("%s %zu %.12f %s\n", physics::g_computations == 1 ? "computed" : "loaded", result.size(),
+              result.back(), trajectory.key(physics::params{0.01, 100, "euler"}, 0.5).hex().c_str());
+  return 0;
+}
