@@ -31,7 +31,7 @@
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
-#include <recall/policy/durability.hpp>
+#include <recall/stores/durability.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/store.hpp>
 

@@ -8,7 +8,7 @@
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
 #include <recall/memoize.hpp>
-#include <recall/policy/durability.hpp>
+#include <recall/stores/durability.hpp>
 #include <recall/policy/environment.hpp>
 #include <recall/policy/globals.hpp>
 #include <recall/policy/mode.hpp>

@@ -6,7 +6,7 @@
 #include <memory>
 #include <optional>
 
-#include <recall/policy/durability.hpp>
+#include <recall/stores/durability.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/stores/store.hpp>

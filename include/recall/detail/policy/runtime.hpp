@@ -16,7 +16,7 @@
 
 #include <recall/errors.hpp>
 #include <recall/log.hpp>
-#include <recall/policy/durability.hpp>
+#include <recall/stores/durability.hpp>
 #include <recall/stores/directory_store.hpp>
 
 namespace recall::detail {

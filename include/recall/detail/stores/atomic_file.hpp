@@ -17,7 +17,7 @@
 #include <utility>
 
 #include <recall/errors.hpp>
-#include <recall/policy/durability.hpp>
+#include <recall/stores/durability.hpp>
 
 namespace recall::detail {
 
