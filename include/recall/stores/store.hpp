@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,17 @@ struct stored_entry {
   entry_metadata metadata;
 };
 
+// Held while this process computes an entry that other processes may want too; released when
+// destroyed. Implementations keep it alive (renew a lease, refresh a heartbeat) for as long as
+// it exists.
+class compute_lock {
+public:
+  compute_lock() = default;
+  compute_lock(const compute_lock&) = delete;
+  compute_lock& operator=(const compute_lock&) = delete;
+  virtual ~compute_lock() = default;
+};
+
 // A place entries are kept. Contracts, for every implementation:
 // - load() returns an entry only if its bytes are exactly those save() was given (checksummed
 //   where the medium can corrupt them); a damaged entry is removed, logged, and reads as a miss.
@@ -64,6 +76,17 @@ public:
   [[nodiscard]] virtual bool contains(const entry_address& address) = 0;
   // True if an entry was removed.
   virtual bool erase(const entry_address& address) = 0;
+
+  // Cross-process single flight. Blocks until this process may compute `address` (returns the
+  // lock to hold while computing and storing), or until `wait_limit` has passed (returns null:
+  // the caller computes anyway, so a stuck holder delays a call but never blocks it forever).
+  // The holder of a lock that died is detected and its lock recovered. After acquiring, the
+  // caller loads again: the previous holder has usually stored the entry by then. Stores that
+  // cannot lock return null at once, which is the default.
+  [[nodiscard]] virtual std::unique_ptr<compute_lock> lock_for_compute(const entry_address& /*address*/,
+                                                                       std::chrono::milliseconds /*wait_limit*/) {
+    return nullptr;
+  }
 };
 
 } // namespace recall
