@@ -106,7 +106,7 @@ static_assert(raw_type_name<geo::Params>() == "geo::Params");
 static_assert(raw_value_name<42>() == "42");
 static_assert(raw_value_name<&geo::Solver::step>().ends_with("geo::Solver::step"));
 
-TEST_CASE("fundamental types have one spelling", "[identity][type_name]") {
+TEST_CASE("fundamental types have one spelling", "[identity_type_name]") {
   CHECK(canonical_type_name<int>() == "int");
   CHECK(canonical_type_name<unsigned int>() == "unsigned int");
   CHECK(canonical_type_name<long long>() == "long long");
@@ -132,7 +132,7 @@ TEST_CASE("fundamental types have one spelling", "[identity][type_name]") {
   CHECK(canonical_type_name<std::uint8_t>() == "unsigned char");
 }
 
-TEST_CASE("compound types keep their qualifiers", "[identity][type_name]") {
+TEST_CASE("compound types keep their qualifiers", "[identity_type_name]") {
   CHECK(canonical_type_name<const int&>() == "const int&");
   CHECK(canonical_type_name<const geo::Params&>() == "const geo::Params&");
   CHECK(canonical_type_name<int&&>() == "int&&");
@@ -157,7 +157,7 @@ TEST_CASE("compound types keep their qualifiers", "[identity][type_name]") {
   CHECK(canonical_type_name<const geo::Params&>() != canonical_type_name<geo::Params>());
 }
 
-TEST_CASE("standard library types drop inline namespaces and defaults", "[identity][type_name]") {
+TEST_CASE("standard library types drop inline namespaces and defaults", "[identity_type_name]") {
   CHECK(canonical_type_name<std::string>() == "std::basic_string<char>");
   CHECK(canonical_type_name<std::wstring>() == "std::basic_string<wchar_t>");
   CHECK(canonical_type_name<std::string_view>() == "std::basic_string_view<char>");
@@ -187,7 +187,7 @@ TEST_CASE("standard library types drop inline namespaces and defaults", "[identi
   CHECK(canonical_type_name<std::filesystem::path>() == "std::filesystem::path");
 }
 
-TEST_CASE("types nested in template argument packs have no defaults", "[identity][type_name]") {
+TEST_CASE("types nested in template argument packs have no defaults", "[identity_type_name]") {
   // gcc spells defaults out inside packs (std::vector<int, std::allocator<int> >), clang not.
   CHECK(canonical_type_name<std::variant<int, std::string>>() ==
         "std::variant<int,std::basic_string<char>>");
@@ -206,7 +206,7 @@ TEST_CASE("types nested in template argument packs have no defaults", "[identity
         "const std::tuple<std::basic_string<char>>&");
 }
 
-TEST_CASE("user types", "[identity][type_name]") {
+TEST_CASE("user types", "[identity_type_name]") {
   CHECK(canonical_type_name<geo::Params>() == "geo::Params");
   CHECK(canonical_type_name<geo::Params::Inner>() == "geo::Params::Inner");
   CHECK(canonical_type_name<geo::Box<double>>() == "geo::Box<double>");
@@ -220,7 +220,7 @@ TEST_CASE("user types", "[identity][type_name]") {
   CHECK(canonical_type_name<decltype(geo::make_local())>() == "Local");
 }
 
-TEST_CASE("lambda types carry no source path", "[identity][type_name]") {
+TEST_CASE("lambda types carry no source path", "[identity_type_name]") {
   using lambda = decltype(geo::make_lambda());
   CHECK(canonical_type_name<lambda>() == "(lambda)");
   CHECK(canonical_type_name<std::vector<lambda>>() == "std::vector<(lambda)>");
@@ -229,7 +229,7 @@ TEST_CASE("lambda types carry no source path", "[identity][type_name]") {
   CHECK(name.find('/') == std::string::npos);
 }
 
-TEST_CASE("function names and signatures", "[identity][function_name]") {
+TEST_CASE("function names and signatures", "[identity_type_name][function_name]") {
   constexpr double (*simulate_steps)(const geo::Params&, int) = &geo::simulate;
   constexpr double (*simulate_dt)(geo::Params, double) = &geo::simulate;
 
@@ -262,7 +262,7 @@ TEST_CASE("function names and signatures", "[identity][function_name]") {
   CHECK(function_signature<&geo::fast>() == function_signature<&geo::fast>());
 }
 
-TEST_CASE("canonical spellings are fixed points of normalize_name", "[identity][normalize]") {
+TEST_CASE("canonical spellings are fixed points of normalize_name", "[identity_type_name][normalize]") {
   const std::string names[] = {
       canonical_type_name<std::map<std::string, std::vector<std::string>>>(),
       canonical_type_name<const Secret* const&>(),
@@ -273,7 +273,7 @@ TEST_CASE("canonical spellings are fixed points of normalize_name", "[identity][
   for (const std::string& name : names) CHECK(normalize_name(name) == name);
 }
 
-TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity][normalize]") {
+TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity_type_name][normalize]") {
   struct spelling {
     std::string_view gcc;
     std::string_view clang;
@@ -386,7 +386,7 @@ TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity][no
   }
 }
 
-TEST_CASE("normalize_name keeps what distinguishes types", "[identity][normalize]") {
+TEST_CASE("normalize_name keeps what distinguishes types", "[identity_type_name][normalize]") {
   CHECK(normalize_name("unsigned int") != normalize_name("int"));
   CHECK(normalize_name("signed char") != normalize_name("char"));
   CHECK(normalize_name("signed int") == "int");

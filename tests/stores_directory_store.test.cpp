@@ -184,7 +184,7 @@ std::string store_error_of(F&& f) {
   } while (false)
 #endif
 
-TEST_CASE("directory_store: save then load returns the same entry", "[directory_store]") {
+TEST_CASE("directory_store: save then load returns the same entry", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path() / "cache"};
   const entry_address address{simulate, call_a};
@@ -199,7 +199,7 @@ TEST_CASE("directory_store: save then load returns the same entry", "[directory_
   CHECK(temp_files_under(dir.path()).empty());
 }
 
-TEST_CASE("directory_store: a miss is nullopt and creates nothing", "[directory_store]") {
+TEST_CASE("directory_store: a miss is nullopt and creates nothing", "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "cache";
   directory_store store{root};
@@ -217,7 +217,7 @@ TEST_CASE("directory_store: a miss is nullopt and creates nothing", "[directory_
   CHECK(logs.lines().empty());
 }
 
-TEST_CASE("directory_store: contains and erase", "[directory_store]") {
+TEST_CASE("directory_store: contains and erase", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address a{simulate, call_a};
@@ -232,7 +232,7 @@ TEST_CASE("directory_store: contains and erase", "[directory_store]") {
   CHECK_FALSE(fs::exists(store.entry_path(a)));
 }
 
-TEST_CASE("directory_store: on-disk layout", "[directory_store]") {
+TEST_CASE("directory_store: on-disk layout", "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "cache";
   directory_store store{root};
@@ -246,7 +246,8 @@ TEST_CASE("directory_store: on-disk layout", "[directory_store]") {
   CHECK(store.locate(address) == expected.string());
   CHECK(directory_store::folder_name(simulate) == "ns_simulate-0123abcd");
   CHECK(fs::is_regular_file(expected));
-  CHECK(fs::file_size(expected) == recall::detail::entry_header_size + 10);
+  CHECK(fs::file_size(expected) ==
+        recall::detail::entry_header_size + recall::detail::encode_manifest(recall::entry_manifest{}).size() + 10);
   // Private to the user, whatever the umask allowed.
   CHECK(mode_of(root) == 0700);
   CHECK(mode_of(folder) == 0700);
@@ -258,7 +259,7 @@ TEST_CASE("directory_store: on-disk layout", "[directory_store]") {
   CHECK(header.identity == simulate.identity);
 }
 
-TEST_CASE("directory_store: function folder names are sanitized", "[directory_store]") {
+TEST_CASE("directory_store: function folder names are sanitized", "[stores_directory_store]") {
   const key identity{0xfeedface00000000ULL, 0};
   const auto name = [&](std::string text) {
     return directory_store::folder_name(function_id{std::move(text), identity});
@@ -278,7 +279,7 @@ TEST_CASE("directory_store: function folder names are sanitized", "[directory_st
   CHECK(name("a::" + long_name).size() == 64 + 9);
 }
 
-TEST_CASE("directory_store: CACHEDIR.TAG marks the root", "[directory_store]") {
+TEST_CASE("directory_store: CACHEDIR.TAG marks the root", "[stores_directory_store]") {
   const temp_dir dir;
   const std::string signature = "Signature: 8a477f597d28d172789f06886806bc55";
 
@@ -297,7 +298,7 @@ TEST_CASE("directory_store: CACHEDIR.TAG marks the root", "[directory_store]") {
   }
 }
 
-TEST_CASE("directory_store: saving again replaces the entry", "[directory_store]") {
+TEST_CASE("directory_store: saving again replaces the entry", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -311,7 +312,7 @@ TEST_CASE("directory_store: saving again replaces the entry", "[directory_store]
 }
 
 TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logged",
-          "[directory_store]") {
+          "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -323,7 +324,7 @@ TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logge
   SECTION("a flipped payload byte") {
     bytes[recall::detail::entry_header_size + 150] ^= std::byte{0x10};
     write_file(path, bytes);
-    reason = "payload checksum mismatch";
+    reason = "entry checksum mismatch";
   }
   SECTION("a flipped header byte") {
     bytes[recall::detail::entry_offset::compute_time] ^= std::byte{0x10};
@@ -336,7 +337,7 @@ TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logge
   }
   SECTION("a truncated payload") {
     write_file(path, std::span{bytes}.first(bytes.size() - 1));
-    reason = "payload size mismatch";
+    reason = "size mismatch";
   }
   SECTION("a file copied under another key's name") {
     const entry_address other{simulate, call_b};
@@ -361,7 +362,7 @@ TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logge
 }
 
 TEST_CASE("directory_store: contains() drops an entry with a damaged header",
-          "[directory_store]") {
+          "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -378,7 +379,7 @@ TEST_CASE("directory_store: contains() drops an entry with a damaged header",
 }
 
 TEST_CASE("directory_store: something other than a file under an entry's name is an error",
-          "[directory_store]") {
+          "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -395,7 +396,7 @@ TEST_CASE("directory_store: something other than a file under an entry's name is
 }
 
 TEST_CASE("directory_store: a root that is a regular file fails to save, cleanly",
-          "[directory_store]") {
+          "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "not-a-folder";
   const std::vector<std::byte> content(5, std::byte{'z'});
@@ -412,7 +413,7 @@ TEST_CASE("directory_store: a root that is a regular file fails to save, cleanly
   CHECK_THROWS_AS(store.load(address), recall::store_error);
 }
 
-TEST_CASE("directory_store: an unwritable root fails to save, cleanly", "[directory_store]") {
+TEST_CASE("directory_store: an unwritable root fails to save, cleanly", "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "cache";
   directory_store store{root};
@@ -446,7 +447,7 @@ TEST_CASE("directory_store: an unwritable root fails to save, cleanly", "[direct
 }
 
 TEST_CASE("directory_store: a write that fails midway leaves the old entry and no temp file",
-          "[directory_store]") {
+          "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -474,7 +475,7 @@ TEST_CASE("directory_store: a write that fails midway leaves the old entry and n
   CHECK(same_entry(*loaded, old_entry));
 }
 
-TEST_CASE("directory_store: durability::fsync saves and loads", "[directory_store]") {
+TEST_CASE("directory_store: durability::fsync saves and loads", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path() / "durable", durability::fsync};
   CHECK(store.durability_level() == durability::fsync);
@@ -489,7 +490,7 @@ TEST_CASE("directory_store: durability::fsync saves and loads", "[directory_stor
   CHECK(fs::is_regular_file(dir.path() / "durable" / "CACHEDIR.TAG"));
 }
 
-TEST_CASE("directory_store: root path handling", "[directory_store]") {
+TEST_CASE("directory_store: root path handling", "[stores_directory_store]") {
   CHECK_THROWS_AS(directory_store{fs::path{}}, recall::config_error);
   const directory_store relative{"some/relative/"};
   CHECK(relative.root().is_absolute());
@@ -499,7 +500,7 @@ TEST_CASE("directory_store: root path handling", "[directory_store]") {
   CHECK(at_root.function_folder(simulate) == fs::path{"/ns_simulate-0123abcd"});
 }
 
-TEST_CASE("directory_store: concurrent saves and loads see whole entries", "[directory_store]") {
+TEST_CASE("directory_store: concurrent saves and loads see whole entries", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -536,7 +537,7 @@ TEST_CASE("directory_store: concurrent saves and loads see whole entries", "[dir
   CHECK(temp_files_under(dir.path()).empty());
 }
 
-TEST_CASE("atomic_file: commit replaces the destination", "[atomic_file]") {
+TEST_CASE("atomic_file: commit replaces the destination", "[stores_directory_store][atomic_file]") {
   const temp_dir dir;
   const std::string destination = (dir.path() / "file.bin").string();
   const std::vector<std::byte> first(10, std::byte{1});
@@ -555,7 +556,7 @@ TEST_CASE("atomic_file: commit replaces the destination", "[atomic_file]") {
   CHECK(mode_of(destination) == 0600);
 }
 
-TEST_CASE("atomic_file: gathered writes keep their order", "[atomic_file]") {
+TEST_CASE("atomic_file: gathered writes keep their order", "[stores_directory_store][atomic_file]") {
   const temp_dir dir;
   const std::string destination = (dir.path() / "gathered.bin").string();
   std::vector<std::vector<std::byte>> buffers;
@@ -572,7 +573,7 @@ TEST_CASE("atomic_file: gathered writes keep their order", "[atomic_file]") {
   CHECK(read_file(destination) == expected);
 }
 
-TEST_CASE("atomic_file: an uncommitted file is removed", "[atomic_file]") {
+TEST_CASE("atomic_file: an uncommitted file is removed", "[stores_directory_store][atomic_file]") {
   const temp_dir dir;
   const std::string destination = (dir.path() / "never.bin").string();
   std::string temp;
@@ -587,7 +588,7 @@ TEST_CASE("atomic_file: an uncommitted file is removed", "[atomic_file]") {
   CHECK(fs::is_empty(dir.path()));
 }
 
-TEST_CASE("atomic_file: mode and creation errors", "[atomic_file]") {
+TEST_CASE("atomic_file: mode and creation errors", "[stores_directory_store][atomic_file]") {
   const temp_dir dir;
   const std::string destination = (dir.path() / "shared.txt").string();
   {

@@ -77,12 +77,12 @@ bool contains(const std::string& text, const std::string& part) {
 
 } // namespace
 
-TEST_CASE("entry_format: round trip keeps payload and metadata", "[entry_format]") {
+TEST_CASE("entry_format: round trip keeps payload and metadata", "[stores_entry_format]") {
   for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{100},
                                  std::size_t{70'000}}) {
     const auto entry = sample_entry(size);
     const auto bytes = encode_entry(call_key, identity_key, entry);
-    REQUIRE(bytes.size() == entry_header_size + size);
+    REQUIRE(bytes.size() == entry_header_size + recall::detail::encode_manifest(entry.manifest).size() + size);
     const auto decoded = decode_entry(bytes, call_key);
     CHECK(decoded.payload == entry.payload);
     CHECK(decoded.metadata.created == entry.metadata.created);
@@ -91,19 +91,21 @@ TEST_CASE("entry_format: round trip keeps payload and metadata", "[entry_format]
 }
 
 TEST_CASE("entry_format: header-only encoding matches the one-buffer encoding",
-          "[entry_format]") {
+          "[stores_entry_format]") {
   const auto entry = sample_entry();
-  const auto header = recall::detail::encode_entry_header(call_key, identity_key, entry.metadata,
-                                                          entry.payload);
+  const auto manifest = recall::detail::encode_manifest(entry.manifest);
+  const auto header =
+      recall::detail::encode_entry_header(call_key, identity_key, entry.metadata, manifest, entry.payload);
   const auto whole = encode_entry(call_key, identity_key, entry);
   CHECK(std::vector<std::byte>(whole.begin(), whole.begin() + entry_header_size) ==
         std::vector<std::byte>(header.begin(), header.end()));
 }
 
-TEST_CASE("entry_format: the bytes follow the documented layout", "[entry_format]") {
+TEST_CASE("entry_format: the bytes follow the documented layout", "[stores_entry_format]") {
   const auto entry = sample_entry();
   const auto bytes = encode_entry(call_key, identity_key, entry);
-  CHECK(entry_header_size == 88);
+  CHECK(entry_header_size == 96);
+  const auto manifest = recall::detail::encode_manifest(entry.manifest);
   CHECK(std::string(reinterpret_cast<const char*>(bytes.data()), 4) == "RCLE");
   CHECK(read_le(bytes, offset::version, 2) == 1);
   CHECK(read_le(bytes, offset::flags, 2) == 0);
@@ -114,15 +116,17 @@ TEST_CASE("entry_format: the bytes follow the documented layout", "[entry_format
   CHECK(read_le(bytes, offset::created, 8) == 1'700'000'000'123'456'789ULL);
   CHECK(read_le(bytes, offset::compute_time, 8) == 42'000'017ULL);
   CHECK(read_le(bytes, offset::payload_size, 8) == entry.payload.size());
-  const key payload_checksum = recall::detail::xxh3_128(entry.payload);
-  CHECK(std::to_integer<std::uint64_t>(bytes[offset::payload_checksum]) ==
-        (payload_checksum.high() >> 56));
-  CHECK(read_le(bytes, offset::header_checksum, 8) ==
-        XXH3_64bits(bytes.data(), offset::header_checksum));
-  CHECK(std::vector<std::byte>(bytes.begin() + entry_header_size, bytes.end()) == entry.payload);
+  CHECK(read_le(bytes, offset::manifest_size, 4) == manifest.size());
+  CHECK(read_le(bytes, offset::reserved, 4) == 0);
+  const key body_checksum = recall::detail::entry_body_checksum(manifest, entry.payload);
+  CHECK(std::to_integer<std::uint64_t>(bytes[offset::body_checksum]) == (body_checksum.high() >> 56));
+  CHECK(read_le(bytes, offset::header_checksum, 8) == XXH3_64bits(bytes.data(), offset::header_checksum));
+  const auto payload_start = bytes.begin() + static_cast<std::ptrdiff_t>(entry_header_size + manifest.size());
+  CHECK(std::vector<std::byte>(bytes.begin() + entry_header_size, payload_start) == manifest);
+  CHECK(std::vector<std::byte>(payload_start, bytes.end()) == entry.payload);
 }
 
-TEST_CASE("entry_format: decode_header reads the header alone", "[entry_format]") {
+TEST_CASE("entry_format: decode_header reads the header alone", "[stores_entry_format]") {
   const auto entry = sample_entry(5000);
   const auto bytes = encode_entry(call_key, identity_key, entry);
   const auto header = decode_header(std::span{bytes}.first(entry_header_size));
@@ -133,13 +137,15 @@ TEST_CASE("entry_format: decode_header reads the header alone", "[entry_format]"
   CHECK(header.metadata.created == entry.metadata.created);
   CHECK(header.metadata.compute_time == entry.metadata.compute_time);
   CHECK(header.payload_size == 5000);
-  CHECK(header.payload_checksum == recall::detail::xxh3_128(entry.payload));
-  CHECK_NOTHROW(recall::detail::check_entry_size(header, entry_header_size + 5000));
-  CHECK_THROWS_AS(recall::detail::check_entry_size(header, entry_header_size + 4999),
+  const auto manifest = recall::detail::encode_manifest(entry.manifest);
+  CHECK(header.manifest_size == manifest.size());
+  CHECK(header.body_checksum == recall::detail::entry_body_checksum(manifest, entry.payload));
+  CHECK_NOTHROW(recall::detail::check_entry_size(header, entry_header_size + manifest.size() + 5000));
+  CHECK_THROWS_AS(recall::detail::check_entry_size(header, entry_header_size + manifest.size() + 4999),
                   recall::format_error);
 }
 
-TEST_CASE("entry_format: negative times survive", "[entry_format]") {
+TEST_CASE("entry_format: negative times survive", "[stores_entry_format]") {
   auto entry = sample_entry(3);
   entry.metadata.created = std::chrono::system_clock::time_point{
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -150,18 +156,18 @@ TEST_CASE("entry_format: negative times survive", "[entry_format]") {
   CHECK(decoded.metadata.compute_time == entry.metadata.compute_time);
 }
 
-TEST_CASE("entry_format: every flipped payload byte is a payload checksum error",
-          "[entry_format]") {
+TEST_CASE("entry_format: every flipped manifest or payload byte is a checksum error",
+          "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   for (std::size_t i = entry_header_size; i < good.size(); ++i) {
     auto bad = good;
     bad[i] ^= std::byte{0x01};
     INFO("byte " << i);
-    CHECK(contains(decode_error(bad), "payload checksum mismatch"));
+    CHECK(contains(decode_error(bad), "entry checksum mismatch"));
   }
 }
 
-TEST_CASE("entry_format: every flipped header byte is caught", "[entry_format]") {
+TEST_CASE("entry_format: every flipped header byte is caught", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   for (std::size_t i = 0; i < entry_header_size; ++i) {
     for (const auto bit : {std::byte{0x01}, std::byte{0x80}}) {
@@ -180,25 +186,25 @@ TEST_CASE("entry_format: every flipped header byte is caught", "[entry_format]")
   }
 }
 
-TEST_CASE("entry_format: too short, truncated and appended files", "[entry_format]") {
+TEST_CASE("entry_format: too short, truncated and appended files", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   const std::span<const std::byte> all{good};
 
   CHECK(contains(decode_error(all.first(0)), "too short"));
   CHECK(contains(decode_error(all.first(3)), "too short"));
   CHECK(contains(decode_error(all.first(entry_header_size - 1)), "too short"));
-  CHECK(contains(decode_error(all.first(entry_header_size)), "payload size mismatch"));
-  CHECK(contains(decode_error(all.first(good.size() - 1)), "payload size mismatch"));
+  CHECK(contains(decode_error(all.first(entry_header_size)), "size mismatch"));
+  CHECK(contains(decode_error(all.first(good.size() - 1)), "size mismatch"));
 
   auto longer = good;
   longer.push_back(std::byte{0});
-  CHECK(contains(decode_error(longer), "payload size mismatch"));
+  CHECK(contains(decode_error(longer), "size mismatch"));
 
   const std::vector<std::byte> foreign(200, std::byte{'x'});
   CHECK(contains(decode_error(foreign), "bad magic"));
 }
 
-TEST_CASE("entry_format: an entry read under another key is rejected", "[entry_format]") {
+TEST_CASE("entry_format: an entry read under another key is rejected", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry());
   const key other{call_key.high(), call_key.low() ^ 1};
   const std::string message = decode_error(good, other);
@@ -206,7 +212,7 @@ TEST_CASE("entry_format: an entry read under another key is rejected", "[entry_f
   CHECK(contains(message, "expected " + other.hex()));
 }
 
-TEST_CASE("entry_format: versions and flags this build does not know", "[entry_format]") {
+TEST_CASE("entry_format: versions and flags this build does not know", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry());
 
   auto newer = good;
@@ -224,7 +230,7 @@ TEST_CASE("entry_format: versions and flags this build does not know", "[entry_f
 }
 
 TEST_CASE("entry_format: a forged size with a valid header checksum allocates nothing",
-          "[entry_format]") {
+          "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   // Sizes that would throw bad_alloc or length_error (not format_error) if trusted, one that
   // wraps around when the header size is added, and near misses.
@@ -238,15 +244,55 @@ TEST_CASE("entry_format: a forged size with a valid header checksum allocates no
     reseal(bad);
     INFO("forged size " << forged);
     CHECK_NOTHROW((void)decode_header(bad));
-    CHECK(contains(decode_error(bad), "payload size mismatch"));
+    CHECK(contains(decode_error(bad), "size mismatch"));
   }
 }
 
 TEST_CASE("entry_format: a forged payload with a matching size still fails its checksum",
-          "[entry_format]") {
+          "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   auto bad = good;
   bad.back() ^= std::byte{0xFF};
   reseal(bad); // the header is untouched, so this changes nothing: the payload checksum guards
-  CHECK(contains(decode_error(bad), "payload checksum mismatch"));
+  CHECK(contains(decode_error(bad), "entry checksum mismatch"));
+}
+
+TEST_CASE("entry_format: the manifest round-trips", "[stores_entry_format]") {
+  auto entry = sample_entry(10);
+  entry.manifest.function = "ns::simulate";
+  entry.manifest.signature = "(const ns::params&,int)->double";
+  entry.manifest.version = "2";
+  entry.manifest.label = "{dt=0.01 steps=100} 1000";
+  entry.manifest.argument_types = {"const ns::params&", "int"};
+  entry.manifest.argument_digests = {std::string(32, 'a'), std::string(32, 'b')};
+  entry.manifest.global_names = {"g_temperature"};
+  entry.manifest.global_digests = {std::string(32, 'c')};
+  entry.manifest.host = "node-7";
+  const auto decoded = decode_entry(encode_entry(call_key, identity_key, entry), call_key);
+  CHECK(decoded.manifest.function == entry.manifest.function);
+  CHECK(decoded.manifest.signature == entry.manifest.signature);
+  CHECK(decoded.manifest.version == "2");
+  CHECK(decoded.manifest.label == entry.manifest.label);
+  CHECK(decoded.manifest.argument_types == entry.manifest.argument_types);
+  CHECK(decoded.manifest.argument_digests == entry.manifest.argument_digests);
+  CHECK(decoded.manifest.global_names == entry.manifest.global_names);
+  CHECK(decoded.manifest.global_digests == entry.manifest.global_digests);
+  CHECK(decoded.manifest.host == "node-7");
+  CHECK(decoded.payload == entry.payload);
+}
+
+TEST_CASE("entry_format: a forged manifest size is rejected before anything is allocated", "[stores_entry_format]") {
+  const auto good = encode_entry(call_key, identity_key, sample_entry(64));
+  for (const std::uint64_t forged : {std::uint64_t{0xFFFFFFFF}, std::uint64_t{(1U << 20) + 1}}) {
+    auto bad = good;
+    write_le(bad, offset::manifest_size, forged, 4);
+    reseal(bad);
+    CHECK(contains(decode_error(bad), "manifest size"));
+  }
+  auto shifted = good;
+  write_le(shifted, offset::manifest_size, read_le(good, offset::manifest_size, 4) + 8, 4);
+  write_le(shifted, offset::payload_size, 56, 8);
+  reseal(shifted);
+  // The same bytes split elsewhere: the manifest no longer decodes.
+  CHECK(contains(decode_error(shifted), "trailing bytes"));
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -147,29 +148,41 @@ public:
       return std::nullopt;
     }
     const std::uint64_t size = regular_file_size(fd.get(), path);
-    // The payload buffer is sized from the file, never from the header, and filled by the same
-    // readv as the header, so a hit copies nothing.
-    detail::entry_header_bytes header_bytes{};
-    const std::size_t header_length =
-        static_cast<std::size_t>(std::min<std::uint64_t>(size, detail::entry_header_size));
-    std::vector<std::byte> payload(static_cast<std::size_t>(size - header_length));
-    ::iovec iov[2] = {{header_bytes.data(), header_length}, {payload.data(), payload.size()}};
-    const std::size_t got = detail::fsio::read_all(fd.get(), iov, 2, path);
+    // One read serves a small entry whole; a large one reads its payload straight into the
+    // vector it is returned in, so the bytes are copied once.
+    std::array<std::byte, 4096> head{};
+    const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(size, head.size()));
+    ::iovec head_iov[1] = {{head.data(), wanted}};
+    const std::size_t got = detail::fsio::read_all(fd.get(), head_iov, 1, path);
     try {
-      // A file that shrank under us reads as truncated.
-      const detail::entry_header header = detail::decode_header(
-          std::span<const std::byte>{header_bytes}.first(std::min(got, header_length)));
-      payload.resize(got - header_length);
-      detail::verify_entry(header, address.call, payload);
-      return stored_entry{std::move(payload), header.metadata};
+      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
+      detail::check_entry_call(header, address.call);
+      detail::check_entry_size(header, size);
+      const std::size_t manifest_end = detail::entry_header_size + header.manifest_size;
+      std::vector<std::byte> manifest(header.manifest_size);
+      std::vector<std::byte> payload(static_cast<std::size_t>(header.payload_size));
+      const std::size_t in_head_manifest = std::min(got, manifest_end) - std::min(got, detail::entry_header_size);
+      std::copy_n(head.data() + detail::entry_header_size, in_head_manifest, manifest.data());
+      const std::size_t in_head_payload = got > manifest_end ? got - manifest_end : 0;
+      std::copy_n(head.data() + manifest_end, std::min<std::size_t>(in_head_payload, payload.size()), payload.data());
+      ::iovec rest[2] = {{manifest.data() + in_head_manifest, manifest.size() - in_head_manifest},
+                         {payload.data() + in_head_payload, payload.size() - in_head_payload}};
+      const std::size_t expected_rest = rest[0].iov_len + rest[1].iov_len;
+      if (expected_rest != 0 && detail::fsio::read_all(fd.get(), rest, 2, path) != expected_rest) {
+        throw format_error{"entry shrank while it was read"};
+      }
+      detail::verify_entry(header, address.call, manifest, payload);
+      stored_entry entry{std::move(payload), header.metadata, detail::decode_manifest(manifest)};
+      // The file's mtime is its last use: eviction takes the least recently used first.
+      // Best effort: a read-only cache cannot be touched and needs no eviction.
+      static_cast<void>(::futimens(fd.get(), nullptr));
+      return entry;
     } catch (const format_error& error) {
       discard(path, error);
       return std::nullopt;
     }
   }
 
-  // Throws store_error (ENOSPC, EACCES, EROFS, a root that is not a folder, ...); a failed save
-  // leaves no file behind, and the entry previously saved for the call, if any, in place.
   void save(const entry_address& address, const stored_entry& entry) override {
     const location where = find(address);
     std::optional<detail::atomic_file> file;
@@ -184,9 +197,10 @@ public:
       file.reset();
       file.emplace(where.path, m_durability, 0600);
     }
-    const auto header = detail::encode_entry_header(address.call, address.function.identity,
-                                                    entry.metadata, entry.payload);
-    const std::span<const std::byte> parts[] = {header, entry.payload};
+    const auto manifest = detail::encode_manifest(entry.manifest);
+    const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata,
+                                                    manifest, entry.payload);
+    const std::span<const std::byte> parts[] = {header, manifest, entry.payload};
     file->write(parts);
     file->commit();
   }

@@ -34,10 +34,26 @@ struct entry_metadata {
   std::chrono::nanoseconds compute_time{0};
 };
 
+// What an entry says about the call that made it, for people and tools (recall-cache ls/show,
+// miss explanations): never needed to serve a hit. Digests are 32-hex-digit XXH3-128 values of
+// the canonical encodings, the same parts the key was combined from.
+struct entry_manifest {
+  std::string function;                      // identity name
+  std::string signature;                     // "(const ns::params&,int)->double"
+  std::string version;                       // the recall::version tag
+  std::string label;                         // short readable arguments, e.g. "{dt=0.01 steps=100} 1000"
+  std::vector<std::string> argument_types;   // canonical parameter types
+  std::vector<std::string> argument_digests; // one per argument
+  std::vector<std::string> global_names;     // declared globals
+  std::vector<std::string> global_digests;   // one per global
+  std::string host;                          // the machine that computed it
+};
+
 // One cached result as bytes: the canonical encoding of the function's result.
 struct stored_entry {
   std::vector<std::byte> payload;
   entry_metadata metadata;
+  entry_manifest manifest;
 };
 
 // Held while this process computes an entry that other processes may want too; released when

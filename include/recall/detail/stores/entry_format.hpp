@@ -5,9 +5,9 @@
 // A key16 is a recall::key as key::bytes() spells it: the high word then the low word, each
 // big-endian (the same order as key::hex() and XXH128's canonical form).
 //
-//   entry            ::= header payload
-//   header           ::= magic version flags call identity created compute_time
-//                        payload_size payload_checksum header_checksum        (88 bytes)
+//   entry            ::= header manifest payload
+//   header           ::= magic version flags call identity created compute_time payload_size
+//                        manifest_size reserved body_checksum header_checksum   (96 bytes)
 //   magic            ::= 'R' 'C' 'L' 'E'                                      offset  0
 //   version          ::= u16   = 1                                            offset  4
 //   flags            ::= u16   0 = raw payload; bits reserved for compression offset  6
@@ -16,14 +16,20 @@
 //   created          ::= i64   ns since the Unix epoch (system_clock)         offset 40
 //   compute_time     ::= i64   ns the call took to compute                    offset 48
 //   payload_size     ::= u64   bytes of payload                               offset 56
-//   payload_checksum ::= key16 XXH3-128, seed 0, of the payload               offset 64
-//   header_checksum  ::= u64   XXH3-64, seed 0, of header bytes [0, 80)       offset 80
-//   payload          ::= byte{payload_size}                                   offset 88
+//   manifest_size    ::= u32   bytes of manifest                              offset 64
+//   reserved         ::= u32   = 0                                            offset 68
+//   body_checksum    ::= key16 XXH3-128, seed 0, of manifest then payload     offset 72
+//   header_checksum  ::= u64   XXH3-64, seed 0, of header bytes [0, 88)       offset 88
+//   manifest         ::= byte{manifest_size}: entry_manifest in the canonical  offset 96
+//                        payload encoding (canonical_archive.hpp)
+//   payload          ::= byte{payload_size}                      offset 96 + manifest_size
 //
-// Reading order (each step trusts only what the previous ones checked): length >= 88, magic,
-// version (it fixes the header layout), header checksum, flags (a reader rejects any flag it
-// does not know), call key, payload_size == file length - 88 (the size field is never used to
-// allocate), payload checksum. Nothing follows the payload.
+// Reading order (each step trusts only what the previous ones checked): length >= 96, magic,
+// version (it fixes the header layout), header checksum, flags and reserved (a reader rejects
+// anything it does not know), call key, 96 + manifest_size + payload_size == file length (the
+// size fields are never used to allocate before this), body checksum, then the manifest's
+// decoding. Nothing follows the payload. Tools that only list entries read the header and the
+// manifest, never the payload.
 
 #include <array>
 #include <chrono>
@@ -34,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include <recall/detail/key/canonical_archive.hpp>
 #include <recall/detail/key/xxh3.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
@@ -46,7 +53,9 @@ inline constexpr std::array<std::byte, 4> entry_magic{std::byte{'R'}, std::byte{
 inline constexpr std::uint16_t entry_format_version = 1;
 // Flags this build understands; any other bit makes an entry unreadable.
 inline constexpr std::uint16_t entry_known_flags = 0;
-inline constexpr std::size_t entry_header_size = 88;
+inline constexpr std::size_t entry_header_size = 96;
+// A manifest is a few hundred bytes; anything larger than this is not one.
+inline constexpr std::uint32_t max_manifest_size = 1U << 20;
 
 // Field offsets inside the header, as in the grammar above.
 namespace entry_offset {
@@ -58,8 +67,10 @@ inline constexpr std::size_t identity = 24;
 inline constexpr std::size_t created = 40;
 inline constexpr std::size_t compute_time = 48;
 inline constexpr std::size_t payload_size = 56;
-inline constexpr std::size_t payload_checksum = 64;
-inline constexpr std::size_t header_checksum = 80;
+inline constexpr std::size_t manifest_size = 64;
+inline constexpr std::size_t reserved = 68;
+inline constexpr std::size_t body_checksum = 72;
+inline constexpr std::size_t header_checksum = 88;
 } // namespace entry_offset
 
 // A header that passed decode_header(): magic, version, checksum and flags are known good.
@@ -70,7 +81,12 @@ struct entry_header {
   key identity;
   entry_metadata metadata;
   std::uint64_t payload_size = 0;
-  key payload_checksum;
+  std::uint32_t manifest_size = 0;
+  key body_checksum;
+
+  [[nodiscard]] std::uint64_t file_size() const noexcept {
+    return entry_header_size + std::uint64_t{manifest_size} + payload_size;
+  }
 };
 
 using entry_header_bytes = std::array<std::byte, entry_header_size>;
@@ -126,10 +142,25 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   return XXH3_64bits(header, entry_offset::header_checksum);
 }
 
-// The header for `payload`; write it, then the payload, to make an entry file. Lets a writer
-// send a large payload straight from the caller's buffer (writev) instead of copying it.
+// XXH3-128 of the manifest bytes followed by the payload bytes.
+[[nodiscard]] inline key entry_body_checksum(std::span<const std::byte> manifest, std::span<const std::byte> payload) noexcept {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  XXH3_128bits_update(&state, manifest.data(), manifest.size());
+  XXH3_128bits_update(&state, payload.data(), payload.size());
+  return to_key(XXH3_128bits_digest(&state));
+}
+
+[[nodiscard]] inline std::vector<std::byte> encode_manifest(const entry_manifest& manifest) {
+  return encode_payload(manifest);
+}
+
+// The header for `manifest` (already encoded) and `payload`; write it, then the manifest, then
+// the payload, to make an entry file. Lets a writer send a large payload straight from the
+// caller's buffer (writev) instead of copying it.
 [[nodiscard]] inline entry_header_bytes encode_entry_header(const key& call, const key& identity,
                                                             const entry_metadata& metadata,
+                                                            std::span<const std::byte> manifest,
                                                             std::span<const std::byte> payload) {
   namespace fmt = entry_format_detail;
   entry_header_bytes out{};
@@ -146,7 +177,9 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   fmt::store_le(h + entry_offset::compute_time,
                 static_cast<std::uint64_t>(metadata.compute_time.count()), 8);
   fmt::store_le(h + entry_offset::payload_size, payload.size(), 8);
-  fmt::store_key(h + entry_offset::payload_checksum, xxh3_128(payload));
+  fmt::store_le(h + entry_offset::manifest_size, manifest.size(), 4);
+  fmt::store_le(h + entry_offset::reserved, 0, 4);
+  fmt::store_key(h + entry_offset::body_checksum, entry_body_checksum(manifest, payload));
   fmt::store_le(h + entry_offset::header_checksum, entry_header_checksum(h), 8);
   return out;
 }
@@ -154,13 +187,15 @@ inline void store_key(std::byte* out, const key& k) noexcept {
 // The whole entry file in one buffer (header then payload).
 [[nodiscard]] inline std::vector<std::byte> encode_entry(const key& call, const key& identity,
                                                          const stored_entry& entry) {
-  const auto header = encode_entry_header(call, identity, entry.metadata, entry.payload);
+  const auto manifest = encode_manifest(entry.manifest);
+  const auto header = encode_entry_header(call, identity, entry.metadata, manifest, entry.payload);
   // Sized once and filled with memcpy: vector::insert into an empty vector draws a GCC 12
   // -Wstringop-overflow false positive.
-  std::vector<std::byte> out(header.size() + entry.payload.size());
+  std::vector<std::byte> out(header.size() + manifest.size() + entry.payload.size());
   std::memcpy(out.data(), header.data(), header.size());
+  std::memcpy(out.data() + header.size(), manifest.data(), manifest.size());
   if (!entry.payload.empty()) {
-    std::memcpy(out.data() + header.size(), entry.payload.data(), entry.payload.size());
+    std::memcpy(out.data() + header.size() + manifest.size(), entry.payload.data(), entry.payload.size());
   }
   return out;
 }
@@ -211,8 +246,16 @@ inline void store_key(std::byte* out, const key& k) noexcept {
           static_cast<std::int64_t>(fmt::load_le(h + entry_offset::created, 8))})};
   out.metadata.compute_time = std::chrono::nanoseconds{
       static_cast<std::int64_t>(fmt::load_le(h + entry_offset::compute_time, 8))};
+  if (fmt::load_le(h + entry_offset::reserved, 4) != 0) {
+    throw format_error{"entry uses a reserved header field; written by a newer recall?"};
+  }
   out.payload_size = fmt::load_le(h + entry_offset::payload_size, 8);
-  out.payload_checksum = fmt::load_key(h + entry_offset::payload_checksum);
+  out.manifest_size = static_cast<std::uint32_t>(fmt::load_le(h + entry_offset::manifest_size, 4));
+  if (out.manifest_size > max_manifest_size) {
+    throw format_error{"entry manifest size " + std::to_string(out.manifest_size) + " exceeds the limit of " +
+                       std::to_string(max_manifest_size) + " bytes"};
+  }
+  out.body_checksum = fmt::load_key(h + entry_offset::body_checksum);
   return out;
 }
 
@@ -220,13 +263,11 @@ inline void store_key(std::byte* out, const key& k) noexcept {
 // which is what makes payload_size safe to use. Throws format_error.
 inline void check_entry_size(const entry_header& header, std::uint64_t file_size) {
   // Compared this way round so a forged payload_size near 2^64 cannot overflow.
-  if (file_size < entry_header_size || header.payload_size != file_size - entry_header_size) {
-    throw format_error{"entry payload size mismatch: header says " +
-                       std::to_string(header.payload_size) + " bytes, file holds " +
-                       (file_size < entry_header_size
-                            ? std::string{"no payload"}
-                            : std::to_string(file_size - entry_header_size)) +
-                       " (truncated, appended to, or forged)"};
+  const std::uint64_t fixed = entry_header_size + std::uint64_t{header.manifest_size};
+  if (file_size < fixed || header.payload_size != file_size - fixed) {
+    throw format_error{"entry size mismatch: header says " + std::to_string(header.manifest_size) +
+                       " manifest and " + std::to_string(header.payload_size) + " payload bytes, file holds " +
+                       std::to_string(file_size) + " bytes in all (truncated, appended to, or forged)"};
   }
 }
 
@@ -240,27 +281,39 @@ inline void check_entry_call(const entry_header& header, const key& expected_cal
 }
 
 // The checks outside the header: the entry answers `expected_call` (a file renamed or copied
-// under another key fails here), the payload has the announced size and checksum.
+// under another key fails here), manifest and payload have the announced sizes and checksum.
 // Throws format_error.
-inline void verify_entry(const entry_header& header, const key& expected_call,
+inline void verify_entry(const entry_header& header, const key& expected_call, std::span<const std::byte> manifest,
                          std::span<const std::byte> payload) {
   check_entry_call(header, expected_call);
-  check_entry_size(header, entry_header_size + static_cast<std::uint64_t>(payload.size()));
-  const key actual = xxh3_128(payload);
-  if (actual != header.payload_checksum) {
-    throw format_error{"entry payload checksum mismatch (stored " + header.payload_checksum.hex() +
-                       ", computed " + actual.hex() + "): damaged payload"};
+  if (manifest.size() != header.manifest_size) {
+    throw format_error{"entry manifest is " + std::to_string(manifest.size()) + " bytes, header says " +
+                       std::to_string(header.manifest_size)};
   }
+  check_entry_size(header, entry_header_size + static_cast<std::uint64_t>(manifest.size()) + payload.size());
+  const key actual = entry_body_checksum(manifest, payload);
+  if (actual != header.body_checksum) {
+    throw format_error{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
+                       actual.hex() + "): damaged manifest or payload"};
+  }
+}
+
+// Decodes a manifest whose bytes passed verify_entry (or were read for listing: a damaged one
+// throws format_error like any hostile payload).
+[[nodiscard]] inline entry_manifest decode_manifest(std::span<const std::byte> bytes) {
+  return decode_payload<entry_manifest>(bytes);
 }
 
 // Decodes a whole entry file held in memory. Throws format_error on any defect listed in the
 // layout comment; allocates only after every check passed, and only file_bytes.size() bytes.
-[[nodiscard]] inline stored_entry decode_entry(std::span<const std::byte> file_bytes,
-                                               const key& expected_call) {
+[[nodiscard]] inline stored_entry decode_entry(std::span<const std::byte> file_bytes, const key& expected_call) {
   const entry_header header = decode_header(file_bytes);
-  const auto payload = file_bytes.subspan(entry_header_size);
-  verify_entry(header, expected_call, payload);
-  return stored_entry{std::vector<std::byte>(payload.begin(), payload.end()), header.metadata};
+  check_entry_size(header, file_bytes.size());
+  const auto manifest = file_bytes.subspan(entry_header_size, header.manifest_size);
+  const auto payload = file_bytes.subspan(entry_header_size + header.manifest_size);
+  verify_entry(header, expected_call, manifest, payload);
+  return stored_entry{std::vector<std::byte>(payload.begin(), payload.end()), header.metadata,
+                      decode_manifest(manifest)};
 }
 
 } // namespace recall::detail
