@@ -10,12 +10,14 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unistd.h>
 #include <type_traits>
 #include <utility>
 
 #include <recall/detail/identity/type_name.hpp>
 #include <recall/detail/key/call_key.hpp>
 #include <recall/detail/key/canonical_archive.hpp>
+#include <recall/detail/key/label.hpp>
 #include <recall/detail/policy/callable_traits.hpp>
 #include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/runtime.hpp>
@@ -229,6 +231,8 @@ private:
     m_mode = opts.mode.value_or(mode_from_environment());
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
+    m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
+    m_lock_wait = opts.lock_wait;
     if (m_mode == mode::off) {
       return;
     }
@@ -293,16 +297,40 @@ private:
         continue; // the leader failed: take the lead, or follow the next leader
       }
 
-      if (may_load && m_store && m_mode != mode::refresh) {
-        if (auto loaded = load(address)) {
-          auto result = std::make_shared<const result_type>(std::move(*loaded));
-          remember(parts.call, result);
+      const bool may_load_store = may_load && m_store && m_mode != mode::refresh;
+      if (may_load_store) {
+        if (auto result = load_shared(address)) {
           ticket.publish([&] { return result; });
           return *result;
         }
       }
+      // Other processes may be computing this key too: wait for theirs, then look again.
+      std::unique_ptr<compute_lock> lock;
+      if (m_store && m_mode != mode::readonly) {
+        lock = guarded("lock", [&] { return m_store->lock_for_compute(address, m_lock_wait); }).value_or(nullptr);
+        if (lock && may_load_store) {
+          if (auto result = load_shared(address)) {
+            ticket.publish([&] { return result; });
+            return *result;
+          }
+        }
+      }
+      if (m_explain && may_load_store) {
+        explain_miss(parts);
+      }
       return compute_and_store(ticket, address, parts, std::forward<Params>(params)...);
     }
+  }
+
+  // Loads an entry and keeps it in the memory tier; null on a miss.
+  std::shared_ptr<const result_type> load_shared(const entry_address& address) {
+    auto loaded = load(address);
+    if (!loaded) {
+      return nullptr;
+    }
+    auto result = std::make_shared<const result_type>(std::move(*loaded));
+    remember(address.call, result);
+    return result;
   }
 
   // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
@@ -342,7 +370,8 @@ private:
       payload = encode_payload(result);
       stored_entry entry{std::move(payload),
                          entry_metadata{std::chrono::system_clock::now(),
-                                        std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time)}};
+                                        std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time)},
+                         make_manifest(parts, std::as_const(params)...)};
       guarded("save", [&] {
         m_store->save(address, entry);
         return true;
@@ -362,6 +391,107 @@ private:
       ticket.publish([&] { return std::make_shared<const result_type>(result); });
     }
     return result;
+  }
+
+  // What the entry tells tools and miss explanations about this call.
+  template <class... Args>
+  static entry_manifest make_manifest(const call_parts<argument_count>& parts, const Args&... args) {
+    entry_manifest m;
+    const auto& id = identity();
+    m.function = id.parts.name;
+    m.signature = id.parts.signature;
+    m.version = id.parts.version;
+    m.label = call_label(args...);
+    m.argument_types = {canonical_type_name<Params>()...};
+    for (const auto& digest : parts.arguments) {
+      m.argument_digests.push_back(digest.hex());
+    }
+    m.global_names = global_names(typename policies::globals_type{});
+    for (const auto& digest : hash_globals(typename policies::globals_type{})) {
+      m.global_digests.push_back(digest.hex());
+    }
+    char host[256] = "";
+    if (::gethostname(host, sizeof host - 1) == 0) {
+      m.host = host;
+    }
+    return m;
+  }
+
+  template <auto... Gs>
+  static std::vector<std::string> global_names(globals<Gs...>) {
+    return {normalize_name(raw_value_name<Gs>())...};
+  }
+
+  // Logs which part of the key differs from the nearest cached entry of this function.
+  void explain_miss(const call_parts<argument_count>& parts) {
+    const auto& id = identity();
+    const auto entries =
+        guarded("explain", [&] { return m_store->similar_entries(id.id, 10000); }).value_or(std::vector<entry_description>{});
+    log(log_level::info, "miss " + id.id.name + " " + parts.call.hex() + ": " + explain_against(parts, entries));
+  }
+
+  static std::string explain_against(const call_parts<argument_count>& parts,
+                                     const std::vector<entry_description>& entries) {
+    const auto& id = identity();
+    if (entries.empty()) {
+      return "no entry for this function yet";
+    }
+    const entry_description* nearest = nullptr;
+    std::size_t best = 0;
+    for (const auto& e : entries) {
+      if (e.identity != id.id.identity) {
+        continue;
+      }
+      std::size_t same = 0;
+      for (std::size_t i = 0; i < argument_count && i < e.manifest.argument_digests.size(); ++i) {
+        same += e.manifest.argument_digests[i] == parts.arguments[i].hex() ? 1 : 0;
+      }
+      const auto globals_now = hash_globals(typename policies::globals_type{});
+      for (std::size_t i = 0; i < globals_now.size() && i < e.manifest.global_digests.size(); ++i) {
+        same += e.manifest.global_digests[i] == globals_now[i].hex() ? 1 : 0;
+      }
+      if (nearest == nullptr || same > best) {
+        nearest = &e;
+        best = same;
+      }
+    }
+    if (nearest == nullptr) {
+      const auto& other = entries.front().manifest;
+      std::string why = "the function identity changed (" + std::to_string(entries.size()) + " entries of " +
+                        id.id.name + " have another identity: ";
+      if (other.version != id.parts.version) {
+        why += "version tag '" + other.version + "' -> '" + id.parts.version + "'";
+      } else if (other.signature != id.parts.signature) {
+        why += "signature " + other.signature + " -> " + id.parts.signature;
+      } else {
+        why += "same name, signature and version: the function's body changed";
+      }
+      return why + ")";
+    }
+    std::string why;
+    const auto& m = nearest->manifest;
+    for (std::size_t i = 0; i < argument_count; ++i) {
+      if (i >= m.argument_digests.size() || m.argument_digests[i] != parts.arguments[i].hex()) {
+        why += (why.empty() ? "" : ", ") + std::string{"argument "} + std::to_string(i) + " (" +
+               id_argument_type(i) + ") differs";
+      }
+    }
+    const auto globals_now = hash_globals(typename policies::globals_type{});
+    const auto names = global_names(typename policies::globals_type{});
+    for (std::size_t i = 0; i < globals_now.size(); ++i) {
+      if (i >= m.global_digests.size() || m.global_digests[i] != globals_now[i].hex()) {
+        why += (why.empty() ? "" : ", ") + std::string{"global "} + names[i] + " differs";
+      }
+    }
+    if (why.empty()) {
+      why = "every part matches an entry written under another key layout";
+    }
+    return why + " (nearest of " + std::to_string(entries.size()) + " entries: " + m.label + ")";
+  }
+
+  static std::string id_argument_type(std::size_t i) {
+    static const std::array<std::string, argument_count> types{canonical_type_name<Params>()...};
+    return types[i];
   }
 
   void remember(const recall::key& k, const std::shared_ptr<const result_type>& value) {
@@ -430,6 +560,8 @@ private:
   Target m_target;
   recall::mode m_mode = mode::reuse;
   bool m_verbose = false;
+  bool m_explain = false;
+  std::chrono::milliseconds m_lock_wait{0};
   mutation_policy m_on_mutation = mutation_policy::warn;
   memory_store* m_memory = nullptr;
   std::shared_ptr<recall::store> m_store;

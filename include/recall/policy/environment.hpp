@@ -60,4 +60,10 @@ namespace detail {
   return text && *text != "0";
 }
 
+// True when $RECALL_EXPLAIN is set to anything but "" or "0".
+[[nodiscard]] inline bool explain_from_environment() {
+  const auto text = detail::environment_value("RECALL_EXPLAIN");
+  return text && *text != "0";
+}
+
 } // namespace recall

@@ -1,6 +1,7 @@
 // recall::options: per-memoize settings; anything left unset comes from the environment.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -23,6 +24,11 @@ enum class memory_tier {
   none,   // every call goes to the persistent store
 };
 
+enum class miss_explanations {
+  off, // the default
+  on,  // log why each miss missed: which part of the key differs from the nearest entry
+};
+
 struct options {
   // The cache root. Unset: $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else ~/.cache/recall.
   std::optional<std::filesystem::path> directory{};
@@ -33,6 +39,12 @@ struct options {
   mutation_policy on_mutation = mutation_policy::warn;
   recall::durability durability = durability::none;
   recall::memory_tier memory = memory_tier::shared;
+  // Unset: on when $RECALL_EXPLAIN is 1. Costs a scan of the function's entries per miss.
+  std::optional<miss_explanations> explain{};
+  // How long a call waits for another process computing the same key before computing it
+  // itself. A holder that dies releases its lock at once; this bounds waiting on a live but
+  // stuck one.
+  std::chrono::milliseconds lock_wait{std::chrono::minutes{10}};
   // Replaces the directory store (for example with a layered_store that adds Redis). In
   // mode::temp the temporary directory is used regardless.
   std::shared_ptr<recall::store> store{};

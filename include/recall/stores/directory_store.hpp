@@ -2,12 +2,16 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <array>
 #include <cerrno>
 #include <cstddef>
@@ -240,7 +244,136 @@ public:
     detail::fsio::throw_io_error("cannot remove", path, errno);
   }
 
+  // Reads headers and manifests only, never payloads; damaged entries are skipped here (load()
+  // removes them when they are asked for).
+  [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
+                                                               std::size_t limit) override {
+    std::vector<entry_description> out;
+    std::string prefix = folder_name(function);
+    prefix.resize(prefix.size() - 8); // keep "<name>-", drop the identity digits
+    std::error_code error;
+    for (const auto& folder : std::filesystem::directory_iterator{m_root, error}) {
+      const std::string name = folder.path().filename().string();
+      if (name.size() != prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0) {
+        continue;
+      }
+      std::error_code walk_error;
+      for (const auto& file : std::filesystem::recursive_directory_iterator{folder.path(), walk_error}) {
+        if (out.size() >= limit) {
+          return out;
+        }
+        if (file.path().extension() != entry_extension) {
+          continue;
+        }
+        if (auto description = describe_file(file.path().string())) {
+          out.push_back(std::move(*description));
+        }
+      }
+    }
+    return out;
+  }
+
+  // The header and manifest of the entry file at `path`, or nullopt if it is not a readable
+  // entry. For listing tools: never throws for a damaged or vanished file.
+  [[nodiscard]] static std::optional<entry_description> describe_file(const std::string& path) {
+    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
+    if (!fd) {
+      return std::nullopt;
+    }
+    std::array<std::byte, 4096> head{};
+    ::iovec iov[1] = {{head.data(), head.size()}};
+    try {
+      const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
+      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
+      std::vector<std::byte> manifest(header.manifest_size);
+      const std::size_t in_head = std::min(got, detail::entry_header_size + manifest.size()) -
+                                  std::min(got, detail::entry_header_size);
+      std::copy_n(head.data() + detail::entry_header_size, in_head, manifest.data());
+      if (in_head < manifest.size()) {
+        ::iovec rest[1] = {{manifest.data() + in_head, manifest.size() - in_head}};
+        if (detail::fsio::read_all(fd.get(), rest, 1, path) != rest[0].iov_len) {
+          return std::nullopt;
+        }
+      }
+      return entry_description{header.call, header.identity, detail::decode_manifest(manifest)};
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // Single flight across processes: a lock file beside the entry (<key>.lock), locked with
+  // flock(2). The kernel releases a flock when its holder dies, so a process killed with
+  // kill -9 never leaves a lock behind; the file itself records the holder's host and pid for
+  // people, and is removed by its holder on release (a lock file left by a crash is harmless
+  // and reused). On NFS, Linux maps flock to NFS byte-range locks, which hold across clients
+  // when the server runs a lock manager (NFSv4, or NFSv3 with lockd); without one, locks are
+  // per client and two machines may both compute a key: results stay correct, work doubles.
+  [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
+                                                               std::chrono::milliseconds wait_limit) override {
+    const location where = find(address);
+    std::string path = where.path;
+    path.replace(path.size() - entry_extension.size(), entry_extension.size(), ".lock");
+    const auto deadline = std::chrono::steady_clock::now() + wait_limit;
+    auto pause = std::chrono::milliseconds{1};
+    bool created_folders = false;
+    while (true) {
+      detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+      if (!fd) {
+        const int error = errno;
+        if ((error == ENOENT || error == ENOTDIR) && !created_folders) {
+          create_folders(where);
+          created_folders = true;
+          continue;
+        }
+        detail::fsio::throw_io_error("cannot open lock file", path, error);
+      }
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+        // The holder before us unlinks the file before unlocking it: if we locked an unlinked
+        // file, a newcomer may hold the one now at the path. Only the file at the path counts.
+        struct ::stat held{};
+        struct ::stat current{};
+        if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &current) == 0 && held.st_dev == current.st_dev &&
+            held.st_ino == current.st_ino) {
+          record_holder(fd.get());
+          return std::make_unique<file_lock>(std::move(fd), std::move(path));
+        }
+        continue;
+      }
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        detail::fsio::throw_io_error("cannot lock", path, errno);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return nullptr;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds{50});
+    }
+  }
+
 private:
+  class file_lock final : public compute_lock {
+  public:
+    file_lock(detail::fsio::unique_fd fd, std::string path) : m_fd{std::move(fd)}, m_path{std::move(path)} {}
+    file_lock(const file_lock&) = delete;
+    file_lock& operator=(const file_lock&) = delete;
+    // Unlink first, then unlock (by closing): a waiter that wins the unlocked file sees it is no
+    // longer at the path and opens the path again.
+    ~file_lock() override { static_cast<void>(::unlink(m_path.c_str())); }
+
+  private:
+    detail::fsio::unique_fd m_fd;
+    std::string m_path;
+  };
+
+  static void record_holder(int fd) {
+    char host[256] = "unknown";
+    static_cast<void>(::gethostname(host, sizeof host - 1));
+    const std::string line = std::string{host} + " " + std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) == 0) {
+      static_cast<void>(::pwrite(fd, line.data(), line.size(), 0));
+    }
+  }
+
   // An entry's path, with where its function folder ends (the '/' after it): the folders a
   // save may have to create are prefixes of it.
   struct location {

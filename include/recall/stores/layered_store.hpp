@@ -1,6 +1,8 @@
 // recall::layered_store: stores stacked fastest first; a hit in a lower tier back-fills the tiers above.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,9 +119,67 @@ public:
     return removed;
   }
 
+  // Cross-process single flight through every writable tier that can lock, in order, each
+  // given what is left of `wait_limit`; the locks obtained are held together and released in
+  // reverse order. So a directory tier's lock can serialize the processes of one machine and a
+  // Redis tier's those of a cluster. Read-only tiers are not locked: this process will not save
+  // there, so no one there should wait for it. A tier that fails is skipped. Null when no tier
+  // gave a lock (none can lock, or every wait ran out): the caller computes anyway.
+  [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
+                                                               std::chrono::milliseconds wait_limit) override {
+    const auto deadline = std::chrono::steady_clock::now() + wait_limit;
+    auto held = std::make_unique<lock_set>();
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      const auto left = std::max(std::chrono::milliseconds{0}, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                    deadline - std::chrono::steady_clock::now()));
+      try {
+        if (auto lock = t.store->lock_for_compute(address, left)) {
+          held->locks.push_back(std::move(lock));
+        }
+      } catch (const std::exception& e) {
+        log(log_level::debug, "compute lock in " + t.store->description() + " failed: " + e.what());
+      }
+    }
+    if (held->locks.empty()) {
+      return nullptr;
+    }
+    if (held->locks.size() == 1) {
+      return std::move(held->locks.front());
+    }
+    return held;
+  }
+
+  [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
+                                                               std::size_t limit) override {
+    for (auto& t : m_tiers) {
+      try {
+        auto found = t.store->similar_entries(function, limit);
+        if (!found.empty()) {
+          return found;
+        }
+      } catch (const std::exception&) {
+        // Explanations are best effort: ask the next tier.
+      }
+    }
+    return {};
+  }
+
   [[nodiscard]] const std::vector<tier>& tiers() const noexcept { return m_tiers; }
 
 private:
+  // The locks of several tiers, released last-acquired first.
+  struct lock_set final : compute_lock {
+    std::vector<std::unique_ptr<compute_lock>> locks;
+    ~lock_set() override {
+      while (!locks.empty()) {
+        locks.pop_back();
+      }
+    }
+  };
+
   void back_fill(const entry_address& address, const stored_entry& entry, std::size_t found_at) {
     for (std::size_t i = 0; i < found_at; ++i) {
       if (m_tiers[i].access == tier_access::read_only) {

@@ -56,6 +56,13 @@ struct stored_entry {
   entry_manifest manifest;
 };
 
+// One entry as tools and miss explanations see it: its identity and manifest, not its result.
+struct entry_description {
+  key call;
+  key identity;
+  entry_manifest manifest;
+};
+
 // Held while this process computes an entry that other processes may want too; released when
 // destroyed. Implementations keep it alive (renew a lease, refresh a heartbeat) for as long as
 // it exists.
@@ -99,6 +106,14 @@ public:
   // The holder of a lock that died is detected and its lock recovered. After acquiring, the
   // caller loads again: the previous holder has usually stored the entry by then. Stores that
   // cannot lock return null at once, which is the default.
+  // Up to `limit` entries of functions with `function.name`, whatever their identity (an entry
+  // of an older version of the function counts): what a miss is compared with to explain it.
+  // Stores that cannot enumerate return nothing, which is the default.
+  [[nodiscard]] virtual std::vector<entry_description> similar_entries(const function_id& /*function*/,
+                                                                       std::size_t /*limit*/) {
+    return {};
+  }
+
   [[nodiscard]] virtual std::unique_ptr<compute_lock> lock_for_compute(const entry_address& /*address*/,
                                                                        std::chrono::milliseconds /*wait_limit*/) {
     return nullptr;

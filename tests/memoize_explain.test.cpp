@@ -1,0 +1,111 @@
+// Tests for miss explanations and for what an entry's manifest records.
+#include "catch.hpp"
+
+#include <string>
+#include <vector>
+
+#include <boost/hana/define_struct.hpp>
+
+#include <recall/recall.hpp>
+
+#include "support.hpp"
+
+namespace explain_test {
+
+struct params {
+  BOOST_HANA_DEFINE_STRUCT(params, (double, dt), (int, steps));
+};
+
+double g_scale = 1.0;
+
+double run(const params& p, int seed) { return p.dt * p.steps * seed * g_scale; }
+
+recall::options explaining(const std::filesystem::path& dir) {
+  recall::options o;
+  o.directory = dir;
+  o.mode = recall::mode::reuse;
+  o.memory = recall::memory_tier::none;
+  o.explain = recall::miss_explanations::on;
+  return o;
+}
+
+} // namespace explain_test
+
+using namespace explain_test;
+using model = recall::memoize<&run, recall::globals<&g_scale>>;
+
+TEST_CASE("a miss says which part of the key differs from the nearest entry", "[memoize_explain]") {
+  recall_test::temp_dir dir;
+  recall_test::log_capture capture;
+  model f{explaining(dir.path())};
+  g_scale = 1.0;
+
+  f(params{0.1, 10}, 1);
+  CHECK(capture.count(recall::log_level::info, "no entry for this function yet") == 1);
+
+  f(params{0.1, 10}, 2);
+  CHECK(capture.count(recall::log_level::info, "argument 1 (int) differs") == 1);
+
+  f(params{0.2, 10}, 1);
+  CHECK(capture.count(recall::log_level::info, "argument 0 (const explain_test::params&) differs") == 1);
+
+  g_scale = 2.0;
+  f(params{0.1, 10}, 1);
+  CHECK(capture.count(recall::log_level::info, "global explain_test::g_scale differs") == 1);
+  g_scale = 1.0;
+
+  const auto before = capture.lines().size();
+  f(params{0.1, 10}, 1); // a hit explains nothing
+  CHECK(capture.lines().size() == before);
+}
+
+TEST_CASE("a miss after a version bump says the identity changed", "[memoize_explain]") {
+  recall_test::temp_dir dir;
+  {
+    model f{explaining(dir.path())};
+    f(params{0.1, 10}, 1);
+  }
+  recall_test::log_capture capture;
+  recall::memoize<&run, recall::globals<&g_scale>, recall::version<"2">> bumped{explaining(dir.path())};
+  bumped(params{0.1, 10}, 1);
+  CHECK(capture.count(recall::log_level::info, "the function identity changed") == 1);
+  CHECK(capture.count(recall::log_level::info, "version tag '' -> '2'") == 1);
+}
+
+TEST_CASE("the manifest records the call for people and tools", "[memoize_explain]") {
+  recall_test::temp_dir dir;
+  model f{explaining(dir.path())};
+  g_scale = 1.0;
+  f(params{0.01, 1000}, 7);
+  auto store = std::dynamic_pointer_cast<recall::directory_store>(f.store());
+  REQUIRE(store);
+  const auto loaded = store->load(recall::entry_address{f.function(), f.key(params{0.01, 1000}, 7)});
+  REQUIRE(loaded);
+  const auto& m = loaded->manifest;
+  CHECK(m.function == "explain_test::run");
+  CHECK(m.signature == "(const explain_test::params&,int)->double");
+  CHECK(m.label == "dt=0.01 steps=1000 7");
+  CHECK(m.argument_types == std::vector<std::string>{"const explain_test::params&", "int"});
+  REQUIRE(m.argument_digests.size() == 2);
+  CHECK(m.argument_digests[1] == recall::detail::hash_value(7).hex());
+  CHECK(m.global_names == std::vector<std::string>{"explain_test::g_scale"});
+  CHECK(m.global_digests == std::vector<std::string>{recall::detail::hash_value(1.0).hex()});
+  CHECK_FALSE(m.host.empty());
+  CHECK(loaded->metadata.compute_time.count() >= 0);
+}
+
+TEST_CASE("labels abbreviate values readably", "[memoize_explain]") {
+  using recall::detail::call_label;
+  CHECK(call_label(1.5, 3, true) == "1.5 3 true");
+  CHECK(call_label(std::string{"rk4"}) == "\"rk4\"");
+  CHECK(call_label(std::string(100, 'x')).size() < 40);
+  CHECK(call_label(std::vector<double>{1, 2}) == "[1 2]");
+  CHECK(call_label(std::vector<double>(1000)) == "[1000 items]");
+  CHECK(call_label(std::optional<int>{}) == "none");
+  struct plain {
+    int a;
+    double b;
+  };
+  CHECK(call_label(plain{1, 2.5}) == "{1 2.5}");
+  CHECK(call_label(std::vector<std::string>(200, "long text")).size() <= recall::detail::max_label_length);
+}
