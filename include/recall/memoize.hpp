@@ -238,6 +238,9 @@ private:
     }
     if (opts.memory == memory_tier::shared) {
       m_memory = &process_memory_tier();
+      if (opts.memory_limit) {
+        m_memory->set_byte_limit(*opts.memory_limit);
+      }
     }
     try {
       if (m_mode == mode::temp) {
@@ -245,7 +248,11 @@ private:
       } else if (opts.store) {
         m_store = std::move(opts.store);
       } else {
-        m_store = shared_directory_store(opts.directory.value_or(default_cache_directory()), opts.durability);
+        auto directory = shared_directory_store(opts.directory.value_or(default_cache_directory()), opts.durability);
+        if (opts.max_size || opts.max_entries) {
+          directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
+        }
+        m_store = std::move(directory);
       }
     } catch (const std::exception& e) {
       warn_once("configure", std::string{"no persistent cache for this process: "} + e.what());

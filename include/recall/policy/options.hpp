@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -45,6 +46,13 @@ struct options {
   // itself. A holder that dies releases its lock at once; this bounds waiting on a live but
   // stuck one.
   std::chrono::milliseconds lock_wait{std::chrono::minutes{10}};
+  // Bounds of the cache directory, enforced after stores (least recently used evicted first).
+  // Unset: unbounded.
+  std::optional<std::uint64_t> max_size{};
+  std::optional<std::uint64_t> max_entries{};
+  // The process-wide memory tier's byte limit (default 256 MiB); the last memoize object
+  // constructed with this set decides it.
+  std::optional<std::size_t> memory_limit{};
   // Replaces the directory store (for example with a layered_store that adds Redis). In
   // mode::temp the temporary directory is used regardless.
   std::shared_ptr<recall::store> store{};

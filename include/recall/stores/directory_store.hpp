@@ -27,6 +27,7 @@
 
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/size_limiter.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
@@ -110,7 +111,17 @@ public:
     }
     m_root = text;
     m_root_prefix = text == "/" ? text : text + '/';
+    m_limiter = std::make_unique<detail::size_limiter>(m_root, std::string{entry_extension});
   }
+
+  // Bounds the directory: after each store, least recently used entries are evicted until the
+  // directory is under 90 % of the limits (see detail/stores/size_limiter.hpp). Applies to this
+  // process's stores; every process that stores with limits enforces them.
+  void set_limits(const cache_limits& limits) { m_limiter->set_limits(limits); }
+  [[nodiscard]] cache_limits limits() const { return m_limiter->limits(); }
+
+  // Enforces the limits now, over the whole directory; returns the entries evicted.
+  std::size_t enforce_limits() { return m_limiter->trim_now(); }
 
   [[nodiscard]] std::string description() const override {
     return "directory " + m_root.string() +
@@ -207,6 +218,14 @@ public:
     const std::span<const std::byte> parts[] = {header, manifest, entry.payload};
     file->write(parts);
     file->commit();
+    // The shard folder is the key's first two hex digits: the top byte of its high word.
+    const auto shard = static_cast<std::size_t>(address.call.high() >> 56);
+    try {
+      m_limiter->stored(shard, header.size() + manifest.size() + entry.payload.size());
+    } catch (const std::exception& e) {
+      // The entry is stored; failing to evict others only delays the bound.
+      log(log_level::warning, "cache size limit not enforced: " + std::string{e.what()});
+    }
   }
 
   // Reads and checks only the header (and the file's size), not the payload: a true answer
@@ -524,6 +543,7 @@ private:
   std::filesystem::path m_root;
   std::string m_root_prefix; // m_root and a '/': the start of every path the store builds
   durability m_durability;
+  std::unique_ptr<detail::size_limiter> m_limiter;
 };
 
 } // namespace recall

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <list>
 #include <memory>
@@ -124,7 +125,21 @@ public:
     }
   }
 
-  [[nodiscard]] std::size_t byte_limit() const noexcept { return m_byte_limit; }
+  [[nodiscard]] std::size_t byte_limit() const noexcept { return m_byte_limit.load(std::memory_order_relaxed); }
+
+  // Changes the limit; entries past the new one are evicted now.
+  void set_byte_limit(std::size_t limit) {
+    m_byte_limit.store(limit, std::memory_order_relaxed);
+    const std::size_t share = limit / shard_count;
+    for (auto& s : m_shards) {
+      const std::lock_guard lock{s.mutex};
+      while (s.bytes > share && !s.lru.empty()) {
+        s.bytes -= s.lru.back().bytes;
+        s.index.erase(s.lru.back().call);
+        s.lru.pop_back();
+      }
+    }
+  }
 
   [[nodiscard]] std::size_t bytes_used() {
     std::size_t total = 0;
@@ -167,7 +182,7 @@ private:
   shard& shard_for(const key& k) noexcept { return m_shards[k.low() % shard_count]; }
 
   void put(node n) {
-    const std::size_t share = m_byte_limit / shard_count;
+    const std::size_t share = m_byte_limit.load(std::memory_order_relaxed) / shard_count;
     if (n.bytes > share / 8) {
       return;
     }
@@ -188,7 +203,7 @@ private:
     }
   }
 
-  std::size_t m_byte_limit;
+  std::atomic<std::size_t> m_byte_limit;
   std::array<shard, shard_count> m_shards;
 };
 
