@@ -109,3 +109,39 @@ TEST_CASE("labels abbreviate values readably", "[memoize_explain]") {
   CHECK(call_label(plain{1, 2.5}) == "{1 2.5}");
   CHECK(call_label(std::vector<std::string>(200, "long text")).size() <= recall::detail::max_label_length);
 }
+
+TEST_CASE("statistics count hits, misses, stores and saved compute time per function", "[memoize_explain]") {
+  recall_test::temp_dir dir;
+  recall::process_memory_tier().clear();
+  recall::options o;
+  o.directory = dir.path();
+  o.mode = recall::mode::reuse;
+  std::shared_ptr<recall::store> store;
+  recall::function_id id;
+  {
+    auto f = recall::memoize_as<"stats-fn">([](int x) { return x + 1; }, o);
+    store = f.store();
+    id = f.function();
+    f(1); // miss + store
+    f(1); // memory hit
+    f(2); // miss + store
+    recall::process_memory_tier().clear();
+    f(1); // disk hit
+  } // destruction flushes
+  auto directory = std::dynamic_pointer_cast<recall::directory_store>(store);
+  REQUIRE(directory);
+  auto s = directory->stats(id);
+  CHECK(s.misses == 2);
+  CHECK(s.stores == 2);
+  CHECK(s.hits == 2);
+  CHECK(s.bytes_stored == 8);
+  {
+    auto f = recall::memoize_as<"stats-fn">([](int x) { return x + 1; }, o);
+    f(5);
+    f.flush_stats();
+    s = directory->stats(id);
+    CHECK(s.misses == 3);
+  }
+  CHECK(recall::detail::parse_stats("hits 3\nunknown 9\nsaved_ns 12\n").hits == 3);
+  CHECK(recall::detail::parse_stats("hits 3\nunknown 9\nsaved_ns 12\n").saved_ns == 12);
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -125,6 +126,28 @@ struct named_target {
 
 enum class call_kind { cached, refresh };
 
+// A memoize object's counters since they were last added to its store. Relaxed atomics: they
+// are statistics, and the hot path must not take a lock for them.
+struct stats_batch {
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> stores{0};
+  std::atomic<std::uint64_t> bytes_stored{0};
+  std::atomic<std::uint64_t> saved_ns{0};
+  std::atomic<std::int64_t> last_flush_ns{0};
+
+  // Takes the counters, leaving zeros.
+  function_stats take() noexcept {
+    function_stats s;
+    s.hits = hits.exchange(0, std::memory_order_relaxed);
+    s.misses = misses.exchange(0, std::memory_order_relaxed);
+    s.stores = stores.exchange(0, std::memory_order_relaxed);
+    s.bytes_stored = bytes_stored.exchange(0, std::memory_order_relaxed);
+    s.saved_ns = saved_ns.exchange(0, std::memory_order_relaxed);
+    return s;
+  }
+};
+
 template <class Target, class Parameters, class Policies>
 class basic_memoize;
 
@@ -148,6 +171,31 @@ public:
   explicit basic_memoize(options opts = {}) : basic_memoize{Target{}, std::move(opts)} {}
 
   basic_memoize(Target target, options opts) : m_target{std::move(target)} { configure(std::move(opts)); }
+
+  basic_memoize(basic_memoize&&) noexcept = default;
+  basic_memoize& operator=(basic_memoize&&) noexcept = default;
+  basic_memoize(const basic_memoize&) = delete;
+  basic_memoize& operator=(const basic_memoize&) = delete;
+
+  // Adds what this object counted to its store's statistics.
+  ~basic_memoize() { flush_stats(); }
+
+  // Adds the counters gathered since the last flush to the store's statistics now (they are
+  // also added every few seconds of misses, and when the object is destroyed).
+  void flush_stats() noexcept {
+    if (!m_stats || !m_store) {
+      return;
+    }
+    const function_stats delta = m_stats->take();
+    if (delta.empty()) {
+      return;
+    }
+    try {
+      m_store->record_stats(identity().id, delta);
+    } catch (...) {
+      // Statistics are advisory: losing a batch never matters to a call.
+    }
+  }
 
   // Loads the cached result for these arguments, or calls the function and stores its result.
   result_type operator()(Params... params) { return call(call_kind::cached, std::forward<Params>(params)...); }
@@ -282,6 +330,7 @@ private:
     if (may_load && m_memory != nullptr) {
       const auto started = m_verbose ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       if (auto value = m_memory->template find<result_type>(parts.call)) {
+        m_stats->hits.fetch_add(1, std::memory_order_relaxed);
         if (m_verbose) {
           log_event("hit", address, "memory", std::chrono::steady_clock::now() - started);
         }
@@ -294,6 +343,7 @@ private:
       auto ticket = process_single_flight().join(parts.call);
       if (!ticket.leader()) {
         if (auto shared = ticket.wait()) {
+          m_stats->hits.fetch_add(1, std::memory_order_relaxed);
           return *static_cast<const result_type*>(shared.get());
         }
         if (may_load && m_memory != nullptr) {
@@ -349,6 +399,9 @@ private:
     }
     try {
       auto value = decode_payload<result_type>((*entry)->payload);
+      m_stats->hits.fetch_add(1, std::memory_order_relaxed);
+      m_stats->saved_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*entry)->metadata.compute_time.count())),
+                                  std::memory_order_relaxed);
       if (m_verbose) {
         log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
       }
@@ -379,12 +432,17 @@ private:
                          entry_metadata{std::chrono::system_clock::now(),
                                         std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time)},
                          make_manifest(parts, std::as_const(params)...)};
-      guarded("save", [&] {
-        m_store->save(address, entry);
-        return true;
-      });
+      if (guarded("save", [&] {
+            m_store->save(address, entry);
+            return true;
+          })) {
+        m_stats->stores.fetch_add(1, std::memory_order_relaxed);
+        m_stats->bytes_stored.fetch_add(entry.payload.size(), std::memory_order_relaxed);
+      }
       payload = std::move(entry.payload);
     }
+    m_stats->misses.fetch_add(1, std::memory_order_relaxed);
+    flush_stats_if_due();
     if (m_verbose) {
       log_event("miss", address, m_store ? m_store->locate(address) : std::string{"memory"}, compute_time);
     }
@@ -501,6 +559,17 @@ private:
     return types[i];
   }
 
+  // Misses are slow anyway: the place to add counters to the store every couple of seconds.
+  void flush_stats_if_due() noexcept {
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::int64_t last = m_stats->last_flush_ns.load(std::memory_order_relaxed);
+    if (now - last >= std::chrono::nanoseconds{std::chrono::seconds{2}}.count() &&
+        m_stats->last_flush_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      flush_stats();
+    }
+  }
+
   void remember(const recall::key& k, const std::shared_ptr<const result_type>& value) {
     if (m_memory != nullptr) {
       m_memory->insert(k, value, encoded_size(*value));
@@ -572,6 +641,7 @@ private:
   mutation_policy m_on_mutation = mutation_policy::warn;
   memory_store* m_memory = nullptr;
   std::shared_ptr<recall::store> m_store;
+  std::unique_ptr<stats_batch> m_stats = std::make_unique<stats_batch>();
 };
 
 template <auto F, class... Policies>

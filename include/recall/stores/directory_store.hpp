@@ -28,6 +28,7 @@
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
+#include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
@@ -318,6 +319,22 @@ public:
     } catch (const std::exception&) {
       return std::nullopt;
     }
+  }
+
+  // Adds to <function folder>/stats under a flock; a function with no folder yet (nothing
+  // stored) gets one only if the batch stored something.
+  void record_stats(const function_id& function, const function_stats& delta) override {
+    const std::string folder = function_folder(function).string();
+    if (delta.stores > 0) {
+      std::error_code ignored;
+      std::filesystem::create_directories(folder, ignored);
+    }
+    static_cast<void>(detail::add_stats(folder + "/" + std::string{detail::stats_file_name}, delta));
+  }
+
+  // The statistics recorded for a function (zeros if none).
+  [[nodiscard]] function_stats stats(const function_id& function) const {
+    return detail::read_stats(function_folder(function).string() + "/" + std::string{detail::stats_file_name});
   }
 
   // Single flight across processes: a lock file beside the entry (<key>.lock), locked with

@@ -167,6 +167,18 @@ public:
     return {};
   }
 
+  void record_stats(const function_id& function, const function_stats& delta) override {
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_write) {
+        try {
+          t.store->record_stats(function, delta);
+        } catch (const std::exception&) {
+          // Statistics are advisory.
+        }
+      }
+    }
+  }
+
   [[nodiscard]] const std::vector<tier>& tiers() const noexcept { return m_tiers; }
 
 private:

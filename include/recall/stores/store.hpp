@@ -56,6 +56,28 @@ struct stored_entry {
   entry_manifest manifest;
 };
 
+// Counters of one function's calls, summed over processes by the store that keeps them.
+struct function_stats {
+  std::uint64_t hits = 0;         // calls served from the cache (memory or store)
+  std::uint64_t misses = 0;       // calls that computed
+  std::uint64_t stores = 0;       // entries written
+  std::uint64_t bytes_stored = 0; // payload bytes written
+  std::uint64_t saved_ns = 0;     // compute time of the entries served from the store
+
+  function_stats& operator+=(const function_stats& other) noexcept {
+    hits += other.hits;
+    misses += other.misses;
+    stores += other.stores;
+    bytes_stored += other.bytes_stored;
+    saved_ns += other.saved_ns;
+    return *this;
+  }
+
+  [[nodiscard]] bool empty() const noexcept {
+    return hits == 0 && misses == 0 && stores == 0 && bytes_stored == 0 && saved_ns == 0;
+  }
+};
+
 // One entry as tools and miss explanations see it: its identity and manifest, not its result.
 struct entry_description {
   key call;
@@ -113,6 +135,10 @@ public:
                                                                        std::size_t /*limit*/) {
     return {};
   }
+
+  // Adds a batch of a function's counters to the store's statistics (a stats file beside its
+  // entries, a Redis hash). Advisory: stores that keep none ignore it, which is the default.
+  virtual void record_stats(const function_id& /*function*/, const function_stats& /*delta*/) {}
 
   [[nodiscard]] virtual std::unique_ptr<compute_lock> lock_for_compute(const entry_address& /*address*/,
                                                                        std::chrono::milliseconds /*wait_limit*/) {

@@ -1,0 +1,97 @@
+// Per-function statistics kept beside a function's entries (<function folder>/stats): hits,
+// misses, stores, bytes stored and compute time saved, updated in batches under a file lock.
+#pragma once
+
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+// The stats file is text, one "name value" line per counter, so people can read it and other
+// versions can skip what they do not know.
+namespace detail {
+
+inline constexpr std::string_view stats_file_name = "stats";
+
+[[nodiscard]] inline function_stats parse_stats(std::string_view text) {
+  function_stats s;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    const auto space = line.find(' ');
+    if (space == std::string_view::npos) {
+      continue;
+    }
+    const std::string_view name = line.substr(0, space);
+    std::uint64_t value = 0;
+    for (const char c : line.substr(space + 1)) {
+      if (c < '0' || c > '9') {
+        value = 0;
+        break;
+      }
+      value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (name == "hits") {
+      s.hits = value;
+    } else if (name == "misses") {
+      s.misses = value;
+    } else if (name == "stores") {
+      s.stores = value;
+    } else if (name == "bytes_stored") {
+      s.bytes_stored = value;
+    } else if (name == "saved_ns") {
+      s.saved_ns = value;
+    }
+  }
+  return s;
+}
+
+[[nodiscard]] inline std::string format_stats(const function_stats& s) {
+  return "hits " + std::to_string(s.hits) + "\nmisses " + std::to_string(s.misses) + "\nstores " +
+         std::to_string(s.stores) + "\nbytes_stored " + std::to_string(s.bytes_stored) + "\nsaved_ns " +
+         std::to_string(s.saved_ns) + "\n";
+}
+
+// Reads a stats file; a missing or unreadable one reads as zeros.
+[[nodiscard]] inline function_stats read_stats(const std::string& path) {
+  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) {
+    return {};
+  }
+  std::array<char, 1024> buffer{};
+  const ::ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+  return got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
+}
+
+// Adds `delta` to the stats file at `path` (which must be in an existing folder): locks the
+// file, reads, adds, rewrites in place. Returns false if the file could not be updated; stats
+// are advisory and a failure never matters to a call.
+inline bool add_stats(const std::string& path, const function_stats& delta) {
+  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  if (!fd || ::flock(fd.get(), LOCK_EX) != 0) {
+    return false;
+  }
+  std::array<char, 1024> buffer{};
+  const ::ssize_t got = ::pread(fd.get(), buffer.data(), buffer.size(), 0);
+  function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
+  total += delta;
+  const std::string text = format_stats(total);
+  const bool ok = ::ftruncate(fd.get(), 0) == 0 &&
+                  ::pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<::ssize_t>(text.size());
+  static_cast<void>(::flock(fd.get(), LOCK_UN));
+  return ok;
+}
+
+} // namespace detail
+} // namespace recall
