@@ -1,0 +1,893 @@
+// recall::redis_store: a cache shared by the machines of a cluster through a Redis server (hiredis).
+#pragma once
+
+// Needs hiredis at build and link time: with meson, `dependency('recall-redis')` (recall's
+// `redis` feature option, on when hiredis is found); otherwise `pkg-config --cflags --libs hiredis`.
+// Deployment and costs: docs/REDIS.md.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/redis_connection.hpp>
+#include <recall/detail/stores/redis_layout.hpp>
+#include <recall/detail/stores/redis_url.hpp>
+#include <recall/errors.hpp>
+#include <recall/key/key.hpp>
+#include <recall/log.hpp>
+#include <recall/stores/directory_store.hpp>
+#include <recall/stores/store.hpp>
+
+namespace recall {
+
+// The environment variable from_environment() reads.
+inline constexpr const char* redis_url_variable = "RECALL_REDIS_URL";
+
+struct redis_options {
+  // redis://[user:password@]host[:port][/db] (port 6379 and db 0 by default), or
+  // unix://[user:password@]/path/to/socket[?db=N]. Percent-escape '@', ':' and '/' in passwords.
+  std::string url;
+  // Namespace: every key starts with "{<prefix>:". Letters, digits and _ . : / - only.
+  std::string prefix = "recall";
+  // Unset: entries never expire. Set: each entry expires this long after it was saved.
+  std::optional<std::chrono::milliseconds> ttl{};
+  // Entries (88-byte header + payload) larger than this are cut into chunks of this size.
+  std::size_t chunk_size = std::size_t{1} << 20;
+  // Larger entries are neither saved nor loaded: bounds what a damaged or forged head can make
+  // a reader fetch and allocate.
+  std::uint64_t max_entry_size = std::uint64_t{512} << 20;
+  // Like ccache's: a dead server costs one connect timeout, then the store is disabled.
+  std::chrono::milliseconds connect_timeout{100};
+  // Bounds each socket read or write, not a whole transfer: a large entry moving steadily
+  // never times out, a server that stops answering does.
+  std::chrono::milliseconds operation_timeout{2000};
+  // Lifetime of a compute lock that is not renewed: how long a crashed holder delays others.
+  // A holder renews it every lease / 3.
+  std::chrono::milliseconds lock_lease{10'000};
+  // Connections opened at most, per store object (see detail::redis::pool).
+  std::size_t max_connections = 4;
+};
+
+namespace detail::redis {
+
+// What every operation of a store, and its compute locks, share: the pool, the options, and
+// whether the server is given up on. Locks hold it too, so they may outlive the store object.
+class backend {
+public:
+  backend(server_url url, const redis_options& options)
+      : m_pool{std::move(url), timeouts{options.connect_timeout, options.operation_timeout}, options.max_connections},
+        m_prefix{options.prefix}, m_ttl{options.ttl}, m_chunk_size{options.chunk_size},
+        m_max_entry_size{options.max_entry_size}, m_lock_lease{options.lock_lease} {}
+
+  // Runs `operation` on a leased connection. A store_error from it (or from connecting) is a
+  // failure of the server or the network: the backend disables itself, logs one warning, and
+  // rethrows. Once disabled, every call throws store_error at once, without any I/O, so that a
+  // dead server costs one timeout per process, not one per call.
+  template <class Operation>
+  auto run(std::string_view what, Operation&& operation) -> decltype(operation(std::declval<connection&>())) {
+    if (m_disabled.load(std::memory_order_acquire)) {
+      throw_disabled();
+    }
+    try {
+      auto lease = m_pool.acquire();
+      if constexpr (std::is_void_v<decltype(operation(*lease))>) {
+        operation(*lease);
+        lease.keep();
+      } else {
+        auto result = operation(*lease);
+        lease.keep();
+        return result;
+      }
+    } catch (const store_error& e) {
+      disable(what, e.what());
+      throw;
+    }
+  }
+
+  [[nodiscard]] bool disabled() const noexcept { return m_disabled.load(std::memory_order_acquire); }
+  [[nodiscard]] const std::string& label() const noexcept { return m_pool.label(); }
+  [[nodiscard]] const server_url& url() const noexcept { return m_pool.url(); }
+  [[nodiscard]] const std::string& prefix() const noexcept { return m_prefix; }
+  [[nodiscard]] const std::optional<std::chrono::milliseconds>& ttl() const noexcept { return m_ttl; }
+  [[nodiscard]] std::size_t chunk_size() const noexcept { return m_chunk_size; }
+  [[nodiscard]] std::uint64_t max_entry_size() const noexcept { return m_max_entry_size; }
+  [[nodiscard]] std::chrono::milliseconds lock_lease() const noexcept { return m_lock_lease; }
+
+private:
+  void disable(std::string_view what, std::string_view reason) {
+    {
+      const std::lock_guard lock{m_mutex};
+      if (m_disabled.load(std::memory_order_relaxed)) {
+        return;
+      }
+      std::string_view text = reason;
+      if (text.starts_with("recall: ")) {
+        text.remove_prefix(8);
+      }
+      m_reason = text;
+      m_disabled.store(true, std::memory_order_release);
+    }
+    m_pool.close();
+    log(log_level::warning, m_reason + " (during " + std::string{what} +
+                                "); the Redis cache is disabled for the rest of this process, calls go on without it");
+  }
+
+  [[noreturn]] void throw_disabled() const {
+    const std::lock_guard lock{m_mutex};
+    throw store_error{label() + " is disabled after an earlier failure: " + m_reason};
+  }
+
+  pool m_pool;
+  std::string m_prefix;
+  std::optional<std::chrono::milliseconds> m_ttl;
+  std::size_t m_chunk_size;
+  std::uint64_t m_max_entry_size;
+  std::chrono::milliseconds m_lock_lease;
+  std::atomic<bool> m_disabled{false};
+  mutable std::mutex m_mutex;
+  std::string m_reason;
+};
+
+// Scripts run atomically by the server. Each names all its keys in KEYS (one hash slot).
+
+// Replaces the head, returning the first ARGV[2] + 1 bytes of the one it replaced (to find and
+// delete that save's chunks). ARGV: value, last byte to return, TTL in ms (0: none).
+inline constexpr std::string_view swap_head_script =
+    "local old = redis.call('GETRANGE', KEYS[1], 0, tonumber(ARGV[2]))\n"
+    "if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[1])\n"
+    "else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) end\n"
+    "return old\n";
+
+// Deletes the head and the chunk keys after it only if the head still starts with ARGV[1] (the
+// bytes the caller read), so a concurrent save is never deleted by mistake. Returns 1 or 0.
+inline constexpr std::string_view delete_entry_script =
+    "if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) ~= ARGV[1] then return 0 end\n"
+    "for i = 1, #KEYS do redis.call('UNLINK', KEYS[i]) end\n"
+    "return 1\n";
+
+// Extends the lock's lease if this holder (token ARGV[1]) still has it. ARGV[2]: lease in ms.
+inline constexpr std::string_view renew_lock_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
+    "return 0\n";
+
+// Deletes the lock if this holder (token ARGV[1]) still has it.
+inline constexpr std::string_view release_lock_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
+
+[[nodiscard]] inline std::uint64_t random_u64() {
+  // Read from the kernel (or the CPU) on every call: a process forked after a first use never
+  // repeats its parent's tokens or generations.
+  std::random_device source;
+  return (std::uint64_t{source()} << 32) ^ std::uint64_t{source()};
+}
+
+[[nodiscard]] inline std::string_view as_text(std::span<const std::byte> bytes) noexcept {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+[[nodiscard]] inline std::span<const std::byte> as_bytes(const redisReply& r) noexcept {
+  return {reinterpret_cast<const std::byte*>(r.str), r.len};
+}
+
+// A lock held in Redis: SET NX PX with a random token, renewed every lease / 3 by a background
+// thread (compare-and-renew), released when destroyed (compare-and-delete). If the lease is lost
+// (the holder stalled longer than a lease, or Redis failed) the computation simply goes on: the
+// lock only spares others a duplicate computation, it never guards correctness.
+class held_lock final : public compute_lock {
+public:
+  held_lock(std::shared_ptr<backend> owner, std::string lock_name, std::string token)
+      : m_backend{std::move(owner)}, m_key{std::move(lock_name)}, m_token{std::move(token)},
+        m_renewer{[this](std::stop_token stop) { renew_until(stop); }} {}
+
+  ~held_lock() override {
+    m_renewer.request_stop();
+    m_renewer.join();
+    if (m_lost.load() || m_backend->disabled()) {
+      return; // not ours anymore, or the server is given up on: the lease runs out by itself
+    }
+    try {
+      m_backend->run("release lock", [&](connection& c) {
+        const reply r = c.command({"EVAL", release_lock_script, "1", m_key, m_token});
+        c.expect(r, REDIS_REPLY_INTEGER, "EVAL (release lock)");
+      });
+    } catch (const std::exception&) {
+      // Logged by the backend; the lock expires after its lease.
+    }
+  }
+
+private:
+  void renew_until(const std::stop_token& stop) {
+    const auto lease = m_backend->lock_lease();
+    const std::string lease_ms = std::to_string(lease.count());
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock{mutex};
+    while (!wake.wait_for(lock, stop, lease / 3, [] { return false; }) && !stop.stop_requested()) {
+      try {
+        const bool renewed = m_backend->run("renew lock", [&](connection& c) {
+          const reply r = c.command({"EVAL", renew_lock_script, "1", m_key, m_token, lease_ms});
+          return c.expect(r, REDIS_REPLY_INTEGER, "EVAL (renew lock)").integer == 1;
+        });
+        if (!renewed) {
+          log(log_level::info, m_backend->label() + ": lost the compute lock " + m_key +
+                                   " (held longer than its lease without renewal?); computing on");
+          m_lost.store(true);
+          return;
+        }
+      } catch (const std::exception&) {
+        m_lost.store(true); // the backend logged and disabled itself
+        return;
+      }
+    }
+  }
+
+  std::shared_ptr<backend> m_backend;
+  std::string m_key;
+  std::string m_token;
+  std::atomic<bool> m_lost{false};
+  std::jthread m_renewer; // last: starts once everything it uses exists
+};
+
+// Returned when the entry appeared while waiting: nothing to hold, the caller's next load hits.
+class entry_ready final : public compute_lock {};
+
+} // namespace detail::redis
+
+// A store keeping entries in a Redis server shared by many machines, each entry under its own
+// keys (layout: detail/stores/redis_layout.hpp) in the entry format of a directory_store file,
+// so damage is detected the same way: a damaged, truncated or partly missing entry is a miss,
+// is deleted (when the server lets this user delete) and logged, never returned.
+//
+// Meant as the last tier of a layered_store (memory -> local directory -> Redis): a Redis hit is
+// copied into the local directory, a save goes to both. From a machine that should only read
+// the cluster's results, add it with tier_access::read_only.
+//
+// Failures: the first failure of the server or the network (refused, timed out, connection
+// dropped, an error reply) disables the store for the rest of the process with one warning;
+// every later operation throws store_error at once, without network I/O, so layered_store and
+// memoize skip it for the price of a branch. Passwords never appear in description(), locate(),
+// logs or exception messages.
+//
+// Thread safety: every method may be called from several threads at once; each operation leases
+// a connection from a small pool (redis_options::max_connections). Create stores after fork(),
+// not before: a child must not share its parent's sockets.
+class redis_store final : public store {
+public:
+  // What list() reports for one entry.
+  struct entry_info {
+    key call;
+    function_id function;       // the readable name and the identity key
+    std::string folder;         // the function's folder name in a directory_store
+    std::uint64_t size = 0;     // bytes of the entry (header, manifest, payload), as in a .rce file
+    std::chrono::system_clock::time_point created{};
+  };
+
+  // Throws config_error for a malformed URL (bad scheme, bad port, ...) or out-of-range options.
+  // Does not connect: the first operation does, so a program starts even when Redis is down.
+  explicit redis_store(redis_options options)
+      : m_backend{std::make_shared<detail::redis::backend>(detail::redis::parse_server_url(options.url),
+                                                           validated(options))} {}
+
+  explicit redis_store(std::string_view url) : redis_store{redis_options{.url = std::string{url}}} {}
+
+  // A store for $RECALL_REDIS_URL with the other fields of `options`; null when the variable is
+  // unset or empty. Throws config_error when it is malformed.
+  [[nodiscard]] static std::shared_ptr<redis_store> from_environment(redis_options options = {}) {
+    const char* url = std::getenv(redis_url_variable); // NOLINT(concurrency-mt-unsafe): read-only use
+    if (url == nullptr || *url == '\0') {
+      return nullptr;
+    }
+    options.url = url;
+    return std::make_shared<redis_store>(std::move(options));
+  }
+
+  // "redis redis://alice:********@cache.lab:6379/0 prefix recall".
+  [[nodiscard]] std::string description() const override {
+    return m_backend->label() + " prefix " + m_backend->prefix();
+  }
+
+  // The server and the entry's head key: "redis redis://cache.lab:6379/0 {recall:<hex>}".
+  [[nodiscard]] std::string locate(const entry_address& address) const override {
+    return m_backend->label() + " " + head_of(address);
+  }
+
+  // A small entry costs one round trip (GETRANGE of the head); a chunked one three: the head,
+  // the chunks' lengths (checked before the payload is allocated), then the chunks themselves,
+  // pipelined in groups of about 8 MiB.
+  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
+    const std::string head = head_of(address);
+    return m_backend->run("load", [&](detail::redis::connection& c) -> std::optional<stored_entry> {
+      const detail::redis::reply r = c.command({"GETRANGE", head, "0", head_read_end()});
+      const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
+      if (bytes.empty()) {
+        return std::nullopt;
+      }
+      std::optional<detail::redis::head_record> parsed;
+      try {
+        parsed = detail::redis::decode_head_record(bytes);
+        if (!acceptable(*parsed, address.call)) {
+          return std::nullopt;
+        }
+        if (parsed->layout == detail::redis::layout::inline_entry) {
+          const auto entry = bytes.subspan(parsed->size);
+          if (entry.size() != parsed->entry_size) {
+            throw format_error{"redis inline entry has " + std::to_string(entry.size()) + " bytes, its head says " +
+                               std::to_string(parsed->entry_size)};
+          }
+          return detail::decode_entry(entry, address.call);
+        }
+        return read_chunks(c, head, *parsed, address.call);
+      } catch (const format_error& error) {
+        discard(c, head, bytes, parsed, error);
+        return std::nullopt;
+      }
+    });
+  }
+
+  // Chunks first, then the head (atomically swapped in by a script), so a reader sees the old
+  // entry, the new one, or none, never a part. Throws store_error, without disabling the store,
+  // for an entry over max_entry_size.
+  void save(const entry_address& address, const stored_entry& entry) override {
+    const auto manifest = detail::encode_manifest(entry.manifest);
+    const auto header =
+        detail::encode_entry_header(address.call, address.function.identity, entry.metadata, manifest, entry.payload);
+    // The entry is these three parts one after the other, exactly as in a directory_store file.
+    const std::array<std::string_view, 3> parts{detail::redis::as_text(header), detail::redis::as_text(manifest),
+                                                detail::redis::as_text(entry.payload)};
+    const std::uint64_t entry_size = std::uint64_t{header.size()} + manifest.size() + entry.payload.size();
+    if (entry_size > m_backend->max_entry_size()) {
+      throw store_error{m_backend->label() + ": not saving a " + std::to_string(entry_size) +
+                        "-byte entry, over max_entry_size (" + std::to_string(m_backend->max_entry_size()) + ")"};
+    }
+    const std::string head = head_of(address);
+    const std::size_t chunk_size = m_backend->chunk_size();
+
+    detail::redis::head_record m;
+    m.call = address.call;
+    m.identity = address.function.identity;
+    m.created = entry.metadata.created;
+    m.entry_size = entry_size;
+    m.generation = detail::redis::random_u64();
+    m.name = address.function.name;
+    if (entry_size > chunk_size) {
+      m.layout = detail::redis::layout::chunked;
+      m.chunk_size = chunk_size;
+      m.chunk_count = static_cast<std::uint32_t>(detail::redis::chunk_count_for(entry_size, chunk_size));
+    }
+    std::string value;
+    detail::redis::encode_head_record(value, m);
+    if (m.layout == detail::redis::layout::inline_entry) {
+      value.reserve(value.size() + static_cast<std::size_t>(entry_size));
+      for (const auto part : parts) {
+        value.append(part);
+      }
+    }
+
+    m_backend->run("save", [&](detail::redis::connection& c) {
+      const auto started = std::chrono::steady_clock::now();
+      if (m.layout == detail::redis::layout::chunked) {
+        write_chunks(c, head, m, parts);
+      }
+      const detail::redis::reply r =
+          c.command({"EVAL", detail::redis::swap_head_script, "1", head, value,
+                     std::to_string(detail::redis::max_head_size - 1), head_ttl(started)});
+      const auto old = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "EVAL (swap head)"));
+      delete_replaced_chunks(c, head, old, m.generation);
+    });
+  }
+
+  // Reads and checks the head record only, not the chunks or checksums of the entry: true means a
+  // well-formed entry is there, not that every chunk still is.
+  [[nodiscard]] bool contains(const entry_address& address) override {
+    const std::string head = head_of(address);
+    return m_backend->run("contains", [&](detail::redis::connection& c) {
+      const detail::redis::reply r =
+          c.command({"GETRANGE", head, "0", std::to_string(detail::redis::max_head_size - 1)});
+      const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
+      if (bytes.empty()) {
+        return false;
+      }
+      std::optional<detail::redis::head_record> parsed;
+      try {
+        parsed = detail::redis::decode_head_record(bytes);
+        return acceptable(*parsed, address.call);
+      } catch (const format_error& error) {
+        discard(c, head, bytes, parsed, error);
+        return false;
+      }
+    });
+  }
+
+  bool erase(const entry_address& address) override {
+    const std::string head = head_of(address);
+    return m_backend->run("erase", [&](detail::redis::connection& c) { return erase_head(c, head, nullptr); });
+  }
+
+  // Waits (polling with backoff from 2 ms to 100 ms, one round trip per poll) until this process
+  // holds the entry's Redis lock, or the entry has appeared (returns a lock that holds nothing:
+  // the caller's next load hits), or `wait_limit` has passed (returns null). Throws store_error
+  // when the store is disabled or fails.
+  [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
+                                                               std::chrono::milliseconds wait_limit) override {
+    const std::string head = head_of(address);
+    const std::string lock_name = detail::redis::lock_key(head);
+    const std::string token = lock_token();
+    const std::string lease = std::to_string(m_backend->lock_lease().count());
+    const auto deadline = std::chrono::steady_clock::now() + wait_limit;
+    std::minstd_rand jitter{static_cast<std::minstd_rand::result_type>(detail::redis::random_u64())};
+    auto backoff = std::chrono::milliseconds{2};
+    while (true) {
+      enum class outcome { acquired, entry_present, busy };
+      const outcome seen = m_backend->run("lock", [&](detail::redis::connection& c) {
+        c.append({"SET", lock_name, token, "NX", "PX", lease});
+        c.append({"EXISTS", head});
+        const detail::redis::reply set = c.get_reply();
+        const detail::redis::reply exists = c.get_reply();
+        const bool acquired = set->type != REDIS_REPLY_NIL;
+        if (acquired) {
+          c.expect_ok(set, "SET NX (lock)");
+        }
+        const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
+        return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
+      });
+      if (seen == outcome::acquired) {
+        return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
+      }
+      if (seen == outcome::entry_present) {
+        return std::make_unique<detail::redis::entry_ready>();
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return nullptr;
+      }
+      // +-25 % jitter keeps the waiters of one key from polling in step.
+      const auto spread = static_cast<std::uint_fast32_t>(std::max<std::chrono::milliseconds::rep>(1, backoff.count() / 2));
+      const auto pause = backoff - backoff / 4 + std::chrono::milliseconds{jitter() % spread};
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds{100});
+    }
+  }
+
+  // Every entry under this prefix whose function's readable name or folder name contains
+  // `function_filter` (all entries when it is empty), found with SCAN (never KEYS) and one
+  // pipelined head record read per batch. Damaged heads are skipped.
+  [[nodiscard]] std::vector<entry_info> list(std::string_view function_filter = {}) {
+    return m_backend->run("list", [&](detail::redis::connection& c) {
+      std::vector<entry_info> out;
+      for_each_head(c, function_filter, [&](const std::string&, const detail::redis::head_record& m, std::span<const std::byte>) {
+        entry_info info;
+        info.call = m.call;
+        info.function = function_id{m.name, m.identity};
+        info.folder = directory_store::folder_name(info.function);
+        info.size = m.entry_size;
+        info.created = m.created;
+        out.push_back(std::move(info));
+      });
+      return out;
+    });
+  }
+
+  // Removes the entries list(function_filter) would report; returns how many. With an empty
+  // filter it also removes every other key under the prefix (chunks left by an interrupted
+  // save, damaged heads), except the compute locks of computations under way.
+  std::size_t clear(std::string_view function_filter = {}) {
+    return m_backend->run("clear", [&](detail::redis::connection& c) {
+      std::vector<std::pair<std::string, std::vector<std::byte>>> doomed;
+      for_each_head(c, function_filter,
+                    [&](const std::string& head, const detail::redis::head_record&, std::span<const std::byte> bytes) {
+                      doomed.emplace_back(head, std::vector<std::byte>(bytes.begin(), bytes.end()));
+                    });
+      std::size_t removed = 0;
+      for (const auto& [head, bytes] : doomed) {
+        removed += erase_head(c, head, &bytes) ? 1 : 0;
+      }
+      if (function_filter.empty()) {
+        remove_strays(c);
+      }
+      return removed;
+    });
+  }
+
+  // Bytes of the entries list(function_filter) would report.
+  [[nodiscard]] std::uint64_t total_size(std::string_view function_filter = {}) {
+    std::uint64_t total = 0;
+    for (const auto& info : list(function_filter)) {
+      total += info.size;
+    }
+    return total;
+  }
+
+  // True once a failure has disabled the store for the rest of the process.
+  [[nodiscard]] bool disabled() const noexcept { return m_backend->disabled(); }
+
+  // The URL with its password replaced by ********.
+  [[nodiscard]] std::string redacted_url() const { return m_backend->url().redacted(); }
+
+  // The head key of an entry: "{<prefix>:<hex>}".
+  [[nodiscard]] std::string head_of(const entry_address& address) const {
+    return detail::redis::head_key(m_backend->prefix(), address.call);
+  }
+
+private:
+  static const redis_options& validated(const redis_options& o) {
+    const auto fail = [](const std::string& what) { throw config_error{"redis_store: " + what}; };
+    if (o.prefix.empty() || o.prefix.size() > 128) {
+      fail("the key prefix must have 1 to 128 characters");
+    }
+    for (const char c : o.prefix) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == ':' || c == '/' || c == '-';
+      if (!ok) {
+        fail("the key prefix '" + o.prefix + "' may hold only letters, digits and _ . : / -");
+      }
+    }
+    if (o.chunk_size < detail::redis::min_chunk_size || o.chunk_size > detail::redis::max_chunk_size) {
+      fail("chunk_size " + std::to_string(o.chunk_size) + " is outside [" +
+           std::to_string(detail::redis::min_chunk_size) + ", " + std::to_string(detail::redis::max_chunk_size) + "]");
+    }
+    if (o.max_entry_size < detail::entry_header_size) {
+      fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) + " bytes)");
+    }
+    if (detail::redis::chunk_count_for(o.max_entry_size, o.chunk_size) > std::numeric_limits<std::uint32_t>::max()) {
+      fail("max_entry_size / chunk_size exceeds the 2^32 chunks an entry may have");
+    }
+    if (o.connect_timeout.count() <= 0 || o.operation_timeout.count() <= 0) {
+      fail("timeouts must be positive");
+    }
+    if (o.ttl && o.ttl->count() <= 0) {
+      fail("a ttl must be positive (leave it unset for entries that never expire)");
+    }
+    if (o.lock_lease.count() < 10) {
+      fail("lock_lease must be at least 10 ms");
+    }
+    if (o.max_connections == 0) {
+      fail("max_connections must be at least 1");
+    }
+    return o;
+  }
+
+  // The last byte index a head read asks for: a head record and the largest inline entry.
+  static const std::string& head_read_end() {
+    static const std::string end = std::to_string(detail::redis::max_head_size + detail::redis::max_chunk_size - 1);
+    return end;
+  }
+
+  // "host:pid:random": unique per acquisition, and tells an operator who holds a lock.
+  static std::string lock_token() {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) {
+      host[0] = '\0';
+    }
+    return std::string{host.data()} + ":" + std::to_string(::getpid()) + ":" +
+           detail::entry_format_detail::hex(detail::redis::random_u64(), 16);
+  }
+
+  // The TTL argument for the head, in ms ("0": none). Chunks were given the full TTL when their
+  // writing started; the head gets what is left, so it never outlives them.
+  std::string head_ttl(std::chrono::steady_clock::time_point started) const {
+    if (!m_backend->ttl()) {
+      return "0";
+    }
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return std::to_string(std::max<std::chrono::milliseconds::rep>(1, (*m_backend->ttl() - spent).count()));
+  }
+
+  // Whether a well-formed head record may be read: false (a miss, logged at debug level, the entry
+  // left in place) for an entry over this reader's max_entry_size, which another node with a
+  // larger limit may have saved on purpose. Throws format_error for a head that answers another
+  // call (copied or renamed: damaged).
+  bool acceptable(const detail::redis::head_record& m, const key& call) const {
+    if (m.call != call) {
+      throw format_error{"redis head holds call " + m.call.hex() + ", expected " + call.hex()};
+    }
+    if (m.entry_size > m_backend->max_entry_size()) {
+      log(log_level::debug, m_backend->label() + ": skipping a " + std::to_string(m.entry_size) + "-byte entry of " +
+                                m.name + ", over max_entry_size (" + std::to_string(m_backend->max_entry_size()) + ")");
+      return false;
+    }
+    return true;
+  }
+
+  // Chunk keys of a chunked entry, in order.
+  static std::vector<std::string> chunk_keys(const std::string& head, const detail::redis::head_record& m) {
+    std::vector<std::string> keys;
+    if (m.layout == detail::redis::layout::chunked) {
+      keys.reserve(m.chunk_count);
+      for (std::uint32_t i = 0; i < m.chunk_count; ++i) {
+        keys.push_back(detail::redis::chunk_key(head, m.generation, i));
+      }
+    }
+    return keys;
+  }
+
+  // Chunks per pipelined batch: about 8 MiB in flight, at least one chunk.
+  static std::size_t batch_of(std::uint64_t chunk_size) {
+    return static_cast<std::size_t>(std::max<std::uint64_t>(1, (std::uint64_t{8} << 20) / chunk_size));
+  }
+
+  void write_chunks(detail::redis::connection& c, const std::string& head, const detail::redis::head_record& m,
+                    std::span<const std::string_view> parts) const {
+    const std::string ttl = m_backend->ttl() ? std::to_string(m_backend->ttl()->count()) : std::string{};
+    std::string scratch; // for the first chunks, which straddle header, manifest and payload
+    const std::size_t batch = batch_of(m.chunk_size);
+    for (std::uint32_t start = 0; start < m.chunk_count; start += static_cast<std::uint32_t>(batch)) {
+      const auto end = static_cast<std::uint32_t>(std::min<std::uint64_t>(m.chunk_count, start + batch));
+      for (std::uint32_t i = start; i < end; ++i) {
+        const std::string name = detail::redis::chunk_key(head, m.generation, i);
+        // hiredis copies the arguments as it queues the command, so scratch may be reused.
+        const std::string_view bytes = detail::redis::slice(
+            parts, std::uint64_t{i} * m.chunk_size, static_cast<std::size_t>(detail::redis::chunk_length(m, i)), scratch);
+        if (ttl.empty()) {
+          c.append({"SET", name, bytes});
+        } else {
+          c.append({"SET", name, bytes, "PX", ttl});
+        }
+      }
+      for (std::uint32_t i = start; i < end; ++i) {
+        c.expect_ok(c.get_reply(), "SET (chunk)");
+      }
+    }
+  }
+
+  // Reads every chunk of `m` after checking their lengths, then verifies the reassembled entry.
+  // Throws format_error for a missing, short or long chunk or a bad checksum; always reads
+  // every reply it asked for first, so the connection stays in step.
+  static stored_entry read_chunks(detail::redis::connection& c, const std::string& head,
+                                  const detail::redis::head_record& m, const key& call) {
+    const std::vector<std::string> keys = chunk_keys(head, m);
+    std::optional<std::string> defect;
+    const auto check_length = [&](std::uint32_t i, std::uint64_t got) {
+      const std::uint64_t expected = detail::redis::chunk_length(m, i);
+      if (got != expected && !defect) {
+        defect = got == 0 ? "redis chunk " + std::to_string(i) + " of " + std::to_string(m.chunk_count) + " is missing"
+                          : "redis chunk " + std::to_string(i) + " has " + std::to_string(got) + " bytes, expected " +
+                                std::to_string(expected);
+      }
+    };
+    // Lengths first: the payload is allocated only for bytes the server holds.
+    constexpr std::size_t strlen_batch = 1024;
+    for (std::size_t start = 0; start < keys.size(); start += strlen_batch) {
+      const std::size_t end = std::min(keys.size(), start + strlen_batch);
+      for (std::size_t i = start; i < end; ++i) {
+        c.append({"STRLEN", keys[i]});
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        const detail::redis::reply r = c.get_reply();
+        check_length(static_cast<std::uint32_t>(i),
+                     static_cast<std::uint64_t>(c.expect(r, REDIS_REPLY_INTEGER, "STRLEN").integer));
+      }
+    }
+    if (defect) {
+      throw format_error{*defect};
+    }
+    detail::redis::entry_assembler assembler{m.entry_size};
+    const std::size_t batch = batch_of(m.chunk_size);
+    for (std::size_t start = 0; start < keys.size(); start += batch) {
+      const std::size_t end = std::min(keys.size(), start + batch);
+      for (std::size_t i = start; i < end; ++i) {
+        // GETRANGE, not GET: a chunk that grew since its length was checked still cannot make
+        // hiredis allocate more than one byte over the expected length.
+        c.append({"GETRANGE", keys[i], "0", std::to_string(detail::redis::chunk_length(m, static_cast<std::uint32_t>(i)))});
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        const detail::redis::reply r = c.get_reply();
+        const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE (chunk)"));
+        check_length(static_cast<std::uint32_t>(i), bytes.size());
+        if (!defect) {
+          try {
+            assembler.feed(bytes);
+          } catch (const format_error& e) {
+            defect = e.what(); // reported once the pipelined replies are all read
+          }
+        }
+      }
+    }
+    if (defect) {
+      throw format_error{*defect};
+    }
+    return assembler.finish(call);
+  }
+
+  // After a head was replaced: deletes the chunks of the save it replaced (its first bytes are
+  // `old`), unless they are this save's. Best effort: a damaged old head record leaves its chunks,
+  // which clear() or their TTL remove.
+  static void delete_replaced_chunks(detail::redis::connection& c, const std::string& head,
+                                     std::span<const std::byte> old, std::uint64_t generation) {
+    if (old.empty()) {
+      return;
+    }
+    detail::redis::head_record replaced;
+    try {
+      replaced = detail::redis::decode_head_record(old);
+    } catch (const format_error&) {
+      return;
+    }
+    if (replaced.layout != detail::redis::layout::chunked || replaced.generation == generation) {
+      return;
+    }
+    unlink_all(c, chunk_keys(head, replaced));
+  }
+
+  static void unlink_all(detail::redis::connection& c, const std::vector<std::string>& keys) {
+    constexpr std::size_t per_command = 512;
+    for (std::size_t start = 0; start < keys.size(); start += per_command) {
+      const std::size_t end = std::min(keys.size(), start + per_command);
+      std::vector<std::string_view> args{"UNLINK"};
+      args.insert(args.end(), keys.begin() + static_cast<std::ptrdiff_t>(start),
+                  keys.begin() + static_cast<std::ptrdiff_t>(end));
+      c.append(args);
+      c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "UNLINK");
+    }
+  }
+
+  // What became of a request to delete an entry.
+  enum class deletion {
+    deleted,
+    changed, // the head no longer starts with the bytes read from it: a new save, left alone
+    refused, // an error reply: a read-only user or replica
+  };
+
+  // Deletes the head and its chunks if the head still starts with `expected` (the bytes read
+  // from it). `refusal` receives the server's error text when it refuses.
+  static deletion delete_entry(detail::redis::connection& c, const std::string& head, std::span<const std::byte> expected,
+                               const std::vector<std::string>& chunks, std::string* refusal = nullptr) {
+    const std::string key_count = std::to_string(1 + chunks.size());
+    std::vector<std::string_view> args{"EVAL", detail::redis::delete_entry_script, key_count, head};
+    args.insert(args.end(), chunks.begin(), chunks.end());
+    args.emplace_back(detail::redis::as_text(expected));
+    c.append(args);
+    const detail::redis::reply r = c.get_reply();
+    if (r->type == REDIS_REPLY_ERROR && refusal != nullptr) {
+      *refusal = detail::redis::text_of(*r);
+      return deletion::refused;
+    }
+    return c.expect(r, REDIS_REPLY_INTEGER, "EVAL (delete entry)").integer == 1 ? deletion::deleted : deletion::changed;
+  }
+
+  // Removes an entry found damaged, and says so. A head that changed since it was read (a new
+  // save) is left alone; so is an entry the server refuses to delete (a read-only user or
+  // replica), which does not disable the store: reading goes on.
+  void discard(detail::redis::connection& c, const std::string& head, std::span<const std::byte> bytes,
+               const std::optional<detail::redis::head_record>& parsed, const format_error& error) const {
+    std::string_view reason = error.what();
+    if (reason.starts_with("recall: ")) {
+      reason.remove_prefix(8);
+    }
+    const auto identifying = bytes.first(std::min(bytes.size(), detail::redis::head_fixed_size));
+    std::string refusal;
+    const deletion outcome =
+        delete_entry(c, head, identifying, parsed ? chunk_keys(head, *parsed) : std::vector<std::string>{}, &refusal);
+    std::string line = outcome == deletion::deleted ? "removed damaged cache entry " : "damaged cache entry ";
+    line += m_backend->label() + " " + head;
+    if (outcome == deletion::refused) {
+      line += " (could not remove it: " + refusal + ")";
+    }
+    log(log_level::warning, line + ": " + std::string{reason});
+  }
+
+  // Erases the entry at `head`. `known` is the head's first bytes when the caller just read them.
+  // Retries when a concurrent save replaced the head between the read and the delete.
+  static bool erase_head(detail::redis::connection& c, const std::string& head, const std::vector<std::byte>* known) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::vector<std::byte> bytes;
+      if (known != nullptr && attempt == 0) {
+        bytes = *known;
+      } else {
+        const detail::redis::reply r =
+            c.command({"GETRANGE", head, "0", std::to_string(detail::redis::max_head_size - 1)});
+        const auto got = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
+        bytes.assign(got.begin(), got.end());
+      }
+      if (bytes.empty()) {
+        return false;
+      }
+      std::vector<std::string> chunks;
+      try {
+        chunks = chunk_keys(head, detail::redis::decode_head_record(bytes));
+      } catch (const format_error&) {
+        // A damaged head goes anyway; chunks it may have had are left to clear() or their TTL.
+      }
+      const auto identifying = std::span<const std::byte>{bytes}.first(std::min(bytes.size(), detail::redis::head_fixed_size));
+      if (delete_entry(c, head, identifying, chunks) == deletion::deleted) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Calls visit(head, record, head bytes) for every well-formed head under the prefix whose
+  // function matches `filter`. SCAN may report a key twice; each is visited once.
+  template <class Visit>
+  void for_each_head(detail::redis::connection& c, std::string_view filter, Visit&& visit) const {
+    const std::string pattern = detail::redis::head_pattern(m_backend->prefix());
+    const std::string record_end = std::to_string(detail::redis::max_head_size - 1);
+    std::unordered_set<std::string> seen;
+    std::string cursor = "0";
+    do {
+      const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
+      if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
+          page.element[1]->type != REDIS_REPLY_ARRAY) {
+        throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
+      }
+      cursor = std::string{detail::redis::text_of(*page.element[0])};
+      std::vector<std::string> heads;
+      for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
+        const redisReply& name = *page.element[1]->element[i];
+        if (name.type == REDIS_REPLY_STRING && seen.emplace(detail::redis::text_of(name)).second) {
+          heads.emplace_back(detail::redis::text_of(name));
+        }
+      }
+      for (const auto& head : heads) {
+        c.append({"GETRANGE", head, "0", record_end});
+      }
+      for (const auto& head : heads) {
+        const detail::redis::reply got = c.get_reply();
+        const auto bytes = detail::redis::as_bytes(c.expect(got, REDIS_REPLY_STRING, "GETRANGE"));
+        if (bytes.empty()) {
+          continue; // deleted since SCAN saw it
+        }
+        detail::redis::head_record m;
+        try {
+          m = detail::redis::decode_head_record(bytes);
+        } catch (const format_error&) {
+          continue;
+        }
+        if (filter.empty() || m.name.find(filter) != std::string::npos ||
+            directory_store::folder_name(function_id{m.name, m.identity}).find(filter) != std::string::npos) {
+          visit(head, m, bytes);
+        }
+      }
+    } while (cursor != "0");
+  }
+
+  // Unlinks every key under the prefix but the compute locks (for clear() with no filter).
+  void remove_strays(detail::redis::connection& c) const {
+    const std::string pattern = detail::redis::all_keys_pattern(m_backend->prefix());
+    std::string cursor = "0";
+    do {
+      const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
+      if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
+          page.element[1]->type != REDIS_REPLY_ARRAY) {
+        throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
+      }
+      cursor = std::string{detail::redis::text_of(*page.element[0])};
+      std::vector<std::string> strays;
+      for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
+        const std::string_view name = detail::redis::text_of(*page.element[1]->element[i]);
+        if (!name.ends_with(":lock")) {
+          strays.emplace_back(name);
+        }
+      }
+      unlink_all(c, strays);
+    } while (cursor != "0");
+  }
+
+  std::shared_ptr<detail::redis::backend> m_backend;
+};
+
+} // namespace recall
