@@ -356,9 +356,8 @@ private:
 
       const bool may_load_store = may_load && m_store && m_mode != mode::refresh;
       if (may_load_store) {
-        if (auto result = load_shared(address)) {
-          ticket.publish([&] { return result; });
-          return *result;
+        if (auto loaded = load(address)) {
+          return serve_loaded(ticket, address.call, std::move(*loaded));
         }
       }
       // Other processes may be computing this key too: wait for theirs, then look again.
@@ -366,9 +365,8 @@ private:
       if (m_store && m_mode != mode::readonly) {
         lock = guarded("lock", [&] { return m_store->lock_for_compute(address, m_lock_wait); }).value_or(nullptr);
         if (lock && may_load_store) {
-          if (auto result = load_shared(address)) {
-            ticket.publish([&] { return result; });
-            return *result;
+          if (auto loaded = load(address)) {
+            return serve_loaded(ticket, address.call, std::move(*loaded));
           }
         }
       }
@@ -379,15 +377,19 @@ private:
     }
   }
 
-  // Loads an entry and keeps it in the memory tier; null on a miss.
-  std::shared_ptr<const result_type> load_shared(const entry_address& address) {
-    auto loaded = load(address);
-    if (!loaded) {
-      return nullptr;
+  // Hands a loaded value to the memory tier (if it will keep it), to waiting threads (if any)
+  // and to the caller. A value too large for the memory tier is moved to the caller, not
+  // copied: a 100 MB result costs no copy beyond its decoding.
+  result_type serve_loaded(single_flight::ticket& ticket, const recall::key& k, result_type value) {
+    const std::size_t bytes = m_memory != nullptr ? encoded_size(value) : 0;
+    if (m_memory != nullptr && m_memory->would_keep(bytes)) {
+      auto shared = std::make_shared<const result_type>(value);
+      m_memory->insert(k, shared, bytes);
+      ticket.publish([&] { return shared; });
+    } else {
+      ticket.publish([&] { return std::make_shared<const result_type>(value); });
     }
-    auto result = std::make_shared<const result_type>(std::move(*loaded));
-    remember(address.call, result);
-    return result;
+    return value;
   }
 
   // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
@@ -447,8 +449,8 @@ private:
       log_event("miss", address, m_store ? m_store->locate(address) : std::string{"memory"}, compute_time);
     }
 
-    if (m_memory != nullptr) {
-      const std::size_t bytes = payload.empty() ? encoded_size(result) : payload.size();
+    const std::size_t bytes = m_memory == nullptr ? 0 : payload.empty() ? encoded_size(result) : payload.size();
+    if (m_memory != nullptr && m_memory->would_keep(bytes)) {
       auto shared = std::make_shared<const result_type>(result);
       m_memory->insert(address.call, shared, bytes);
       ticket.publish([&] { return shared; });
@@ -567,12 +569,6 @@ private:
     if (now - last >= std::chrono::nanoseconds{std::chrono::seconds{2}}.count() &&
         m_stats->last_flush_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
       flush_stats();
-    }
-  }
-
-  void remember(const recall::key& k, const std::shared_ptr<const result_type>& value) {
-    if (m_memory != nullptr) {
-      m_memory->insert(k, value, encoded_size(*value));
     }
   }
 

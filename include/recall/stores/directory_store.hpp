@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -163,10 +164,11 @@ public:
     if (!fd) {
       return std::nullopt;
     }
-    const std::uint64_t size = regular_file_size(fd.get(), path);
+    const struct ::stat status = regular_file_status(fd.get(), path);
+    const auto size = static_cast<std::uint64_t>(status.st_size);
     // One read serves a small entry whole; a large one reads its payload straight into the
     // vector it is returned in, so the bytes are copied once.
-    std::array<std::byte, 4096> head{};
+    std::array<std::byte, 4096> head; // NOLINT(cppcoreguidelines-pro-type-member-init): filled by read
     const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(size, head.size()));
     ::iovec head_iov[1] = {{head.data(), wanted}};
     const std::size_t got = detail::fsio::read_all(fd.get(), head_iov, 1, path);
@@ -188,10 +190,11 @@ public:
         throw format_error{"entry shrank while it was read"};
       }
       detail::verify_entry(header, address.call, manifest, payload);
-      stored_entry entry{std::move(payload), header.metadata, detail::decode_manifest(manifest)};
+      // The manifest is verified but not decoded: a hit does not need it (describe_file does).
+      stored_entry entry{std::move(payload), header.metadata, {}};
       // The file's mtime is its last use: eviction takes the least recently used first.
       // Best effort: a read-only cache cannot be touched and needs no eviction.
-      static_cast<void>(::futimens(fd.get(), nullptr));
+      touch_if_stale(fd.get(), status);
       return entry;
     } catch (const format_error& error) {
       discard(path, error);
@@ -471,6 +474,11 @@ private:
   }
 
   [[nodiscard]] static std::uint64_t regular_file_size(int fd, const std::string& path) {
+    const auto size = regular_file_status(fd, path).st_size;
+    return size < 0 ? 0 : static_cast<std::uint64_t>(size);
+  }
+
+  [[nodiscard]] static struct ::stat regular_file_status(int fd, const std::string& path) {
     struct ::stat info{};
     if (::fstat(fd, &info) != 0) {
       detail::fsio::throw_io_error("cannot stat", path, errno);
@@ -478,7 +486,16 @@ private:
     if (!S_ISREG(info.st_mode)) {
       throw store_error{"cannot read " + path + ": not a regular file"};
     }
-    return static_cast<std::uint64_t>(info.st_size);
+    return info;
+  }
+
+  // Last use is kept to the minute: touching an entry on every hit would cost a syscall per
+  // hit for an order that eviction only needs roughly.
+  static void touch_if_stale(int fd, const struct ::stat& info) {
+    constexpr std::time_t granularity = 60;
+    if (::time(nullptr) - info.st_mtime >= granularity) {
+      static_cast<void>(::futimens(fd, nullptr));
+    }
   }
 
   // Removes a damaged entry so it is recomputed instead of failing every run. Another process

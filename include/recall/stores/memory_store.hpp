@@ -64,6 +64,11 @@ public:
     put(std::move(n));
   }
 
+  // Whether insert() would keep a value charged `bytes`: callers skip making a copy it would drop.
+  [[nodiscard]] bool would_keep(std::size_t bytes) const noexcept {
+    return bytes + sizeof(node) <= m_byte_limit.load(std::memory_order_relaxed) / shard_count / 8;
+  }
+
   template <class T>
   [[nodiscard]] bool holds(const key& k) {
     auto& s = shard_for(k);

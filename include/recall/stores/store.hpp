@@ -97,6 +97,8 @@ public:
 };
 
 // A place entries are kept. Contracts, for every implementation:
+// - load() returns the payload and metadata; its manifest may be left empty (a hit does not
+//   need it; similar_entries and store-specific listing read manifests).
 // - load() returns an entry only if its bytes are exactly those save() was given (checksummed
 //   where the medium can corrupt them); a damaged entry is removed, logged, and reads as a miss.
 // - save() is atomic: a concurrent or later load() sees the whole entry or none of it.
