@@ -827,18 +827,10 @@ private:
     std::unordered_set<std::string> seen;
     std::string cursor = "0";
     do {
-      const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-      const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
-      if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
-          page.element[1]->type != REDIS_REPLY_ARRAY) {
-        throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
-      }
-      cursor = std::string{detail::redis::text_of(*page.element[0])};
       std::vector<std::string> heads;
-      for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
-        const redisReply& name = *page.element[1]->element[i];
-        if (name.type == REDIS_REPLY_STRING && seen.emplace(detail::redis::text_of(name)).second) {
-          heads.emplace_back(detail::redis::text_of(name));
+      for (auto& name : scan_page(c, cursor, pattern)) {
+        if (seen.insert(name).second) {
+          heads.push_back(std::move(name));
         }
       }
       for (const auto& head : heads) {
@@ -864,23 +856,33 @@ private:
     } while (cursor != "0");
   }
 
+  // One SCAN step: the key names of the page at `cursor`, which is advanced (to "0" at the end).
+  std::vector<std::string> scan_page(detail::redis::connection& c, std::string& cursor, const std::string& pattern) const {
+    const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
+    if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING || page.element[1]->type != REDIS_REPLY_ARRAY) {
+      throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
+    }
+    cursor = std::string{detail::redis::text_of(*page.element[0])};
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
+      const redisReply& name = *page.element[1]->element[i];
+      if (name.type == REDIS_REPLY_STRING) {
+        names.emplace_back(detail::redis::text_of(name));
+      }
+    }
+    return names;
+  }
+
   // Unlinks every key under the prefix but the compute locks (for clear() with no filter).
   void remove_strays(detail::redis::connection& c) const {
     const std::string pattern = detail::redis::all_keys_pattern(m_backend->prefix());
     std::string cursor = "0";
     do {
-      const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-      const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
-      if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
-          page.element[1]->type != REDIS_REPLY_ARRAY) {
-        throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
-      }
-      cursor = std::string{detail::redis::text_of(*page.element[0])};
       std::vector<std::string> strays;
-      for (std::size_t i = 0; i < page.element[1]->elements; ++i) {
-        const std::string_view name = detail::redis::text_of(*page.element[1]->element[i]);
+      for (auto& name : scan_page(c, cursor, pattern)) {
         if (!name.ends_with(":lock")) {
-          strays.emplace_back(name);
+          strays.push_back(std::move(name));
         }
       }
       unlink_all(c, strays);
