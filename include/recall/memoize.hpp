@@ -281,6 +281,9 @@ private:
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
     m_lock_wait = opts.lock_wait;
+    if (opts.scope) {
+      m_scope_digest = opts.scope->digest();
+    }
     if (m_mode == mode::off) {
       return;
     }
@@ -296,7 +299,11 @@ private:
       } else if (opts.store) {
         m_store = std::move(opts.store);
       } else {
-        auto directory = shared_directory_store(opts.directory.value_or(default_cache_directory()), opts.durability);
+        std::filesystem::path root = opts.directory.value_or(default_cache_directory());
+        if (opts.scope) {
+          root /= opts.scope->folder_name();
+        }
+        auto directory = shared_directory_store(root, opts.durability);
         if (opts.max_size || opts.max_entries) {
           directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
         }
@@ -308,9 +315,12 @@ private:
   }
 
   template <class... Args>
-  static call_parts<argument_count> hash_call(const Args&... args) {
+  call_parts<argument_count> hash_call(const Args&... args) const {
     call_parts<argument_count> parts{{hash_value(args)...}, {}};
     parts.call = combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
+    if (m_scope_digest) {
+      parts.call = scoped_call_key(*m_scope_digest, parts.call);
+    }
     return parts;
   }
 
@@ -634,6 +644,7 @@ private:
   bool m_verbose = false;
   bool m_explain = false;
   std::chrono::milliseconds m_lock_wait{0};
+  std::optional<recall::key> m_scope_digest;
   mutation_policy m_on_mutation = mutation_policy::warn;
   memory_store* m_memory = nullptr;
   std::shared_ptr<recall::store> m_store;

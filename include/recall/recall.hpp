@@ -14,6 +14,7 @@
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/policy/options.hpp>
+#include <recall/policy/scope.hpp>
 #include <recall/policy/version.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/layered_store.hpp>

@@ -11,6 +11,7 @@
 #include <recall/stores/durability.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
+#include <recall/policy/scope.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -53,6 +54,10 @@ struct options {
   // The process-wide memory tier's byte limit (default 256 MiB); the last memoize object
   // constructed with this set decides it.
   std::optional<std::size_t> memory_limit{};
+  // A partition of the cache for one configuration (see recall/policy/scope.hpp): entries go to
+  // <directory>/<label>_<8 hex>/ and every key is folded with the configuration's digest. With
+  // a custom `store` or mode::temp there is no partition folder, but keys are still apart.
+  std::optional<recall::scope> scope{};
   // Replaces the directory store (for example with a layered_store that adds Redis). In
   // mode::temp the temporary directory is used regardless.
   std::shared_ptr<recall::store> store{};

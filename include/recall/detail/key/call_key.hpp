@@ -11,6 +11,10 @@
 //   u32 global count        G
 //   G x 16 bytes            digest of each declared global, in declaration order
 // A digest is XXH3-128 of the value's canonical key encoding (canonical_archive.hpp).
+// A call made under a recall::scope gets that key re-hashed with the scope's digest:
+//   scoped key = XXH3-128 of "recall-scope" (12 ASCII bytes), u32 key_format_version,
+//                the scope's digest (16 bytes), the key above (16 bytes)
+// so unscoped keys are unchanged and no two partitions share a key.
 // Hashing each part on its own costs a few ns per small argument and gives the per-part hashes
 // that the mutation check and miss explanations compare. Any change to this layout, to the
 // canonical encoding or to the identity text must bump key_format_version: the golden key
@@ -59,6 +63,19 @@ template <std::size_t Arguments, std::size_t Globals>
   for (const key& k : globals) {
     put_key(k);
   }
+  return xxh3_128(bytes.data(), bytes.size());
+}
+
+[[nodiscard]] inline key scoped_call_key(const key& scope_digest, const key& call) noexcept {
+  std::array<unsigned char, 12 + 4 + 16 + 16> bytes{};
+  std::memcpy(bytes.data(), "recall-scope", 12);
+  for (std::size_t i = 0; i < 4; ++i) {
+    bytes[12 + i] = static_cast<unsigned char>(key_format_version >> (8 * i));
+  }
+  const auto s = scope_digest.bytes();
+  const auto c = call.bytes();
+  std::memcpy(bytes.data() + 16, s.data(), s.size());
+  std::memcpy(bytes.data() + 32, c.data(), c.size());
   return xxh3_128(bytes.data(), bytes.size());
 }
 
