@@ -29,11 +29,13 @@
 #include <cstring>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <valarray>
 #include <vector>
 
 #include <cereal/cereal.hpp>
@@ -192,6 +194,8 @@ public:
       write_block(value.data(), value.size() * sizeof(typename T::value_type));
     } else if constexpr (Purpose == encoding_purpose::key && is_span<T>) {
       write_span(value);
+    } else if constexpr (is_specialization_of<T, std::valarray>) {
+      write_valarray(value);
     } else if constexpr (is_cereal_wrapper<T> || cereal::traits::is_output_serializable<T, canonical_writer>::value) {
       base::operator()(value);
     } else if constexpr (is_hana_struct<T>) {
@@ -218,6 +222,22 @@ public:
   }
 
 private:
+  // cereal's own valarray functions take &v[0] of an empty valarray (undefined behaviour, which
+  // fuzz/payload_fuzzer.cpp found); this writes the same bytes: the size, then the elements.
+  template <class T>
+  void write_valarray(const std::valarray<T>& values) {
+    write_size(values.size());
+    if constexpr (is_raw_block_element<T>) {
+      if (values.size() != 0) {
+        write_block(&values[0], values.size() * sizeof(T));
+      }
+    } else {
+      for (const auto& v : values) {
+        write_value(v);
+      }
+    }
+  }
+
   template <class T>
   void write_span(const T& values) {
     using element = std::remove_cv_t<typename T::element_type>;
@@ -368,6 +388,8 @@ public:
       value.size = static_cast<std::remove_reference_t<decltype(value.size)>>(read_size());
     } else if constexpr (is_specialization_of<T, cereal::BinaryData>) {
       read_binary(value);
+    } else if constexpr (is_specialization_of<T, std::valarray>) {
+      read_valarray(value);
     } else if constexpr (is_cereal_wrapper<T> || cereal::traits::is_input_serializable<T, canonical_reader>::value) {
       base::operator()(value);
     } else if constexpr (is_hana_struct<T>) {
@@ -384,6 +406,22 @@ public:
   }
 
 private:
+  // The counterpart of canonical_writer::write_valarray (cereal's load takes &v[0] when empty).
+  template <class T>
+  void read_valarray(std::valarray<T>& values) {
+    values.resize(static_cast<std::size_t>(read_size()));
+    if constexpr (is_raw_block_element<T>) {
+      if (values.size() != 0) {
+        cereal::BinaryData<T*> data{&values[0], values.size() * sizeof(T)};
+        read_binary(data);
+      }
+    } else {
+      for (auto& v : values) {
+        read_value(v);
+      }
+    }
+  }
+
   std::span<const std::byte> m_bytes;
   std::size_t m_position = 0;
 };
@@ -441,6 +479,10 @@ template <class T>
   try {
     reader(value);
   } catch (const cereal::Exception& e) {
+    throw format_error{std::string{"payload does not decode: "} + e.what()};
+  } catch (const std::logic_error& e) {
+    // A load function rejecting a value it was handed: std::bitset from a string of other
+    // characters than '0' and '1' throws invalid_argument (found by fuzz/payload_fuzzer.cpp).
     throw format_error{std::string{"payload does not decode: "} + e.what()};
   }
   if (reader.remaining() != 0) {
