@@ -332,12 +332,7 @@ public:
           return std::nullopt;
         }
         if (parsed->layout == detail::redis::layout::inline_entry) {
-          const auto entry = bytes.subspan(parsed->size);
-          if (entry.size() != parsed->entry_size) {
-            throw format_error{"redis inline entry has " + std::to_string(entry.size()) + " bytes, its head says " +
-                               std::to_string(parsed->entry_size)};
-          }
-          return detail::decode_entry(entry, address.call);
+          return detail::redis::decode_inline_entry(bytes, *parsed, address.call);
         }
         return read_chunks(c, head, *parsed, address.call);
       } catch (const format_error& error) {
@@ -551,8 +546,8 @@ private:
     if (o.max_entry_size < detail::entry_header_size) {
       fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) + " bytes)");
     }
-    if (detail::redis::chunk_count_for(o.max_entry_size, o.chunk_size) > std::numeric_limits<std::uint32_t>::max()) {
-      fail("max_entry_size / chunk_size exceeds the 2^32 chunks an entry may have");
+    if (detail::redis::chunk_count_for(o.max_entry_size, o.chunk_size) > detail::redis::max_chunk_count) {
+      fail("max_entry_size / chunk_size exceeds the 2^20 chunks an entry may have");
     }
     if (o.connect_timeout.count() <= 0 || o.operation_timeout.count() <= 0) {
       fail("timeouts must be positive");
@@ -660,11 +655,8 @@ private:
     const std::vector<std::string> keys = chunk_keys(head, m);
     std::optional<std::string> defect;
     const auto check_length = [&](std::uint32_t i, std::uint64_t got) {
-      const std::uint64_t expected = detail::redis::chunk_length(m, i);
-      if (got != expected && !defect) {
-        defect = got == 0 ? "redis chunk " + std::to_string(i) + " of " + std::to_string(m.chunk_count) + " is missing"
-                          : "redis chunk " + std::to_string(i) + " has " + std::to_string(got) + " bytes, expected " +
-                                std::to_string(expected);
+      if (!defect) {
+        defect = detail::redis::chunk_defect(m, i, got);
       }
     };
     // Lengths first: the payload is allocated only for bytes the server holds.

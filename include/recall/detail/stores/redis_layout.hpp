@@ -74,6 +74,10 @@ inline constexpr std::size_t min_chunk_size = 1024;
 static_assert(min_chunk_size >= entry_header_size);
 // Far below Redis's 512 MB string limit; also bounds what one reply may make hiredis allocate.
 inline constexpr std::size_t max_chunk_size = std::size_t{64} << 20;
+// Chunks an entry may have. Removing an entry names all its chunk keys in one command, so a head
+// record is refused when it announces more: a forged count must not make a reader build billions
+// of key names. 2^20 chunks of the default 1 MiB hold 1 TiB.
+inline constexpr std::uint32_t max_chunk_count = std::uint32_t{1} << 20;
 
 enum class layout : std::uint16_t {
   inline_entry = 0,
@@ -184,7 +188,8 @@ inline void encode_head_record(std::string& out, const head_record& m) {
 // Parses and checks the head record at the start of `bytes` (bytes past it are ignored: the
 // inline entry, or nothing). Throws format_error. The checks make every later use of the sizes
 // safe: entry_size holds at least an entry header, and a chunked record's chunk size lies in
-// [min_chunk_size, max_chunk_size] with chunk_count = ceil(entry_size / chunk_size) >= 2.
+// [min_chunk_size, max_chunk_size] with chunk_count = ceil(entry_size / chunk_size) in
+// [2, max_chunk_count].
 // The caller still compares entry_size with its own limit before reading anything more.
 [[nodiscard]] inline head_record decode_head_record(std::span<const std::byte> bytes) {
   namespace fmt = entry_format_detail;
@@ -242,11 +247,39 @@ inline void encode_head_record(std::string& out, const head_record& m) {
       throw format_error{"redis head record of an inline entry names chunks"};
     }
   } else if (m.chunk_size < min_chunk_size || m.chunk_size > max_chunk_size ||
-             m.chunk_count != chunk_count_for(m.entry_size, m.chunk_size) || m.chunk_count < 2) {
+             m.chunk_count != chunk_count_for(m.entry_size, m.chunk_size) || m.chunk_count < 2 ||
+             m.chunk_count > max_chunk_count) {
     throw format_error{"redis head record has inconsistent chunking: " + std::to_string(m.chunk_count) + " chunks of " +
                        std::to_string(m.chunk_size) + " bytes for a " + std::to_string(m.entry_size) + "-byte entry"};
   }
   return m;
+}
+
+// The entry an inline head carries: `head_bytes` is the whole value of the head key, `m` its
+// record as decode_head_record() read it. Throws format_error when the bytes after the record are
+// not exactly the entry_size it announced, or the entry is damaged or answers another call.
+[[nodiscard]] inline stored_entry decode_inline_entry(std::span<const std::byte> head_bytes, const head_record& m,
+                                                      const key& call) {
+  const auto entry = head_bytes.subspan(std::min(m.size, head_bytes.size()));
+  if (m.layout != layout::inline_entry || entry.size() != m.entry_size) {
+    throw format_error{"redis inline entry has " + std::to_string(entry.size()) + " bytes, its head says " +
+                       std::to_string(m.entry_size)};
+  }
+  return decode_entry(entry, call);
+}
+
+// What is wrong with chunk `index` (< m.chunk_count) of a chunked entry when the server holds
+// `length` bytes of it (0: the key is missing), or nullopt when it has the length `m` implies.
+// Checked for every chunk before entry_assembler sizes anything from the entry header.
+[[nodiscard]] inline std::optional<std::string> chunk_defect(const head_record& m, std::uint32_t index,
+                                                             std::uint64_t length) {
+  const std::uint64_t expected = chunk_length(m, index);
+  if (length == expected) {
+    return std::nullopt;
+  }
+  return length == 0 ? "redis chunk " + std::to_string(index) + " of " + std::to_string(m.chunk_count) + " is missing"
+                     : "redis chunk " + std::to_string(index) + " has " + std::to_string(length) + " bytes, expected " +
+                           std::to_string(expected);
 }
 
 // Bytes [offset, offset + length) of the concatenation of `parts`: a view into one part when the
@@ -307,7 +340,7 @@ public:
       throw format_error{"redis entry ends inside its header"};
     }
     verify_entry(*m_header, call, m_manifest, m_payload);
-    return stored_entry{std::move(m_payload), m_header->metadata, decode_manifest(m_manifest)};
+    return stored_entry{unpack_payload(*m_header, std::move(m_payload)), m_header->metadata, decode_manifest(m_manifest)};
   }
 
 private:

@@ -1,0 +1,227 @@
+// Writes the fuzz targets' seed corpora: valid inputs made by recall's own encoders, and corrupt
+// variants of them (truncated, a flipped byte, forged sizes, wrong magic). Usage:
+//   make-seeds DIR   -> DIR/entry/*, DIR/payload/*, DIR/redis/*
+// The committed fuzz/corpus/ is this program's output; rerun it when a format changes.
+
+#include <array>
+#include <bitset>
+#include <chrono>
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <valarray>
+#include <variant>
+#include <vector>
+
+#include <recall/detail/key/canonical_archive.hpp>
+#include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/redis_layout.hpp>
+
+#include "fuzz_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace fmt = recall::detail::entry_format_detail;
+namespace off = recall::detail::entry_offset;
+namespace redis = recall::detail::redis;
+using bytes = std::vector<std::byte>;
+
+void write(const fs::path& path, std::uint8_t control, const bytes& body) {
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
+  out.put(static_cast<char>(control));
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+  if (!out) {
+    throw std::runtime_error{"cannot write " + path.string()};
+  }
+}
+
+recall::stored_entry sample_entry(std::size_t doubles) {
+  recall::stored_entry e;
+  std::vector<double> values(doubles);
+  for (std::size_t i = 0; i < doubles; ++i) {
+    values[i] = 0.5 * static_cast<double>(i);
+  }
+  e.payload = recall::detail::encode_payload(values);
+  e.metadata.created = std::chrono::system_clock::time_point{std::chrono::seconds{1'700'000'000}};
+  e.metadata.compute_time = std::chrono::milliseconds{1500};
+  e.manifest.function = "lab::simulate";
+  e.manifest.signature = "(const lab::params&,long)->std::vector<double>";
+  e.manifest.version = "2";
+  e.manifest.label = "{dt=0.01} 1000";
+  e.manifest.argument_types = {"const lab::params&", "long"};
+  e.manifest.argument_digests = {"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"};
+  e.manifest.global_names = {"g_temperature"};
+  e.manifest.global_digests = {"00112233445566778899aabbccddeeff"};
+  e.manifest.host = "node-7";
+  return e;
+}
+
+const recall::key call{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+const recall::key identity{0x1111222233334444ULL, 0x5555666677778888ULL};
+
+void entry_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  const bytes small = recall::detail::encode_entry(call, identity, sample_entry(4));
+  const bytes large = recall::detail::encode_entry(call, identity, sample_entry(300));
+  write(dir / "valid-small", 0, small);
+  write(dir / "valid-large", 0, large);
+  write(dir / "valid-small-reseal", 1, small);
+  bytes b = small;
+  b.resize(b.size() - 5);
+  write(dir / "truncated-payload", 0, b);
+  b = small;
+  b.resize(50);
+  write(dir / "truncated-header", 0, b);
+  b = small;
+  b.back() ^= std::byte{0x40};
+  write(dir / "flipped-payload-byte", 0, b);
+  b = small;
+  b[0] = std::byte{'X'};
+  write(dir / "bad-magic", 0, b);
+  b = small;
+  fmt::store_le(b.data() + off::payload_size, std::uint64_t{1} << 62, 8);
+  write(dir / "forged-payload-size-reseal", 1, b);
+  b = small;
+  fmt::store_le(b.data() + off::manifest_size, 0xFFFFFFF0U, 4);
+  write(dir / "forged-manifest-size-reseal", 1, b);
+  b = small;
+  // A manifest whose first string claims more bytes than remain, with checksums made good.
+  fmt::store_le(b.data() + recall::detail::entry_header_size, std::uint64_t{1} << 40, 8);
+  write(dir / "forged-string-size-reseal", 1, b);
+  b = small;
+  b.resize(b.size() + 7, std::byte{0xAB});
+  write(dir / "appended-bytes", 0, b);
+  write(dir / "appended-bytes-reseal", 1, b);
+}
+
+template <class T>
+void payload_seed(const fs::path& dir, std::uint8_t type, const std::string& name, const T& value) {
+  const bytes encoded = recall::detail::encode_payload(value);
+  write(dir / (std::to_string(type) + "-" + name), type, encoded);
+  if (encoded.size() > 1) {
+    write(dir / (std::to_string(type) + "-" + name + "-truncated"), type, bytes(encoded.begin(), encoded.end() - 1));
+  }
+}
+
+struct sample {
+  double value = 0;
+  std::vector<std::string> names;
+  std::optional<std::map<int, std::string>> table;
+};
+enum class color : std::uint8_t { red, green };
+
+// Type numbers as in payload_fuzzer.cpp's decoders table.
+void payload_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  payload_seed(dir, 0, "double", 2.5);
+  payload_seed(dir, 1, "bool", true);
+  payload_seed(dir, 2, "string", std::string{"a result"});
+  payload_seed(dir, 3, "doubles", std::vector<double>{1, 2, 3});
+  payload_seed(dir, 4, "strings", std::vector<std::string>{"x", "yz"});
+  payload_seed(dir, 5, "nested", std::vector<std::vector<std::int32_t>>{{1, 2}, {}, {3}});
+  payload_seed(dir, 6, "map", std::map<std::string, std::vector<float>>{{"a", {1.0F}}, {"b", {}}});
+  payload_seed(dir, 7, "unordered-map", std::unordered_map<std::int64_t, std::string>{{1, "one"}, {2, "two"}});
+  payload_seed(dir, 8, "set", std::set<std::int16_t>{-1, 5, 9});
+  payload_seed(dir, 9, "unordered-set", std::unordered_set<std::string>{"p", "q"});
+  payload_seed(dir, 10, "optional", std::optional<std::vector<std::string>>{{"v"}});
+  payload_seed(dir, 11, "variant", std::variant<std::int32_t, std::string, std::vector<double>>{std::string{"alt"}});
+  payload_seed(dir, 12, "tuple", std::tuple<std::int32_t, double, std::string, color>{7, 0.25, "t", color::green});
+  payload_seed(dir, 13, "pair", std::pair<std::deque<std::list<std::uint8_t>>, std::u32string>{{{1, 2}, {3}}, U"wide"});
+  payload_seed(dir, 14, "unique-ptr", std::make_unique<std::vector<std::int64_t>>(std::vector<std::int64_t>{4, 5}));
+  payload_seed(dir, 15, "shared-ptr", std::make_shared<std::string>("shared"));
+  payload_seed(dir, 16, "bitset", std::bitset<70>{0x5A5A});
+  payload_seed(dir, 17, "valarray", std::valarray<double>{1.5, 2.5});
+  payload_seed(dir, 18, "mixed",
+               std::tuple<std::complex<double>, std::chrono::nanoseconds, std::array<std::int32_t, 3>, std::vector<bool>>{
+                   {1, -1}, std::chrono::nanoseconds{42}, {1, 2, 3}, {true, false, true}});
+  payload_seed(dir, 19, "aggregate", sample{3.5, {"n1", "n2"}, std::map<int, std::string>{{1, "a"}}});
+}
+
+bytes head_value(const redis::head_record& m) {
+  std::string text;
+  redis::encode_head_record(text, m);
+  bytes out(text.size());
+  std::memcpy(out.data(), text.data(), text.size());
+  return out;
+}
+
+bytes joined(const bytes& a, const bytes& b) {
+  bytes out(a.size() + b.size());
+  std::memcpy(out.data(), a.data(), a.size());
+  std::memcpy(out.data() + a.size(), b.data(), b.size());
+  return out;
+}
+
+void redis_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  const bytes small = recall::detail::encode_entry(call, identity, sample_entry(4));
+  const bytes large = recall::detail::encode_entry(call, identity, sample_entry(400)); // ~3.7 KB: 4 chunks of 1024
+  redis::head_record m;
+  m.call = call;
+  m.identity = identity;
+  m.created = std::chrono::system_clock::time_point{std::chrono::seconds{1'700'000'000}};
+  m.entry_size = small.size();
+  m.generation = 0x0123456789abcdefULL;
+  m.name = "lab::simulate";
+  const bytes inline_value = joined(head_value(m), small);
+  write(dir / "inline-valid", 0, inline_value);
+  write(dir / "inline-valid-reseal", 1, inline_value);
+  bytes b = inline_value;
+  b.resize(b.size() - 3);
+  write(dir / "inline-truncated", 0, b);
+  b = inline_value;
+  b[0] = std::byte{'Z'};
+  write(dir / "bad-magic", 0, b);
+
+  redis::head_record c = m;
+  c.layout = redis::layout::chunked;
+  c.entry_size = large.size();
+  c.chunk_size = redis::min_chunk_size;
+  c.chunk_count = static_cast<std::uint32_t>(redis::chunk_count_for(c.entry_size, c.chunk_size));
+  const bytes chunked = joined(head_value(c), large);
+  write(dir / "chunked-valid", 0, chunked);
+  write(dir / "chunked-valid-reseal", 1, chunked);
+  write(dir / "chunked-short-chunk", 0x81, chunked);
+  b = chunked;
+  b.resize(b.size() - 600);
+  write(dir / "chunked-missing-chunk", 0, b);
+
+  redis::head_record forged = c;
+  forged.chunk_count = 0xFFFFFFFFU;
+  forged.entry_size = std::uint64_t{forged.chunk_count} * forged.chunk_size;
+  write(dir / "forged-chunk-count", 0, joined(head_value(forged), large));
+  forged = c;
+  forged.entry_size = std::uint64_t{400} << 20;
+  forged.chunk_count = static_cast<std::uint32_t>(redis::chunk_count_for(forged.entry_size, forged.chunk_size));
+  write(dir / "forged-entry-size", 0, joined(head_value(forged), large));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make-seeds DIR\n");
+    return 2;
+  }
+  const fs::path root = argv[1];
+  entry_seeds(root / "entry");
+  payload_seeds(root / "payload");
+  redis_seeds(root / "redis");
+  return 0;
+}
