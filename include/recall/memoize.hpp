@@ -77,7 +77,7 @@ template <auto Global>
   static_assert(hashable<type>,
                 "recall::globals<&g>: the global's type cannot be hashed. Give it a cereal serialize function "
                 "or make it a plain aggregate of hashable members.");
-  return hash_value(*Global);
+  return detail::hash_value(*Global);
 }
 
 // How a key's parts came out, kept for the mutation check and log lines.
@@ -316,7 +316,7 @@ private:
 
   template <class... Args>
   call_parts<argument_count> hash_call(const Args&... args) const {
-    call_parts<argument_count> parts{{hash_value(args)...}, {}};
+    call_parts<argument_count> parts{{detail::hash_value(args)...}, {}};
     parts.call = combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
     if (m_scope_digest) {
       parts.call = scoped_call_key(*m_scope_digest, parts.call);
@@ -602,7 +602,7 @@ private:
   void check_argument(const call_parts<argument_count>& parts, const Arg& arg) {
     const recall::key& before = parts.arguments[Position];
     if constexpr (std::is_lvalue_reference_v<Parameter>) {
-      const recall::key after = hash_value(arg);
+      const recall::key after = detail::hash_value(arg);
       if (after == before) {
         return;
       }
