@@ -16,8 +16,11 @@
 #include <utility>
 #include <vector>
 
+#include <recall/detail/management/entry_scan.hpp>
+#include <recall/detail/management/progress_throttle.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/stats_file.hpp>
+#include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
 
 namespace recall {
@@ -40,8 +43,9 @@ struct function_summary {
   std::string folder;
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t damaged = 0; // entries whose header does not decode (verify says why)
   function_stats stats;
-  std::chrono::system_clock::time_point oldest{};
+  std::chrono::system_clock::time_point oldest{}; // creation times of its entries
   std::chrono::system_clock::time_point newest{};
 };
 
@@ -49,6 +53,7 @@ struct cache_summary {
   std::filesystem::path root;
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t damaged = 0; // entries whose header does not decode, counted in entries and bytes
   std::optional<std::uint64_t> free_bytes; // on the root's filesystem
   std::vector<function_summary> functions;
 };
@@ -70,18 +75,7 @@ inline std::chrono::system_clock::time_point to_system(std::filesystem::file_tim
       std::chrono::file_clock::to_sys(t));
 }
 
-// True if `name` looks like a function folder: "<name>-<8 hex digits>".
-inline bool is_function_folder(std::string_view name) {
-  if (name.size() < 10 || name[name.size() - 9] != '-') {
-    return false;
-  }
-  return std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// A function filter matches the function's name or its folder's name, exactly.
-inline bool matches(std::string_view filter, std::string_view function, std::string_view folder) {
-  return filter.empty() || filter == function || filter == folder;
-}
+inline bool is_function_folder(std::string_view name) { return management::is_function_folder_name(name); }
 
 template <class Visit>
 void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
@@ -103,73 +97,98 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
 } // namespace detail
 
 // Every readable entry under `root` whose function (name or folder) matches `function`
-// (empty: all), oldest first. Damaged files are skipped: verify() reports them.
+// (empty: all), oldest first. Decodes each entry's manifest (for labels): slower than
+// cache_info() on a large cache. Damaged files are skipped: verify() reports them.
 [[nodiscard]] inline std::vector<entry_record> list_entries(const std::filesystem::path& root,
-                                                            std::string_view function = {}) {
+                                                            std::string_view function = {},
+                                                            const progress_function& progress = {}) {
+  namespace dm = detail::management;
+  dm::scan_result scan = dm::scan_entries(root, function, progress);
+  dm::read_headers(scan, progress);
   std::vector<entry_record> out;
-  detail::for_each_entry_file(root, [&](const std::string& folder, const std::filesystem::directory_entry& file) {
-    auto description = directory_store::describe_file(file.path().string());
-    if (!description || !detail::matches(function, description->manifest.function, folder)) {
-      return;
+  out.reserve(scan.entries.size());
+  dm::progress_throttle report{progress, "reading manifests", scan.entries.size()};
+  std::uint64_t done = 0;
+  for (const auto& e : scan.entries) {
+    report.advance(++done);
+    if (!e.header_ok) {
+      continue;
     }
-    std::error_code e;
+    const std::string path = scan.entry_path(e);
+    auto description = directory_store::describe_file(path);
+    if (!description || description->call != e.call) {
+      continue;
+    }
     entry_record r;
-    r.path = file.path();
-    r.folder = folder;
-    r.call = description->call;
+    r.path = path;
+    r.folder = scan.folders[e.folder].name;
+    r.call = e.call;
     r.identity = description->identity;
     r.manifest = std::move(description->manifest);
-    r.size = file.file_size(e);
-    r.last_use = detail::to_system(file.last_write_time(e));
-    // The header holds creation and compute time; describe_file read it already, read it again
-    // cheaply rather than widen entry_description for tools.
-    std::array<std::byte, detail::entry_header_size> header{};
-    if (const detail::fsio::unique_fd fd{detail::fsio::open_retrying(r.path.c_str(), O_RDONLY)}; fd) {
-      ::iovec iov[1] = {{header.data(), header.size()}};
-      if (detail::fsio::read_all(fd.get(), iov, 1, r.path.string()) == header.size()) {
-        const auto h = detail::decode_header(header);
-        r.created = h.metadata.created;
-        r.compute_time = h.metadata.compute_time;
-      }
-    }
+    r.size = e.size;
+    r.last_use = std::chrono::system_clock::time_point{
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.last_use_ns})};
+    r.created = std::chrono::system_clock::time_point{
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.created_ns})};
+    r.compute_time = std::chrono::nanoseconds{e.compute_ns};
     out.push_back(std::move(r));
-  });
+  }
+  report.finish(done);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   return out;
 }
 
-// Totals per function and for the whole cache, with each function's recorded statistics.
-[[nodiscard]] inline cache_summary cache_info(const std::filesystem::path& root) {
+// Totals per function and for the whole cache, with each function's recorded statistics. Fast
+// on large caches: one stat and one 96-byte header read per entry (on a few threads), and one
+// manifest per function folder for its name; no payload or per-entry manifest is decoded.
+[[nodiscard]] inline cache_summary cache_info(const std::filesystem::path& root, const progress_function& progress = {}) {
+  namespace dm = detail::management;
+  dm::scan_result scan = dm::scan_entries(root, {}, progress);
+  dm::read_headers(scan, progress);
   cache_summary summary;
   summary.root = root;
-  std::map<std::string, function_summary> by_folder;
-  for (const auto& r : list_entries(root)) {
-    auto& f = by_folder[r.folder];
-    f.folder = r.folder;
-    f.name = r.manifest.function.empty() ? r.folder : r.manifest.function;
-    if (f.entries == 0 || r.created < f.oldest) {
-      f.oldest = r.created;
-    }
-    f.newest = std::max(f.newest, r.created);
-    f.entries += 1;
-    f.bytes += r.size;
-    summary.entries += 1;
-    summary.bytes += r.size;
+  std::vector<function_summary> by_folder(scan.folders.size());
+  for (std::size_t i = 0; i < scan.folders.size(); ++i) {
+    by_folder[i].folder = scan.folders[i].name;
+    by_folder[i].name = scan.folders[i].function;
   }
+  for (const auto& e : scan.entries) {
+    auto& f = by_folder[e.folder];
+    f.entries += 1;
+    f.bytes += e.size;
+    summary.entries += 1;
+    summary.bytes += e.size;
+    if (!e.header_ok) {
+      f.damaged += 1;
+      summary.damaged += 1;
+      continue;
+    }
+    const auto created = std::chrono::system_clock::time_point{
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.created_ns})};
+    if (f.oldest.time_since_epoch().count() == 0 || created < f.oldest) {
+      f.oldest = created;
+    }
+    f.newest = std::max(f.newest, created);
+  }
+  std::map<std::string, function_summary> sorted;
+  for (auto& f : by_folder) {
+    sorted.emplace(f.folder, std::move(f));
+  }
+  // Folders with statistics but no entries left (all cleared or pruned) are listed too.
   std::error_code error;
   for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
     const std::string name = folder.path().filename().string();
     if (!detail::is_function_folder(name)) {
       continue;
     }
-    auto& f = by_folder[name];
+    auto& f = sorted[name];
     f.folder = name;
     if (f.name.empty()) {
       f.name = name;
     }
     f.stats = detail::read_stats((folder.path() / std::string{detail::stats_file_name}).string());
   }
-  for (auto& [folder, f] : by_folder) {
+  for (auto& [folder, f] : sorted) {
     summary.functions.push_back(std::move(f));
   }
   struct ::statvfs fs{};
@@ -193,26 +212,35 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
   return out;
 }
 
-// Removes the entries of `function` (empty: every function) and, for a whole clear, the
-// function folders' stats files too.
+// Removes the entries of `function` (empty: every function). Costs one stat and one unlink
+// per entry; the functions' stats files stay.
 inline removal_report clear(const std::filesystem::path& root, std::string_view function = {},
-                            dry_run dry = dry_run::no) {
+                            dry_run dry = dry_run::no, const progress_function& progress = {}) {
+  namespace dm = detail::management;
+  const dm::scan_result scan = dm::scan_entries(root, function, progress);
   removal_report report;
-  for (const auto& r : list_entries(root, function)) {
-    std::error_code e;
-    if (dry == dry_run::yes || std::filesystem::remove(r.path, e)) {
+  dm::progress_throttle removing{progress, "removing", scan.entries.size()};
+  std::uint64_t done = 0;
+  for (const auto& e : scan.entries) {
+    removing.advance(++done);
+    if (dry == dry_run::yes || ::unlink(scan.entry_path(e).c_str()) == 0) {
       report.entries += 1;
-      report.bytes += r.size;
+      report.bytes += e.size;
     }
   }
+  removing.finish(done);
   return report;
 }
 
 // Reads every entry file whole and checks header, key, sizes, checksum and manifest. With
 // repair::yes, damaged files are removed.
-inline removal_report verify(const std::filesystem::path& root, repair fix = repair::no) {
+inline removal_report verify(const std::filesystem::path& root, repair fix = repair::no,
+                             const progress_function& progress = {}) {
   removal_report report;
+  detail::management::progress_throttle checking{progress, "verifying", 0};
+  std::uint64_t done = 0;
   detail::for_each_entry_file(root, [&](const std::string&, const std::filesystem::directory_entry& file) {
+    checking.advance(++done);
     const std::string path = file.path().string();
     std::string reason;
     try {
@@ -244,6 +272,7 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
       std::filesystem::remove(file.path(), e);
     }
   });
+  checking.finish(done);
   return report;
 }
 

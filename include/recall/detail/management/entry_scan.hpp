@@ -1,0 +1,276 @@
+// Fast walk of a directory cache for the management tools: stat only, or stat plus the 96-byte
+// header, never a manifest per entry; fit for caches of millions of entries.
+#pragma once
+
+// Why not std::filesystem::recursive_directory_iterator: on 1,000,000 entries its path objects
+// and per-entry status calls cost several times what readdir + fstatat on the folder's
+// descriptor do. The walk follows the store's fixed layout (directory_store.hpp):
+//
+//   <root>/<function folder>/<kk>/<32 hex digits>.rce
+//
+// and ignores everything else (stats files, temp files of writers, lock files, CACHEDIR.TAG).
+// A function's readable name is read from the manifest of one entry per folder.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <recall/detail/stores/entry_format.hpp>
+#include <recall/key/key.hpp>
+#include <recall/detail/management/progress_throttle.hpp>
+#include <recall/management/progress.hpp>
+#include <recall/stores/directory_store.hpp>
+
+namespace recall::detail::management {
+
+// One entry file as the walk saw it. 48 bytes, so a million cost 48 MB: no path string is kept,
+// entry_path() rebuilds it.
+struct scanned_entry {
+  key call;                     // from the file name; the header's is checked only when read
+  std::uint32_t folder = 0;     // index into scan_result::folders
+  std::array<char, 2> shard{};  // the <kk> folder's name
+  std::uint64_t size = 0;       // bytes of the file
+  std::int64_t last_use_ns = 0; // the file's mtime: the store touches it on hits
+  // Filled by read_headers() only:
+  std::int64_t created_ns = 0;
+  std::int64_t compute_ns = 0;
+  bool header_ok = false; // the header decoded (magic, version, checksum, flags) and names `call`
+};
+
+struct scanned_folder {
+  std::string name;     // "ns_simulate-0123abcd"
+  std::string function; // from one entry's manifest; the folder name when none is readable
+};
+
+struct scan_result {
+  std::filesystem::path root;
+  std::vector<scanned_folder> folders;
+  std::vector<scanned_entry> entries;
+
+  [[nodiscard]] std::string entry_path(const scanned_entry& e) const {
+    std::string out = root.string();
+    out += '/';
+    out += folders[e.folder].name;
+    out += '/';
+    out.append(e.shard.data(), 2);
+    out += '/';
+    char hex[32];
+    e.call.write_hex(hex);
+    out.append(hex, 32);
+    out.append(directory_store::entry_extension);
+    return out;
+  }
+};
+
+// True if `name` looks like a function folder: "<name>-<8 hex digits>".
+[[nodiscard]] inline bool is_function_folder_name(std::string_view name) {
+  if (name.size() < 10 || name[name.size() - 9] != '-') {
+    return false;
+  }
+  return std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// A function filter matches a function's readable name or its folder's name, exactly.
+[[nodiscard]] inline bool filter_matches(std::string_view filter, std::string_view function, std::string_view folder) {
+  return filter.empty() || filter == function || filter == folder;
+}
+
+namespace scan_detail {
+
+struct dir_closer {
+  void operator()(DIR* d) const noexcept { ::closedir(d); }
+};
+using dir_handle = std::unique_ptr<DIR, dir_closer>;
+
+[[nodiscard]] inline dir_handle open_dir_at(int parent, const char* name) {
+  const int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return nullptr;
+  }
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+  }
+  return dir_handle{d};
+}
+
+[[nodiscard]] inline bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+[[nodiscard]] inline std::int64_t mtime_ns(const struct ::stat& s) {
+  return std::int64_t{s.st_mtim.tv_sec} * 1'000'000'000 + s.st_mtim.tv_nsec;
+}
+
+// The readable name in the manifest of the first entry of `folder` that has one.
+[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root, const scanned_folder& folder,
+                                                                 const std::vector<scanned_entry>& entries, std::size_t first,
+                                                                 std::size_t last) {
+  scan_result view{root, {folder}, {}};
+  // A damaged first entry should not hide the name: try a few.
+  for (std::size_t i = first; i < last && i < first + 8; ++i) {
+    scanned_entry e = entries[i];
+    e.folder = 0;
+    if (auto description = directory_store::describe_file(view.entry_path(e));
+        description && !description->manifest.function.empty()) {
+      return std::move(description->manifest.function);
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace scan_detail
+
+// Lists every entry file under `root` whose function (readable name or folder name) matches
+// `function_filter` (empty: all). Throws store_error when `root` cannot be opened; folders that
+// vanish or cannot be read during the walk are skipped (a cache is written concurrently).
+// `progress` is told the running count of entries seen, in phase "scanning".
+[[nodiscard]] inline scan_result scan_entries(const std::filesystem::path& root, std::string_view function_filter = {},
+                                              const progress_function& progress = {}) {
+  scan_result out;
+  out.root = root;
+  const std::string root_text = root.string();
+  const scan_detail::dir_handle top{::opendir(root_text.c_str())};
+  if (!top) {
+    fsio::throw_io_error("cannot read the cache folder", root_text, errno);
+  }
+  progress_throttle report{progress, "scanning", 0};
+  while (const ::dirent* f = ::readdir(top.get())) {
+    const std::string_view folder_name = f->d_name;
+    if ((f->d_type != DT_DIR && f->d_type != DT_UNKNOWN) || !is_function_folder_name(folder_name)) {
+      continue;
+    }
+    const scan_detail::dir_handle folder{scan_detail::open_dir_at(::dirfd(top.get()), f->d_name)};
+    if (!folder) {
+      continue;
+    }
+    const auto folder_index = static_cast<std::uint32_t>(out.folders.size());
+    const std::size_t first = out.entries.size();
+    while (const ::dirent* s = ::readdir(folder.get())) {
+      const std::string_view shard_name = s->d_name;
+      if (shard_name.size() != 2 || !scan_detail::is_hex_digit(shard_name[0]) || !scan_detail::is_hex_digit(shard_name[1]) ||
+          (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN)) {
+        continue;
+      }
+      const scan_detail::dir_handle shard{scan_detail::open_dir_at(::dirfd(folder.get()), s->d_name)};
+      if (!shard) {
+        continue;
+      }
+      while (const ::dirent* e = ::readdir(shard.get())) {
+        const std::string_view file = e->d_name;
+        constexpr std::size_t name_size = 32 + directory_store::entry_extension.size();
+        if (file.size() != name_size || !file.ends_with(directory_store::entry_extension) ||
+            (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) {
+          continue;
+        }
+        const auto call = key::from_hex(file.substr(0, 32));
+        struct ::stat status{};
+        if (!call || ::fstatat(::dirfd(shard.get()), e->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(status.st_mode)) {
+          continue;
+        }
+        scanned_entry entry;
+        entry.call = *call;
+        entry.folder = folder_index;
+        entry.shard = {shard_name[0], shard_name[1]};
+        entry.size = static_cast<std::uint64_t>(status.st_size);
+        entry.last_use_ns = scan_detail::mtime_ns(status);
+        out.entries.push_back(entry);
+        report.advance(out.entries.size());
+      }
+    }
+    scanned_folder described{std::string{folder_name}, {}};
+    described.function = scan_detail::function_name_of(root, described, out.entries, first, out.entries.size())
+                             .value_or(described.name);
+    if (!filter_matches(function_filter, described.function, described.name)) {
+      out.entries.resize(first);
+      continue;
+    }
+    out.folders.push_back(std::move(described));
+  }
+  report.finish(out.entries.size());
+  return out;
+}
+
+namespace scan_detail {
+
+// Fills e's header fields from the entry file at `path`; leaves header_ok false when it cannot.
+inline void read_header(scanned_entry& e, const std::string& path) {
+  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
+  if (!fd) {
+    return; // removed since the scan
+  }
+  entry_header_bytes bytes{};
+  if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != static_cast<::ssize_t>(bytes.size())) {
+    return;
+  }
+  try {
+    const entry_header h = decode_header(bytes);
+    if (h.call == e.call) {
+      e.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(h.metadata.created.time_since_epoch()).count();
+      e.compute_ns = h.metadata.compute_time.count();
+      e.header_ok = true;
+    }
+  } catch (const format_error&) {
+    // header_ok stays false: each caller decides what a damaged entry means to it
+  }
+}
+
+} // namespace scan_detail
+
+// Reads the 96-byte header of every scanned entry (creation and compute time), on a few threads:
+// one open, pread and close per entry, nothing more. An entry whose header does not decode, or
+// names another call than its file name, keeps header_ok = false. `progress` gets phase
+// "reading headers" and the count done out of the total, from the calling thread only.
+inline void read_headers(scan_result& scan, const progress_function& progress = {}) {
+  const std::size_t total = scan.entries.size();
+  constexpr std::size_t batch = 256;
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  // Runs one batch; false when none is left.
+  const auto run_batch = [&] {
+    const std::size_t start = next.fetch_add(batch, std::memory_order_relaxed);
+    if (start >= total) {
+      return false;
+    }
+    const std::size_t end = std::min(total, start + batch);
+    for (std::size_t i = start; i < end; ++i) {
+      scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i]));
+    }
+    done.fetch_add(end - start, std::memory_order_relaxed);
+    return true;
+  };
+  // The work is syscalls that mostly wait on the kernel: a few threads beat the core count.
+  // Below a few thousand entries, starting threads costs more than it saves.
+  const std::size_t helpers = total < 4096 ? 0 : 3;
+  std::vector<std::jthread> threads;
+  threads.reserve(helpers);
+  for (std::size_t t = 0; t < helpers; ++t) {
+    threads.emplace_back([&] {
+      while (run_batch()) {
+      }
+    });
+  }
+  progress_throttle report{progress, "reading headers", total};
+  while (run_batch()) {
+    report.advance(done.load(std::memory_order_relaxed));
+  }
+  threads.clear(); // joins the helpers before `scan` is read by anyone
+  report.finish(total);
+}
+
+} // namespace recall::detail::management

@@ -1,0 +1,276 @@
+// recall::prune: shrink a directory cache to a size, an entry count or an age, least recently
+// used or least valuable entries first; and the size and duration parsers its options use.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <recall/detail/management/entry_scan.hpp>
+#include <recall/detail/management/progress_throttle.hpp>
+#include <recall/errors.hpp>
+#include <recall/management/cache_inspection.hpp>
+#include <recall/management/progress.hpp>
+
+namespace recall {
+
+// Which entries go first when a size or count limit must be met.
+enum class prune_policy {
+  lru,  // least recently used first (the file's mtime, which the store touches on hits)
+  cost, // least compute time saved per byte first (from the entry header); damaged entries first
+};
+
+// Whether prune() lists each entry it removed (for --verbose), or only counts them: a prune of a
+// million entries should not build a million-line report nobody reads.
+enum class prune_listing { totals, entries };
+
+// Limits apply to the entries prune() considers: the whole cache, or the entries of `function`
+// when it is set. Unset limits do not constrain; with none set, nothing is removed.
+struct prune_options {
+  std::optional<std::uint64_t> max_size;       // bytes of entry files to keep at most
+  std::optional<std::uint64_t> max_count;      // entries to keep at most
+  std::optional<std::chrono::seconds> max_age; // remove entries not used for longer than this
+  prune_policy policy = prune_policy::lru;
+  std::string function;         // a function's readable name or folder name; empty: all
+  dry_run dry = dry_run::no;    // yes: decide and report, remove nothing
+  prune_listing listing = prune_listing::totals;
+  progress_function progress{}; // phases "scanning", "reading headers" (cost only), "removing"
+};
+
+// Why an entry was removed.
+enum class prune_reason {
+  age,    // unused for longer than max_age
+  limits, // removed to meet max_size / max_count, in policy order
+};
+
+struct pruned_entry {
+  std::filesystem::path path;
+  std::string function; // readable name, from one manifest of its folder
+  std::uint64_t size = 0;
+  std::chrono::system_clock::time_point last_use{};
+  std::chrono::nanoseconds compute_time{0}; // cost policy only (the lru policy reads no header)
+  prune_reason reason = prune_reason::limits;
+};
+
+struct prune_report {
+  std::uint64_t considered_entries = 0; // matching the function filter
+  std::uint64_t considered_bytes = 0;
+  std::uint64_t removed_entries = 0; // with dry_run::yes: would be removed
+  std::uint64_t removed_bytes = 0;
+  std::uint64_t kept_entries = 0;
+  std::uint64_t kept_bytes = 0;
+  std::vector<pruned_entry> removed;                                    // prune_listing::entries only
+  std::vector<std::pair<std::filesystem::path, std::string>> failures; // files that could not be removed
+};
+
+// Parses a size: a number, optionally with a fraction, then an optional unit K, M, G or T
+// (powers of 1024, as `info` prints them: 500M = 500 MiB, 1.5G = 1.5 GiB), which may be
+// followed by "i" and/or "B" ("500MiB", "500MB", "500M" are one size), or "B" alone. Plain
+// digits are bytes. Throws config_error saying what is wrong.
+[[nodiscard]] inline std::uint64_t parse_size(std::string_view text) {
+  const std::string quoted = "'" + std::string{text} + "'";
+  std::size_t digits = 0;
+  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
+    ++digits;
+  }
+  double number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number, std::chars_format::fixed);
+  if (digits == 0 || ec != std::errc{} || end != text.data() + digits) {
+    throw config_error{"bad size " + quoted + ": expected a number of bytes, optionally with K, M, G or T (e.g. 500M)"};
+  }
+  std::string_view unit = text.substr(digits);
+  double scale = 1;
+  if (!unit.empty()) {
+    switch (unit.front()) {
+    case 'k':
+    case 'K': scale = 1024.0; break;
+    case 'm':
+    case 'M': scale = 1024.0 * 1024; break;
+    case 'g':
+    case 'G': scale = 1024.0 * 1024 * 1024; break;
+    case 't':
+    case 'T': scale = 1024.0 * 1024 * 1024 * 1024; break;
+    case 'b':
+    case 'B': break;
+    default:
+      throw config_error{"bad size " + quoted + ": unknown unit '" + std::string{unit} + "' (use K, M, G or T)"};
+    }
+    if (scale != 1) {
+      unit.remove_prefix(1);
+      if (unit.starts_with('i')) {
+        unit.remove_prefix(1);
+      }
+    }
+    if (unit == "B" || unit == "b") {
+      unit.remove_prefix(1);
+    }
+    if (!unit.empty()) {
+      throw config_error{"bad size " + quoted + ": unexpected '" + std::string{unit} + "' after the unit"};
+    }
+  }
+  const double bytes = std::floor(number * scale);
+  // 2^64 is exactly representable; anything at or above it does not fit.
+  if (!(bytes < 18446744073709551616.0)) {
+    throw config_error{"bad size " + quoted + ": too large"};
+  }
+  if (scale == 1 && number != std::floor(number)) {
+    throw config_error{"bad size " + quoted + ": a number of bytes must be whole"};
+  }
+  return static_cast<std::uint64_t>(bytes);
+}
+
+// Parses a duration: a number, optionally with a fraction, and a unit: s (seconds), m
+// (minutes), h (hours), d (days) or w (weeks), e.g. 90s, 30m, 12h, 7d, 1.5h. The unit is
+// required (a bare "30" could mean anything). Throws config_error saying what is wrong.
+[[nodiscard]] inline std::chrono::seconds parse_duration(std::string_view text) {
+  const std::string quoted = "'" + std::string{text} + "'";
+  std::size_t digits = 0;
+  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
+    ++digits;
+  }
+  double number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number, std::chars_format::fixed);
+  if (digits == 0 || ec != std::errc{} || end != text.data() + digits) {
+    throw config_error{"bad duration " + quoted + ": expected a number and a unit (e.g. 90s, 30m, 12h, 7d)"};
+  }
+  const std::string_view unit = text.substr(digits);
+  double scale = 0;
+  if (unit == "s") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else if (unit == "d") {
+    scale = 86400;
+  } else if (unit == "w") {
+    scale = 7 * 86400;
+  } else if (unit.empty()) {
+    throw config_error{"bad duration " + quoted + ": give a unit: s, m, h, d or w (e.g. 7d)"};
+  } else {
+    throw config_error{"bad duration " + quoted + ": unknown unit '" + std::string{unit} + "' (use s, m, h, d or w)"};
+  }
+  const double seconds = std::round(number * scale);
+  // Far beyond any cache's age, and still far from overflowing time_point arithmetic.
+  constexpr double limit = 1e12;
+  if (!(seconds <= limit)) {
+    throw config_error{"bad duration " + quoted + ": too long"};
+  }
+  return std::chrono::seconds{static_cast<std::int64_t>(seconds)};
+}
+
+namespace detail::management {
+
+// The order in which entries are given up to meet the limits: first to go first.
+inline void sort_for_eviction(std::vector<const scanned_entry*>& order, prune_policy policy) {
+  if (policy == prune_policy::lru) {
+    std::sort(order.begin(), order.end(), [](const scanned_entry* a, const scanned_entry* b) {
+      return a->last_use_ns != b->last_use_ns ? a->last_use_ns < b->last_use_ns : a->call < b->call;
+    });
+    return;
+  }
+  // Value of keeping an entry: compute time it saves per byte it takes. A damaged header saves
+  // nothing (a load would discard it), so it ranks below every readable entry.
+  const auto value = [](const scanned_entry* e) {
+    return e->header_ok ? static_cast<double>(e->compute_ns) / static_cast<double>(std::max<std::uint64_t>(1, e->size)) : -1.0;
+  };
+  std::sort(order.begin(), order.end(), [&](const scanned_entry* a, const scanned_entry* b) {
+    const double va = value(a);
+    const double vb = value(b);
+    if (va != vb) {
+      return va < vb;
+    }
+    return a->last_use_ns != b->last_use_ns ? a->last_use_ns < b->last_use_ns : a->call < b->call;
+  });
+}
+
+[[nodiscard]] inline std::chrono::system_clock::time_point from_ns(std::int64_t ns) {
+  return std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{ns})};
+}
+
+} // namespace detail::management
+
+// Removes entries of the directory cache at `root` until what options.function selects (every
+// entry, or one function's) holds at most max_count entries and max_size bytes, after removing
+// those unused for longer than max_age. The lru policy costs one stat per entry (no file is
+// opened); cost reads each entry's 96-byte header too. Concurrent users of the cache are safe:
+// an entry removed under a reader is a miss, and an entry stored during the prune is kept.
+// Throws store_error when `root` cannot be read; a file that cannot be removed is reported in
+// `failures` and counted as kept.
+inline prune_report prune(const std::filesystem::path& root, const prune_options& options) {
+  namespace dm = detail::management;
+  dm::scan_result scan = dm::scan_entries(root, options.function, options.progress);
+  if (options.policy == prune_policy::cost) {
+    dm::read_headers(scan, options.progress);
+  }
+  prune_report report;
+  std::vector<const dm::scanned_entry*> survivors;
+  survivors.reserve(scan.entries.size());
+  std::vector<std::pair<const dm::scanned_entry*, prune_reason>> doomed;
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& e : scan.entries) {
+    report.considered_entries += 1;
+    report.considered_bytes += e.size;
+    if (options.max_age &&
+        now_ns - e.last_use_ns > std::chrono::duration_cast<std::chrono::nanoseconds>(*options.max_age).count()) {
+      doomed.emplace_back(&e, prune_reason::age);
+    } else {
+      survivors.push_back(&e);
+    }
+  }
+  std::uint64_t count = survivors.size();
+  std::uint64_t bytes = 0;
+  for (const auto* e : survivors) {
+    bytes += e->size;
+  }
+  const auto over = [&] {
+    return (options.max_count && count > *options.max_count) || (options.max_size && bytes > *options.max_size);
+  };
+  if (over()) {
+    dm::sort_for_eviction(survivors, options.policy);
+    for (const auto* e : survivors) {
+      if (!over()) {
+        break;
+      }
+      doomed.emplace_back(e, prune_reason::limits);
+      count -= 1;
+      bytes -= e->size;
+    }
+  }
+  dm::progress_throttle removing{options.progress, "removing", doomed.size()};
+  std::uint64_t done = 0;
+  for (const auto& [e, reason] : doomed) {
+    const std::string path = scan.entry_path(*e);
+    if (options.dry == dry_run::no && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      report.failures.emplace_back(path, detail::fsio::errno_message(errno));
+      removing.advance(++done);
+      continue;
+    }
+    report.removed_entries += 1;
+    report.removed_bytes += e->size;
+    if (options.listing == prune_listing::entries) {
+      report.removed.push_back(pruned_entry{path, scan.folders[e->folder].function, e->size, dm::from_ns(e->last_use_ns),
+                                            std::chrono::nanoseconds{e->compute_ns}, reason});
+    }
+    removing.advance(++done);
+  }
+  removing.finish(done);
+  report.kept_entries = report.considered_entries - report.removed_entries;
+  report.kept_bytes = report.considered_bytes - report.removed_bytes;
+  return report;
+}
+
+} // namespace recall
