@@ -1,23 +1,36 @@
-// recall-cache: inspect and manage a recall cache directory (info, ls, show, clear, verify).
+// recall-cache: inspect and manage a recall cache (info, ls, show, prune, clear, verify, export,
+// import), a directory or, for info, ls, clear and prune, a Redis server (--redis URL).
 //
-// Exit codes: 0 success; 1 the operation failed or verify found damaged entries; 2 a bad
-// command line (one line on stderr says what is wrong).
+// Exit codes (also in --help and docs/CLI.md): 0 success; 1 the operation failed, verify found
+// damaged entries, or import rejected entries or stopped early; 2 a bad command line (one line
+// on stderr says what is wrong).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <recall/management/archive.hpp>
 #include <recall/management/cache_inspection.hpp>
+#include <recall/management/progress.hpp>
+#include <recall/management/prune.hpp>
 #include <recall/policy/environment.hpp>
+#if RECALL_CACHE_WITH_REDIS
+#include <recall/stores/redis_store.hpp>
+#endif
 
 namespace {
 
@@ -73,10 +86,30 @@ nlohmann::json to_json(const recall::entry_record& r) {
           {"path", r.path.string()}};
 }
 
+// Progress on stderr, only when stderr is a terminal: logs and pipes get the results alone.
+recall::progress_function terminal_progress() {
+  if (::isatty(STDERR_FILENO) == 0) {
+    return {};
+  }
+  return [](std::string_view phase, std::uint64_t done, std::uint64_t total) {
+    if (total != 0 && done >= total) {
+      fmt::print(stderr, "\r\033[K"); // a phase that ended leaves no line behind
+    } else if (phase == "importing") {
+      fmt::print(stderr, "\r\033[Krecall-cache: {} {} of {}", phase, human_size(done), human_size(total));
+    } else if (total != 0) {
+      fmt::print(stderr, "\r\033[Krecall-cache: {} {} of {} ({:.0f} %)", phase, done, total,
+                 100.0 * static_cast<double>(done) / static_cast<double>(total));
+    } else {
+      fmt::print(stderr, "\r\033[Krecall-cache: {} {}", phase, done);
+    }
+    std::fflush(stderr);
+  };
+}
+
 int run_info(const std::filesystem::path& root, bool json, bool verbose) {
-  const auto info = recall::cache_info(root);
+  const auto info = recall::cache_info(root, terminal_progress());
   if (json) {
-    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}};
+    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
     if (info.free_bytes) {
       out["free_bytes"] = *info.free_bytes;
     }
@@ -86,6 +119,7 @@ int run_info(const std::filesystem::path& root, bool json, bool verbose) {
                                   {"folder", f.folder},
                                   {"entries", f.entries},
                                   {"bytes", f.bytes},
+                                  {"damaged", f.damaged},
                                   {"hits", f.stats.hits},
                                   {"misses", f.stats.misses},
                                   {"stores", f.stats.stores},
@@ -97,6 +131,9 @@ int run_info(const std::filesystem::path& root, bool json, bool verbose) {
     return 0;
   }
   fmt::print("cache root   {}\nentries      {}\nsize         {}\n", root.string(), info.entries, human_size(info.bytes));
+  if (info.damaged != 0) {
+    fmt::print("damaged      {} (recall-cache verify says why)\n", info.damaged);
+  }
   if (info.free_bytes) {
     fmt::print("free disk    {}\n", human_size(*info.free_bytes));
   }
@@ -118,7 +155,7 @@ int run_info(const std::filesystem::path& root, bool json, bool verbose) {
 }
 
 int run_ls(const std::filesystem::path& root, const std::string& function, bool json) {
-  const auto entries = recall::list_entries(root, function);
+  const auto entries = recall::list_entries(root, function, terminal_progress());
   if (json) {
     auto out = nlohmann::json::array();
     for (const auto& r : entries) {
@@ -161,8 +198,33 @@ int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
   return 0;
 }
 
+// Asks on the terminal before deleting; without one, refuses unless --force. Returns whether to
+// go on; `exit_code` is set when not.
+bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& what, const std::string& where, bool force,
+               int& exit_code) {
+  if (force) {
+    return true;
+  }
+  if (::isatty(STDIN_FILENO) == 0) {
+    fmt::print(stderr, "recall-cache: clear would remove {} entries of {}; without a terminal to ask, pass --force\n", entries,
+               what);
+    exit_code = 2;
+    return false;
+  }
+  fmt::print("remove {} entries ({}) of {} from {}? [y/N] ", entries, human_size(bytes), what, where);
+  std::fflush(stdout);
+  std::string answer;
+  std::getline(std::cin, answer);
+  if (answer != "y" && answer != "yes") {
+    fmt::print("nothing removed\n");
+    exit_code = 0;
+    return false;
+  }
+  return true;
+}
+
 int run_clear(const std::filesystem::path& root, const std::string& function, bool force, bool dry) {
-  const auto preview = recall::clear(root, function, recall::dry_run::yes);
+  const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress());
   const std::string what = function.empty() ? "every function" : "'" + function + "'";
   if (dry) {
     fmt::print("would remove {} entries ({}) of {}\n", preview.entries, human_size(preview.bytes), what);
@@ -172,28 +234,17 @@ int run_clear(const std::filesystem::path& root, const std::string& function, bo
     fmt::print("nothing to remove\n");
     return 0;
   }
-  if (!force) {
-    if (::isatty(STDIN_FILENO) == 0) {
-      fmt::print(stderr, "recall-cache: clear would remove {} entries of {}; without a terminal to ask, pass --force\n",
-                 preview.entries, what);
-      return 2;
-    }
-    fmt::print("remove {} entries ({}) of {} from {}? [y/N] ", preview.entries, human_size(preview.bytes), what,
-               root.string());
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "yes") {
-      fmt::print("nothing removed\n");
-      return 0;
-    }
+  int code = 0;
+  if (!confirmed(preview.entries, preview.bytes, what, root.string(), force, code)) {
+    return code;
   }
-  const auto done = recall::clear(root, function);
+  const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress());
   fmt::print("removed {} entries ({})\n", done.entries, human_size(done.bytes));
   return 0;
 }
 
 int run_verify(const std::filesystem::path& root, bool fix) {
-  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no);
+  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no, terminal_progress());
   for (const auto& [path, reason] : report.problems) {
     fmt::print("{}{}: {}\n", fix ? "removed " : "damaged ", path.string(), reason);
   }
@@ -201,18 +252,309 @@ int run_verify(const std::filesystem::path& root, bool fix) {
   return report.entries == 0 || fix ? 0 : 1;
 }
 
+// What prune was asked, as parsed from the command line.
+struct prune_request {
+  std::string max_size;
+  std::optional<std::uint64_t> max_count;
+  std::string max_age;
+  recall::prune_policy policy = recall::prune_policy::lru;
+  std::string function;
+  bool dry = false;
+  bool verbose = false;
+
+  [[nodiscard]] recall::prune_options options() const {
+    recall::prune_options o;
+    if (!max_size.empty()) {
+      o.max_size = recall::parse_size(max_size);
+    }
+    o.max_count = max_count;
+    if (!max_age.empty()) {
+      o.max_age = recall::parse_duration(max_age);
+    }
+    o.policy = policy;
+    o.function = function;
+    o.dry = dry ? recall::dry_run::yes : recall::dry_run::no;
+    o.listing = verbose ? recall::prune_listing::entries : recall::prune_listing::totals;
+    return o;
+  }
+};
+
+std::string_view reason_text(recall::prune_reason r) { return r == recall::prune_reason::age ? "unused too long" : "over the limits"; }
+
+int run_prune(const std::filesystem::path& root, const prune_request& request) {
+  recall::prune_options options = request.options();
+  options.progress = terminal_progress();
+  const auto report = recall::prune(root, options);
+  for (const auto& e : report.removed) {
+    fmt::print("{} {}  {:>10}  last use {}  {}{}\n", request.dry ? "would remove" : "removed", e.path.string(),
+               human_size(e.size), age(e.last_use),
+               request.policy == recall::prune_policy::cost ? "compute " + human_duration(e.compute_time) + "  " : "",
+               reason_text(e.reason));
+  }
+  for (const auto& [path, why] : report.failures) {
+    fmt::print(stderr, "recall-cache: cannot remove {}: {}\n", path.string(), why);
+  }
+  fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.dry ? "would remove" : "removed",
+             report.removed_entries, report.considered_entries, human_size(report.removed_bytes),
+             human_size(report.considered_bytes), report.kept_entries, human_size(report.kept_bytes));
+  return report.failures.empty() ? 0 : 1;
+}
+
+int run_export(const std::filesystem::path& root, const std::string& file, const std::string& function) {
+  const auto report = recall::export_cache(root, file, function, terminal_progress());
+  for (const auto& [path, why] : report.skipped) {
+    fmt::print(stderr, "recall-cache: left out damaged entry {}: {}\n", path.string(), why);
+  }
+  fmt::print("exported {} entries ({}) to {}{}\n", report.entries, human_size(report.bytes), file,
+             report.skipped.empty() ? "" : fmt::format("; {} damaged entries left out", report.skipped.size()));
+  return 0;
+}
+
+int run_import(const std::filesystem::path& root, const std::string& file) {
+  recall::import_options options;
+  options.progress = terminal_progress();
+  const auto report = recall::import_cache(root, file, options);
+  for (const auto& [member, why] : report.problems) {
+    fmt::print(stderr, "recall-cache: {}: {}\n", member, why);
+  }
+  fmt::print("imported {}, already present {}, skipped incompatible {}, rejected corrupt {}\n", report.imported,
+             report.already_present, report.skipped_incompatible, report.rejected);
+  if (!report.stopped.empty()) {
+    fmt::print(stderr, "recall-cache: import {}: {}\n", file, report.stopped);
+    return 1;
+  }
+  return report.rejected == 0 ? 0 : 1;
+}
+
+#if RECALL_CACHE_WITH_REDIS
+
+// The same verbs over a Redis store. Redis keeps no last-use time or statistics per entry, and
+// an entry's compute time and label sit in its header and manifest (whole chunks away): info,
+// ls and prune use what the head record carries, namely function, identity, size and creation
+// time.
+struct redis_target {
+  std::unique_ptr<recall::redis_store> store;
+  std::string where; // the redacted URL and prefix, for output
+};
+
+redis_target open_redis(const std::string& url, const std::string& prefix) {
+  recall::redis_options o;
+  o.url = url;
+  o.prefix = prefix;
+  // An interactive tool can wait longer for a remote server than a hit path should.
+  o.connect_timeout = std::chrono::milliseconds{2000};
+  o.operation_timeout = std::chrono::milliseconds{10'000};
+  redis_target t;
+  t.store = std::make_unique<recall::redis_store>(o);
+  t.where = t.store->redacted_url() + " prefix " + prefix;
+  return t;
+}
+
+int run_redis_info(redis_target& r, bool json, bool verbose) {
+  struct totals {
+    std::string name;
+    std::uint64_t entries = 0;
+    std::uint64_t bytes = 0;
+    std::chrono::system_clock::time_point oldest{};
+    std::chrono::system_clock::time_point newest{};
+  };
+  std::map<std::string, totals> by_folder;
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& e : r.store->list()) {
+    auto& t = by_folder[e.folder];
+    t.name = e.function.name;
+    if (t.entries == 0 || e.created < t.oldest) {
+      t.oldest = e.created;
+    }
+    t.newest = std::max(t.newest, e.created);
+    t.entries += 1;
+    t.bytes += e.size;
+    entries += 1;
+    bytes += e.size;
+  }
+  if (json) {
+    nlohmann::json out{{"redis", r.where}, {"entries", entries}, {"bytes", bytes}, {"functions", nlohmann::json::array()}};
+    for (const auto& [folder, t] : by_folder) {
+      out["functions"].push_back({{"name", t.name},
+                                  {"folder", folder},
+                                  {"entries", t.entries},
+                                  {"bytes", t.bytes},
+                                  {"oldest", unix_seconds(t.oldest)},
+                                  {"newest", unix_seconds(t.newest)}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  fmt::print("redis        {}\nentries      {}\nsize         {}\n", r.where, entries, human_size(bytes));
+  if (by_folder.empty()) {
+    return 0;
+  }
+  fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "oldest", "newest");
+  for (const auto& [folder, t] : by_folder) {
+    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}\n", t.name.substr(0, 40), t.entries, human_size(t.bytes), age(t.oldest),
+               age(t.newest));
+    if (verbose) {
+      fmt::print("  folder {}\n", folder);
+    }
+  }
+  return 0;
+}
+
+int run_redis_ls(redis_target& r, const std::string& function, bool json) {
+  auto entries = r.store->list(function);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
+  if (json) {
+    auto out = nlohmann::json::array();
+    for (const auto& e : entries) {
+      out.push_back({{"key", e.call.hex()},
+                     {"function", e.function.name},
+                     {"folder", e.folder},
+                     {"size", e.size},
+                     {"created", unix_seconds(e.created)}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  for (const auto& e : entries) {
+    fmt::print("{}  {:>10}  {:>14}  {}\n", e.call.hex(), human_size(e.size), age(e.created), e.function.name);
+  }
+  return 0;
+}
+
+int run_redis_clear(redis_target& r, const std::string& function, bool force, bool dry) {
+  const auto entries = r.store->list(function);
+  std::uint64_t bytes = 0;
+  for (const auto& e : entries) {
+    bytes += e.size;
+  }
+  const std::string what = function.empty() ? "every function" : "'" + function + "'";
+  if (dry) {
+    fmt::print("would remove {} entries ({}) of {}\n", entries.size(), human_size(bytes), what);
+    return 0;
+  }
+  if (entries.empty() && !function.empty()) {
+    fmt::print("nothing to remove\n");
+    return 0;
+  }
+  int code = 0;
+  if (!entries.empty() && !confirmed(entries.size(), bytes, what, r.where, force, code)) {
+    return code;
+  }
+  const std::size_t removed = r.store->clear(function);
+  fmt::print("removed {} entries\n", removed);
+  return 0;
+}
+
+// Redis prune: --max-age and the order for --max-count / --max-size go by creation time (the
+// head record's), oldest first: Redis keeps no last use per entry that recall could read
+// without changing it. --policy cost is refused before this is called.
+int run_redis_prune(redis_target& r, const prune_request& request) {
+  const recall::prune_options options = request.options();
+  auto entries = r.store->list(options.function);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.created != b.created ? a.created < b.created : a.call < b.call;
+  });
+  const auto now = std::chrono::system_clock::now();
+  std::uint64_t count = entries.size();
+  std::uint64_t bytes = 0;
+  std::uint64_t considered_bytes = 0;
+  for (const auto& e : entries) {
+    bytes += e.size;
+  }
+  considered_bytes = bytes;
+  std::uint64_t removed = 0;
+  std::uint64_t removed_bytes = 0;
+  for (const auto& e : entries) {
+    const bool too_old = options.max_age && now - e.created > *options.max_age;
+    const bool over = (options.max_count && count > *options.max_count) || (options.max_size && bytes > *options.max_size);
+    if (!too_old && !over) {
+      break; // oldest first: every later entry is newer, and the limits are met
+    }
+    if (!request.dry && !r.store->erase(recall::entry_address{e.function, e.call})) {
+      continue; // gone already, or replaced by a new save: nothing to count
+    }
+    if (request.verbose) {
+      fmt::print("{} {}  {:>10}  created {}  {}  {}\n", request.dry ? "would remove" : "removed", e.call.hex(),
+                 human_size(e.size), age(e.created), e.function.name, too_old ? "too old" : "over the limits");
+    }
+    count -= 1;
+    bytes -= e.size;
+    removed += 1;
+    removed_bytes += e.size;
+  }
+  fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.dry ? "would remove" : "removed", removed,
+             entries.size(), human_size(removed_bytes), human_size(considered_bytes), count, human_size(bytes));
+  return 0;
+}
+
+#endif
+
+constexpr std::string_view exit_codes_footer =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  the operation failed (unreadable cache, unreachable Redis, unwritable file), verify found\n"
+    "     damaged entries, or import rejected entries or stopped on a damaged or truncated archive\n"
+    "  2  a bad command line: unknown verb or flag, bad value (size, duration, policy), or clear\n"
+    "     without a terminal to ask and no --force\n"
+    "\n"
+    "Sizes: bytes, or K, M, G, T (powers of 1024): 500M, 5G, 1.5G. Durations: 90s, 30m, 12h, 7d, 2w.\n"
+    "Details and examples: docs/CLI.md\n";
+
+// CLI11 validators that run recall's own parsers, so a bad value is reported in CLI11's one
+// line (and exit code 2) like any other bad flag.
+CLI::Validator size_validator() {
+  return CLI::Validator{[](std::string& text) -> std::string {
+                          try {
+                            static_cast<void>(recall::parse_size(text));
+                            return {};
+                          } catch (const recall::config_error& e) {
+                            return std::string{e.what()}.substr(8); // drop "recall: "
+                          }
+                        },
+                        "SIZE"};
+}
+
+CLI::Validator duration_validator() {
+  return CLI::Validator{[](std::string& text) -> std::string {
+                          try {
+                            static_cast<void>(recall::parse_duration(text));
+                            return {};
+                          } catch (const recall::config_error& e) {
+                            return std::string{e.what()}.substr(8);
+                          }
+                        },
+                        "DURATION"};
+}
+
+CLI::Validator count_validator() {
+  return CLI::Validator{[](std::string& text) -> std::string {
+                          const bool digits = !text.empty() && text.size() <= 19 &&
+                                              std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+                          return digits ? std::string{} : "bad count '" + text + "': expected a whole number, 0 or more";
+                        },
+                        "N"};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"recall-cache: inspect and manage a recall cache directory"};
+  CLI::App app{"recall-cache: inspect and manage a recall cache directory (or, with --redis, a Redis store)"};
   app.set_version_flag("--version", "recall-cache 0.1.0");
+  app.footer(std::string{exit_codes_footer});
   app.require_subcommand(1);
   std::string root_option;
   app.add_option("--cache-root", root_option, "cache directory (default: $RECALL_CACHE_DIR, else ~/.cache/recall)");
+  std::string redis_url;
+  std::string redis_prefix = "recall";
+  app.add_option("--redis", redis_url,
+                 "work on the Redis store at URL (redis://[user:password@]host:port/db or unix:///path) instead of the "
+                 "directory; for info, ls, clear and prune");
+  app.add_option("--redis-prefix", redis_prefix, "the Redis store's key prefix (default: recall)");
 
   bool json = false;
   bool verbose = false;
-  auto* info = app.add_subcommand("info", "totals per function: entries, size, hits, misses, time saved");
+  auto* info = app.add_subcommand("info", "totals per function: entries, size, hits, misses, time saved, free disk");
   info->add_flag("--json", json, "machine-readable output");
   info->add_flag("--verbose", verbose, "also show each function's folder");
 
@@ -225,6 +567,22 @@ int main(int argc, char** argv) {
   auto* show = app.add_subcommand("show", "one entry's manifest");
   show->add_option("key", key_prefix, "the entry's key, or its first digits (at least 4)")->required();
 
+  prune_request pruning;
+  auto* prune = app.add_subcommand("prune", "remove entries until the cache is within a size, a count and an age");
+  prune->add_option("--max-size", pruning.max_size, "keep at most this many bytes (500M, 5G, 1.5G, 1048576)")
+      ->check(size_validator());
+  prune->add_option("--max-count", pruning.max_count, "keep at most N entries")->check(count_validator());
+  prune->add_option("--max-age", pruning.max_age, "remove entries unused for longer than this (90s, 30m, 12h, 7d)")
+      ->check(duration_validator());
+  std::string policy = "lru";
+  prune->add_option("--policy", policy,
+                    "which entries go first: lru (least recently used, the default) or cost (least compute time "
+                    "saved per byte)")
+      ->check(CLI::IsMember({"lru", "cost"}));
+  prune->add_option("--function", pruning.function, "only this function's entries (name or folder)");
+  prune->add_flag("--dry-run", pruning.dry, "say what would be removed; remove nothing");
+  prune->add_flag("--verbose", pruning.verbose, "list every entry removed");
+
   bool force = false;
   bool dry = false;
   auto* clear = app.add_subcommand("clear", "remove entries (all, or one function's)");
@@ -236,6 +594,14 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "check every entry's header and checksums");
   verify->add_flag("--repair", fix, "remove damaged entries");
 
+  std::string archive_file;
+  auto* export_verb = app.add_subcommand("export", "write entries to FILE, a zstd-compressed tar archive");
+  export_verb->add_option("file", archive_file, "the archive to write (replaced if it exists)")->required();
+  export_verb->add_option("--function", function, "only this function's entries (name or folder)");
+
+  auto* import_verb = app.add_subcommand("import", "verify and add the entries of an archive made by export");
+  import_verb->add_option("file", archive_file, "the archive to read")->required()->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -245,9 +611,51 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "recall-cache: {} (see recall-cache --help)\n", e.what());
     return 2;
   }
+  pruning.policy = policy == "cost" ? recall::prune_policy::cost : recall::prune_policy::lru;
+  if (*prune && pruning.max_size.empty() && !pruning.max_count && pruning.max_age.empty()) {
+    fmt::print(stderr, "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
+    return 2;
+  }
+
+  if (!redis_url.empty()) {
+    if (*show || *verify || *export_verb || *import_verb) {
+      fmt::print(stderr, "recall-cache: --redis works with info, ls, clear and prune only\n");
+      return 2;
+    }
+#if RECALL_CACHE_WITH_REDIS
+    if (*prune && pruning.policy == recall::prune_policy::cost) {
+      fmt::print(stderr, "recall-cache: prune --redis supports --policy lru only (oldest first): Redis head records carry "
+                         "no compute time\n");
+      return 2;
+    }
+    try {
+      redis_target target = open_redis(redis_url, redis_prefix);
+      if (*info) {
+        return run_redis_info(target, json, verbose);
+      }
+      if (*ls) {
+        return run_redis_ls(target, function, json);
+      }
+      if (*clear) {
+        return run_redis_clear(target, function, force, dry);
+      }
+      return run_redis_prune(target, pruning);
+    } catch (const recall::config_error& e) {
+      fmt::print(stderr, "recall-cache: {}\n", std::string_view{e.what()}.substr(8));
+      return 2;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "recall-cache: {}\n", e.what());
+      return 1;
+    }
+#else
+    fmt::print(stderr, "recall-cache: --redis: this recall-cache was built without hiredis\n");
+    return 2;
+#endif
+  }
 
   const std::filesystem::path root = root_option.empty() ? recall::default_cache_directory() : std::filesystem::path{root_option};
-  if (!std::filesystem::is_directory(root)) {
+  // import may start a cache; every other verb needs one.
+  if (!*import_verb && !std::filesystem::is_directory(root)) {
     fmt::print(stderr, "recall-cache: no cache directory at {}\n", root.string());
     return 1;
   }
@@ -261,8 +669,17 @@ int main(int argc, char** argv) {
     if (*show) {
       return run_show(root, key_prefix);
     }
+    if (*prune) {
+      return run_prune(root, pruning);
+    }
     if (*clear) {
       return run_clear(root, function, force, dry);
+    }
+    if (*export_verb) {
+      return run_export(root, archive_file, function);
+    }
+    if (*import_verb) {
+      return run_import(root, archive_file);
     }
     return run_verify(root, fix);
   } catch (const std::exception& e) {

@@ -15,6 +15,9 @@ check() { # name, expected exit code, command...
 contains() { # name, text, fragment
   if [[ $2 == *"$3"* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: no '$3' in:"; echo "$2" | head -5; fi
 }
+one_line() { # name, text: bad input is reported in exactly one line
+  if [ "$(printf '%s\n' "$2" | wc -l)" = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: not one line:"; echo "$2" | head -5; fi
+}
 
 "$helper" >/dev/null && "$helper" >/dev/null
 check "info" 0 "$tool" info
@@ -49,5 +52,67 @@ check "no verb" 2 "$tool"
 check "missing root" 1 "$tool" --cache-root "$dir/none" info
 check "--version" 0 "$tool" --version
 check "--help" 0 "$tool" --help
+
+# prune: bad input is one line and exit 2; dry runs change nothing; limits keep the right entries
+"$helper" >/dev/null
+for bad in "--max-size 5X" "--max-size -1" "--max-size 1.5" "--max-age 30" "--max-age 5y" "--max-count -1" \
+           "--max-count lots" "--policy fifo --max-count 1"; do
+  # shellcheck disable=SC2086 # the flags are meant to split
+  check "prune $bad" 2 "$tool" prune $bad
+  one_line "prune $bad: one line" "$out"
+done
+contains "bad size says what" "$(RECALL_CACHE_DIR=$RECALL_CACHE_DIR "$tool" prune --max-size 5X 2>&1)" "bad size '5X'"
+check "prune needs a limit" 2 "$tool" prune
+contains "prune names the limits" "$out" "--max-size, --max-count or --max-age"
+check "prune --dry-run" 0 "$tool" prune --max-count 0 --dry-run --verbose
+contains "prune dry run counts" "$out" "would remove 1 of 1 entries"
+contains "prune --verbose names the entry" "$out" "$key.rce"
+check "dry run kept the entry" 0 "$tool" ls
+contains "entry still listed" "$out" "$key"
+check "prune --max-age keeps a fresh entry" 0 "$tool" prune --max-age 1h
+contains "nothing too old" "$out" "removed 0 of 1 entries"
+check "prune --policy cost --function --max-size" 0 "$tool" prune --policy cost --function physics::trajectory --max-size 1.5G
+contains "within 1.5G" "$out" "removed 0 of 1 entries"
+check "prune --function other" 0 "$tool" prune --function nothing::here --max-count 0
+contains "other function untouched" "$out" "removed 0 of 0 entries"
+
+# export / import: the round trip hits; hostile or damaged archives are refused with exit 1
+check "export" 0 "$tool" export "$dir/all.tar.zst"
+contains "export counts" "$out" "exported 1 entries"
+check "export --function" 0 "$tool" export "$dir/none.tar.zst" --function nothing::here
+contains "export --function filters" "$out" "exported 0 entries"
+check "export into a missing folder" 1 "$tool" export "$dir/missing/x.tar.zst"
+check "import into an empty root" 0 "$tool" --cache-root "$dir/other" import "$dir/all.tar.zst"
+contains "import counts" "$out" "imported 1, already present 0, skipped incompatible 0, rejected corrupt 0"
+out=$(RECALL_CACHE_DIR=$dir/other "$helper")
+contains "the program hits the imported entry" "$out" "loaded 100"
+check "import again" 0 "$tool" --cache-root "$dir/other" import "$dir/all.tar.zst"
+contains "already present" "$out" "already present 1"
+head -c 4096 /dev/urandom >"$dir/garbage"
+check "import garbage" 1 "$tool" --cache-root "$dir/other" import "$dir/garbage"
+contains "garbage is not an archive" "$out" "not a recall cache archive"
+head -c "$(($(stat -c %s "$dir/all.tar.zst") / 2))" "$dir/all.tar.zst" >"$dir/half.tar.zst"
+check "import truncated" 1 "$tool" --cache-root "$dir/third" import "$dir/half.tar.zst"
+check "import a missing file" 2 "$tool" import "$dir/nope.tar.zst"
+python3 - "$dir/evil.tar" "$(find "$RECALL_CACHE_DIR" -name '*.rce' | head -1)" <<'PY'
+import io, sys, tarfile
+entry = open(sys.argv[2], "rb").read()
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    def add(name, data):
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+    add("RECALL-ARCHIVE", b"recall cache archive 1\nkey-format 1\nentry-format 1\n")
+    add("../../escaped.rce", entry)
+    add("/tmp/absolute.rce", entry)
+PY
+check "import path escapes" 1 "$tool" --cache-root "$dir/fourth" import "$dir/evil.tar"
+contains "escape named" "$out" "../../escaped.rce: path escapes with '..'"
+contains "absolute named" "$out" "/tmp/absolute.rce: absolute path"
+contains "escapes counted" "$out" "rejected corrupt 2"
+[ ! -e "$dir/escaped.rce" ] && [ ! -e /tmp/absolute.rce ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL an escaping member was written"; }
+check "--redis with export" 2 "$tool" --redis redis://127.0.0.1:1 export "$dir/x.tar.zst"
+check "info --verbose" 0 "$tool" info --verbose
+contains "info --verbose shows the folder" "$out" "folder physics_trajectory-"
+check "prune --max-count 0" 0 "$tool" prune --max-count 0
+contains "prune removed it" "$out" "removed 1 of 1 entries"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# recall-cache --redis end to end: info, ls, clear and prune over a real redis-server, started on
+# 127.0.0.1 (a free port, no persistence) in a temporary folder and stopped by its pid.
+# usage: redis.sh RECALL_CACHE REDIS_HELPER REDIS_SERVER
+set -uo pipefail
+tool=$1 helper=$2 server=$3
+dir=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$server" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
+  --requirepass 's3cret' --daemonize no &
+pid=$!
+url="redis://:s3cret@127.0.0.1:$port/0"
+for _ in $(seq 100); do
+  "$tool" --redis "$url" --redis-prefix helper info >/dev/null 2>&1 && break
+  sleep 0.05
+done
+passed=0 failed=0
+check() { # name, expected exit code, command...
+  local name=$1 want=$2; shift 2
+  out=$("$@" 2>&1); got=$?
+  if [ "$got" = "$want" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $name: exit $got, wanted $want"; echo "$out" | head -5; fi
+}
+contains() { # name, text, fragment
+  if [[ $2 == *"$3"* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: no '$3' in:"; echo "$2" | head -5; fi
+}
+lacks() { # name, text, fragment
+  if [[ $2 != *"$3"* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: '$3' in:"; echo "$2" | head -5; fi
+}
+populate() { # NAME: two functions' entries, relax's first (the older), from a fresh node (its local
+  # directory would otherwise serve the calls without storing to Redis again)
+  "$helper" share "$url" "$dir/$1" >/dev/null || echo "FAIL populate: share"
+  sleep 0.01
+  "$helper" lock "$url" "$dir/$1" "$dir/count" 0 >/dev/null || echo "FAIL populate: lock"
+}
+r=(--redis "$url" --redis-prefix helper)
+
+populate node1
+check "info" 0 "$tool" "${r[@]}" info
+contains "info counts both" "$out" "entries      2"
+contains "info names a function" "$out" "sweep::relax"
+lacks "info hides the password" "$out" "s3cret"
+contains "info shows the redacted URL" "$out" "********"
+check "info --json" 0 "$tool" "${r[@]}" info --json --verbose
+contains "info --json" "$out" '"entries": 2'
+check "ls" 0 "$tool" "${r[@]}" ls
+contains "ls lists slow_result" "$out" "sweep::slow_result"
+check "ls FUNCTION --json" 0 "$tool" "${r[@]}" ls sweep::relax --json
+contains "ls --json filters" "$out" '"function": "sweep::relax"'
+lacks "ls --json filters out" "$out" "slow_result"
+check "prune --policy cost refused" 2 "$tool" "${r[@]}" prune --policy cost --max-count 1
+contains "prune cost says why" "$out" "--policy lru only"
+check "prune --dry-run" 0 "$tool" "${r[@]}" prune --max-count 1 --dry-run --verbose
+contains "prune dry run names the oldest" "$out" "would remove"
+contains "prune dry run picks relax" "$out" "sweep::relax"
+check "dry run removed nothing" 0 "$tool" "${r[@]}" info
+contains "still two" "$out" "entries      2"
+check "prune --max-count 1" 0 "$tool" "${r[@]}" prune --max-count 1
+contains "prune removed one" "$out" "removed 1 of 2 entries"
+check "ls after prune" 0 "$tool" "${r[@]}" ls
+lacks "relax (the oldest) is gone" "$out" "sweep::relax"
+contains "slow_result stays" "$out" "sweep::slow_result"
+check "prune --max-age 1h keeps a fresh entry" 0 "$tool" "${r[@]}" prune --max-age 1h
+contains "nothing too old" "$out" "removed 0 of 1"
+check "prune --max-size 1 --function" 0 "$tool" "${r[@]}" prune --max-size 1 --function sweep::slow_result
+contains "size prune" "$out" "removed 1 of 1"
+
+populate node2
+check "clear without a terminal" 2 "$tool" "${r[@]}" clear
+check "clear FUNCTION --dry-run" 0 "$tool" "${r[@]}" clear sweep::relax --dry-run
+contains "clear dry run" "$out" "would remove 1 entries"
+check "clear FUNCTION --force" 0 "$tool" "${r[@]}" clear sweep::relax --force
+contains "clear one" "$out" "removed 1 entries"
+check "clear --force" 0 "$tool" "${r[@]}" clear --force
+check "empty after clear" 0 "$tool" "${r[@]}" info
+contains "nothing left" "$out" "entries      0"
+
+check "--redis with show" 2 "$tool" "${r[@]}" show abcd
+contains "--redis verbs" "$out" "info, ls, clear and prune only"
+check "bad URL" 2 "$tool" --redis "http://x" info
+check "wrong password" 1 "$tool" --redis "redis://:badpass42@127.0.0.1:$port/0" info
+lacks "wrong password not printed" "$out" "badpass42"
+kill "$pid"; wait "$pid" 2>/dev/null; pid=""
+check "server down" 1 "$tool" "${r[@]}" info
+lacks "server down hides the password" "$out" "s3cret"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
