@@ -307,6 +307,9 @@ private:
         if (opts.max_size || opts.max_entries) {
           directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
         }
+        if (opts.sharing != sharing::private_to_user) {
+          directory->set_sharing(opts.sharing);
+        }
         m_store = std::move(directory);
       }
     } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <recall/stores/durability.hpp>
+#include <recall/stores/sharing.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/policy/scope.hpp>
@@ -40,6 +41,11 @@ struct options {
   std::optional<recall::verbosity> verbosity{};
   mutation_policy on_mutation = mutation_policy::warn;
   recall::durability durability = durability::none;
+  // Who may use the folders and files this process creates in the cache: the user alone (0700 /
+  // 0600, the default) or the cache folder's group (2770 / 0660); see recall/stores/sharing.hpp.
+  // One process keeps one store per cache root: once a memoize object asks for group, the
+  // root's new folders and files are group-shared for every memoize object on it.
+  recall::sharing sharing = sharing::private_to_user;
   recall::memory_tier memory = memory_tier::shared;
   // Unset: on when $RECALL_EXPLAIN is 1. Costs a scan of the function's entries per miss.
   std::optional<miss_explanations> explain{};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -28,12 +29,14 @@
 
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
 #include <recall/stores/durability.hpp>
+#include <recall/stores/sharing.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -87,7 +90,9 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
 // Entries are written to a temp file and renamed into place, so any number of threads and
 // processes can share one root: a reader sees a whole entry or none. Every read is checked
 // (header checksum, call key, size, payload checksum); a damaged file is deleted, logged as a
-// warning, and reads as a miss. Folders (mode 0700) are created by save() only, when missing.
+// warning, and reads as a miss. Folders (mode 0700, or 2770 with sharing::group) are created by
+// save() only, when missing. The root may be a symbolic link; nothing below it is followed if it
+// is one (detail/stores/open_beneath.hpp): such a folder or file is refused with a warning.
 // The object holds no mutable state: all methods may run concurrently.
 class directory_store final : public store {
 public:
@@ -121,6 +126,11 @@ public:
   // process's stores; every process that stores with limits enforces them.
   void set_limits(const cache_limits& limits) { m_limiter->set_limits(limits); }
   [[nodiscard]] cache_limits limits() const { return m_limiter->limits(); }
+
+  // Who may use what this store creates from now on (recall/stores/sharing.hpp). Existing
+  // folders and files keep their modes.
+  void set_sharing(sharing who) noexcept { m_sharing.store(who, std::memory_order_relaxed); }
+  [[nodiscard]] sharing sharing_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed); }
 
   // Enforces the limits now, over the whole directory; returns the entries evicted.
   std::size_t enforce_limits() { return m_limiter->trim_now(); }
@@ -204,9 +214,10 @@ public:
 
   void save(const entry_address& address, const stored_entry& entry) override {
     const location where = find(address);
+    refuse_linked_folders(where);
     std::optional<detail::atomic_file> file;
     std::error_code error;
-    file.emplace(where.path, m_durability, 0600, error);
+    file.emplace(where.path, m_durability, file_mode(), error);
     if (error) {
       // Folders are made only when missing, so the common save pays for no mkdir or stat.
       if (error.value() != ENOENT && error.value() != ENOTDIR) {
@@ -214,7 +225,7 @@ public:
       }
       create_folders(where);
       file.reset();
-      file.emplace(where.path, m_durability, 0600);
+      file.emplace(where.path, m_durability, file_mode());
     }
     const auto manifest = detail::encode_manifest(entry.manifest);
     const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata,
@@ -299,7 +310,8 @@ public:
   // The header and manifest of the entry file at `path`, or nullopt if it is not a readable
   // entry. For listing tools: never throws for a damaged or vanished file.
   [[nodiscard]] static std::optional<entry_description> describe_file(const std::string& path) {
-    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
+    // O_NOFOLLOW: listing walks skip linked folders; this refuses a linked entry file.
+    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW)};
     if (!fd) {
       return std::nullopt;
     }
@@ -329,15 +341,27 @@ public:
   void record_stats(const function_id& function, const function_stats& delta) override {
     const std::string folder = function_folder(function).string();
     if (delta.stores > 0) {
-      std::error_code ignored;
-      std::filesystem::create_directories(folder, ignored);
+      // As save() makes them: this store's modes, no link followed. Stats are advisory.
+      try {
+        make_folder(m_root_prefix.size() > 1 ? m_root_prefix.substr(0, m_root_prefix.size() - 1) : m_root_prefix, true);
+        make_folder(folder, false);
+      } catch (const store_error&) {
+        return;
+      }
     }
-    static_cast<void>(detail::add_stats(folder + "/" + std::string{detail::stats_file_name}, delta));
+    const detail::fsio::unique_fd fd{open_below(folder + "/" + std::string{detail::stats_file_name}, O_RDWR | O_CREAT,
+                                                file_mode())};
+    if (fd) {
+      set_shared_mode(fd.get());
+      static_cast<void>(detail::add_stats(fd.get(), delta));
+    }
   }
 
   // The statistics recorded for a function (zeros if none).
   [[nodiscard]] function_stats stats(const function_id& function) const {
-    return detail::read_stats(function_folder(function).string() + "/" + std::string{detail::stats_file_name});
+    const detail::fsio::unique_fd fd{
+        open_below(function_folder(function).string() + "/" + std::string{detail::stats_file_name}, O_RDONLY)};
+    return fd ? detail::read_stats(fd.get()) : function_stats{};
   }
 
   // Single flight across processes: a lock file beside the entry (<key>.lock), locked with
@@ -356,7 +380,7 @@ public:
     auto pause = std::chrono::milliseconds{1};
     bool created_folders = false;
     while (true) {
-      detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+      detail::fsio::unique_fd fd{open_below(path, O_RDWR | O_CREAT, file_mode())};
       if (!fd) {
         const int error = errno;
         if ((error == ENOENT || error == ENOTDIR) && !created_folders) {
@@ -364,8 +388,9 @@ public:
           created_folders = true;
           continue;
         }
-        detail::fsio::throw_io_error("cannot open lock file", path, error);
+        throw_open_error("lock file", path, error);
       }
+      set_shared_mode(fd.get());
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
         // The holder before us unlinks the file before unlocking it: if we locked an unlinked
         // file, a newcomer may hold the one now at the path. Only the file at the path counts.
@@ -463,14 +488,50 @@ private:
 
   // The open descriptor, or -1 for a missing entry (ENOENT, not logged). Throws store_error on
   // any other failure: EACCES, EIO, a root that is a file (ENOTDIR), ...
-  [[nodiscard]] static int open_entry(const std::string& path) {
+  [[nodiscard]] int open_entry(const std::string& path) const {
     // O_NONBLOCK changes nothing for a regular file, but keeps a FIFO planted under an entry's
     // name from blocking the open; fstat then rejects it.
-    const int fd = detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK);
+    const int fd = open_below(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0 && errno != ENOENT) {
-      detail::fsio::throw_io_error("cannot open", path, errno);
+      throw_open_error("entry", path, errno);
     }
     return fd;
+  }
+
+  // open_beneath() for a `path` this store built (it starts with m_root_prefix).
+  [[nodiscard]] int open_below(const std::string& path, int flags, ::mode_t mode = 0) const noexcept {
+    return detail::fsio::open_beneath(m_root.native(), std::string_view{path}.substr(m_root_prefix.size()), flags, mode);
+  }
+
+  // Throws store_error for a failed open_below(), saying so plainly when a link was refused.
+  [[noreturn]] static void throw_open_error(std::string_view what, const std::string& path, int error) {
+    if (detail::fsio::refused_link(error)) {
+      throw store_error{"refusing to open " + std::string{what} + " " + path +
+                        ": it, or a folder on its way below the cache root, is a symbolic link (recall follows "
+                        "none below the root; see docs/RELIABILITY.md)"};
+    }
+    detail::fsio::throw_io_error("cannot open " + std::string{what}, path, error);
+  }
+
+  // Throws store_error when the function or shard folder of `where` is a symbolic link, so a save
+  // never creates files through one. A folder that does not exist yet passes (save creates it).
+  void refuse_linked_folders(const location& where) const {
+    const std::string shard = where.path.substr(0, where.function_end + 3);
+    const detail::fsio::unique_fd fd{open_below(shard, O_RDONLY | O_DIRECTORY)};
+    if (!fd && detail::fsio::refused_link(errno)) {
+      throw_open_error("folder", shard, errno);
+    }
+  }
+
+  [[nodiscard]] ::mode_t file_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 0660 : 0600; }
+  [[nodiscard]] ::mode_t folder_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700; }
+
+  // open(2) applies the umask to a new file's mode; group sharing needs exactly 0660. A file
+  // another member created is left as it is (fchmod is the owner's right only).
+  void set_shared_mode(int fd) const noexcept {
+    if (m_sharing.load(std::memory_order_relaxed) == sharing::group) {
+      static_cast<void>(::fchmod(fd, file_mode()));
+    }
   }
 
   [[nodiscard]] static std::uint64_t regular_file_size(int fd, const std::string& path) {
@@ -522,7 +583,11 @@ private:
   // `create_parents` walks up through missing parents, for the root only.
   bool make_folder(const std::string& path, bool create_parents) const {
     for (bool retried = false;; retried = true) {
-      if (::mkdir(path.c_str(), 0700) == 0) {
+      if (::mkdir(path.c_str(), folder_mode()) == 0) {
+        // mkdir applies the umask and may drop the setgid bit: set the mode exactly.
+        if (m_sharing.load(std::memory_order_relaxed) == sharing::group && ::chmod(path.c_str(), folder_mode()) != 0) {
+          detail::fsio::throw_io_error("cannot set the mode of folder", path, errno);
+        }
         if (m_durability == durability::fsync) {
           const std::string parent = detail::fsio::parent_of(path);
           if (const int error = detail::fsio::sync_directory(parent); error != 0) {
@@ -534,8 +599,15 @@ private:
       const int error = errno;
       if (error == EEXIST) {
         struct ::stat info{};
-        if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+        // Below the root, lstat: a symbolic link in a folder's place is refused, not followed.
+        // The root and its parents may be links.
+        const bool below_root = path.size() >= m_root_prefix.size();
+        if ((below_root ? ::lstat(path.c_str(), &info) : ::stat(path.c_str(), &info)) == 0 && S_ISDIR(info.st_mode)) {
           return false;
+        }
+        if (below_root && S_ISLNK(info.st_mode)) {
+          throw store_error{"refusing folder " + path + ": it is a symbolic link below the cache root (recall follows "
+                            "none there; see docs/RELIABILITY.md)"};
         }
         throw store_error{"cannot create folder " + path + ": a file is in the way"};
       }
@@ -577,6 +649,7 @@ private:
   std::filesystem::path m_root;
   std::string m_root_prefix; // m_root and a '/': the start of every path the store builds
   durability m_durability;
+  std::atomic<sharing> m_sharing{sharing::private_to_user};
   std::unique_ptr<detail::size_limiter> m_limiter;
 };
 

@@ -100,6 +100,8 @@ private:
   }
 
   // Lists shard `shard` of every function folder; removes stale temp and lock files on the way.
+  // Symbolic links are skipped, never followed: a linked function or shard folder could point
+  // anywhere, and eviction deletes what it lists (directory_store refuses them too).
   std::vector<file_info> scan(std::size_t shard) {
     std::vector<file_info> files;
     const std::string name = shard_name(shard);
@@ -107,11 +109,18 @@ private:
     std::error_code error;
     for (const auto& function : std::filesystem::directory_iterator{m_root, error}) {
       std::error_code inner;
-      if (!function.is_directory(inner)) {
+      if (function.is_symlink(inner) || !function.is_directory(inner)) {
         continue;
       }
-      for (const auto& file : std::filesystem::directory_iterator{function.path() / name, inner}) {
+      const auto shard_path = function.path() / name;
+      if (std::filesystem::is_symlink(std::filesystem::symlink_status(shard_path, inner))) {
+        continue;
+      }
+      for (const auto& file : std::filesystem::directory_iterator{shard_path, inner}) {
         std::error_code e;
+        if (file.is_symlink(e)) {
+          continue;
+        }
         const auto filename = file.path().filename().string();
         const auto modified = file.last_write_time(e);
         if (e) {
@@ -136,7 +145,7 @@ private:
       std::filesystem::remove(path, ignored); // a writer that died mid-store
     } else if (filename.ends_with(".lock")) {
       // Only a lock nobody holds: taking it proves the holder is gone.
-      const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
       if (fd >= 0) {
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
           std::filesystem::remove(path, ignored);

@@ -63,34 +63,42 @@ inline constexpr std::string_view stats_file_name = "stats";
          std::to_string(s.saved_ns) + "\n";
 }
 
-// Reads a stats file; a missing or unreadable one reads as zeros.
-[[nodiscard]] inline function_stats read_stats(const std::string& path) {
-  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (!fd) {
-    return {};
-  }
+// Reads the stats file open as `fd`; an unreadable one reads as zeros.
+[[nodiscard]] inline function_stats read_stats(int fd) {
   std::array<char, 1024> buffer{};
-  const ::ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+  const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
   return got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
 }
 
-// Adds `delta` to the stats file at `path` (which must be in an existing folder): locks the
-// file, reads, adds, rewrites in place. Returns false if the file could not be updated; stats
-// are advisory and a failure never matters to a call.
-inline bool add_stats(const std::string& path, const function_stats& delta) {
-  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-  if (!fd || ::flock(fd.get(), LOCK_EX) != 0) {
+// Reads a stats file; a missing or unreadable one, or a symbolic link, reads as zeros.
+[[nodiscard]] inline function_stats read_stats(const std::string& path) {
+  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_NOFOLLOW)};
+  return fd ? read_stats(fd.get()) : function_stats{};
+}
+
+// Adds `delta` to the stats file open (read-write) as `fd`: locks the file, reads, adds,
+// rewrites in place. Returns false if the file could not be updated; stats are advisory and a
+// failure never matters to a call.
+inline bool add_stats(int fd, const function_stats& delta) {
+  if (::flock(fd, LOCK_EX) != 0) {
     return false;
   }
-  std::array<char, 1024> buffer{};
-  const ::ssize_t got = ::pread(fd.get(), buffer.data(), buffer.size(), 0);
-  function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
-  total += delta;
-  const std::string text = format_stats(total);
-  const bool ok = ::ftruncate(fd.get(), 0) == 0 &&
-                  ::pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<::ssize_t>(text.size());
-  static_cast<void>(::flock(fd.get(), LOCK_UN));
+  const bool ok = [&] {
+    std::array<char, 1024> buffer{};
+    const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
+    function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
+    total += delta;
+    const std::string text = format_stats(total);
+    return ::ftruncate(fd, 0) == 0 && ::pwrite(fd, text.data(), text.size(), 0) == static_cast<::ssize_t>(text.size());
+  }();
+  static_cast<void>(::flock(fd, LOCK_UN));
   return ok;
+}
+
+// As above, for the stats file at `path` (in an existing folder; a symbolic link is refused).
+inline bool add_stats(const std::string& path, const function_stats& delta) {
+  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600)};
+  return fd && add_stats(fd.get(), delta);
 }
 
 } // namespace detail
