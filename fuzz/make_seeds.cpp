@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <utility>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -31,6 +32,9 @@
 #include <recall/detail/key/canonical_archive.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
+#if RECALL_FUZZ_ARCHIVE
+#include <recall/management/archive.hpp>
+#endif
 
 #include "fuzz_support.hpp"
 
@@ -212,6 +216,61 @@ void redis_seeds(const fs::path& dir) {
   write(dir / "forged-entry-size", 0, joined(head_value(forged), large));
 }
 
+#if RECALL_FUZZ_ARCHIVE
+// One tar archive in memory (plain, or zstd-compressed like export_cache writes), made of
+// (name, bytes) regular-file members, plus one symbolic-link member when `link` is set.
+bytes tar_of(const std::vector<std::pair<std::string, bytes>>& members, bool zstd, bool link = false) {
+  namespace dm = recall::detail::management;
+  bytes out(1 << 20);
+  std::size_t used = 0;
+  const dm::archive_writer a{::archive_write_new()};
+  ::archive_write_set_format_pax_restricted(a.get());
+  if (zstd) {
+    ::archive_write_add_filter_zstd(a.get());
+  }
+  if (::archive_write_open_memory(a.get(), out.data(), out.size(), &used) != ARCHIVE_OK) {
+    throw std::runtime_error{"archive_write_open_memory: " + dm::archive_message(a.get())};
+  }
+  for (const auto& [name, content] : members) {
+    dm::write_member(a.get(), name, content, 1'700'000'000'000'000'000, "seed");
+  }
+  if (link) {
+    const dm::archive_entry_handle e{::archive_entry_new()};
+    ::archive_entry_set_pathname(e.get(), "entries/evil/ab/link.rce");
+    ::archive_entry_set_filetype(e.get(), AE_IFLNK);
+    ::archive_entry_set_symlink(e.get(), "/etc/passwd");
+    ::archive_write_header(a.get(), e.get());
+  }
+  ::archive_write_close(a.get());
+  out.resize(used);
+  return out;
+}
+
+void archive_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  const std::string marker_text = recall::detail::management::archive_marker_text();
+  const bytes marker(reinterpret_cast<const std::byte*>(marker_text.data()),
+                     reinterpret_cast<const std::byte*>(marker_text.data()) + marker_text.size());
+  const bytes entry = recall::detail::encode_entry(call, identity, sample_entry(4));
+  const std::string name = "entries/lab_simulate-11112222/01/" + call.hex() + ".rce";
+  bytes damaged = entry;
+  damaged.back() ^= std::byte{1};
+  const auto write_raw = [&](const std::string& file, const bytes& b) {
+    std::ofstream out{dir / file, std::ios::binary | std::ios::trunc};
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  };
+  write_raw("valid", tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, false));
+  write_raw("valid-zstd", tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, true));
+  write_raw("damaged-entry", tar_of({{"RECALL-ARCHIVE", marker}, {name, damaged}}, false));
+  write_raw("escaping-paths", tar_of({{"RECALL-ARCHIVE", marker}, {"../../escape.rce", entry}, {"/abs/x.rce", entry}}, false));
+  write_raw("symlink-member", tar_of({{"RECALL-ARCHIVE", marker}}, false, true));
+  write_raw("no-marker", tar_of({{name, entry}}, false));
+  bytes truncated = tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, false);
+  truncated.resize(truncated.size() / 2);
+  write_raw("truncated", truncated);
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -223,5 +282,8 @@ int main(int argc, char** argv) {
   entry_seeds(root / "entry");
   payload_seeds(root / "payload");
   redis_seeds(root / "redis");
+#if RECALL_FUZZ_ARCHIVE
+  archive_seeds(root / "archive");
+#endif
   return 0;
 }
