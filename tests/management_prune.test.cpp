@@ -283,3 +283,28 @@ TEST_CASE("cache_info counts entries by stat and header, names functions from on
   CHECK(info.functions[1].name == "prune_test::g");
   CHECK(info.functions[0].oldest.time_since_epoch().count() != 0);
 }
+
+TEST_CASE("prune and cache_info on thousands of entries (the threaded paths) keep the right ones", "[management_prune]") {
+  fixture x;
+  constexpr std::uint64_t n = 5000; // above the threshold where header reads and unlinks use threads
+  std::set<std::string> most_valuable;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto path = x.add(x.f, i, 16, std::chrono::milliseconds{static_cast<std::int64_t>(i) + 1}, 1h);
+    if (i >= n - 1000) {
+      most_valuable.insert(path.string());
+    }
+  }
+  CHECK(recall::cache_info(x.dir.path()).entries == n);
+  recall::prune_options o;
+  o.policy = recall::prune_policy::cost;
+  o.max_count = 1000;
+  const auto report = recall::prune(x.dir.path(), o);
+  CHECK(report.removed_entries == n - 1000);
+  CHECK(report.failures.empty());
+  CHECK(x.files() == most_valuable);
+  const auto info = recall::cache_info(x.dir.path());
+  CHECK(info.entries == 1000);
+  CHECK(info.damaged == 0);
+  CHECK(recall::clear(x.dir.path()).entries == 1000);
+  CHECK(x.files().empty());
+}

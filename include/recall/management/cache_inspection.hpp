@@ -219,16 +219,25 @@ inline removal_report clear(const std::filesystem::path& root, std::string_view 
   namespace dm = detail::management;
   const dm::scan_result scan = dm::scan_entries(root, function, progress);
   removal_report report;
-  dm::progress_throttle removing{progress, "removing", scan.entries.size()};
-  std::uint64_t done = 0;
-  for (const auto& e : scan.entries) {
-    removing.advance(++done);
-    if (dry == dry_run::yes || ::unlink(scan.entry_path(e).c_str()) == 0) {
+  if (dry == dry_run::yes) {
+    for (const auto& e : scan.entries) {
       report.entries += 1;
       report.bytes += e.size;
     }
+    return report;
   }
-  removing.finish(done);
+  // In scan order (directory by directory) on a few threads, like prune.
+  std::vector<char> removed(scan.entries.size(), 0);
+  dm::parallel_syscalls(
+      scan.entries.size(),
+      [&](std::size_t i) { removed[i] = ::unlink(scan.entry_path(scan.entries[i]).c_str()) == 0 ? 1 : 0; }, progress,
+      "removing");
+  for (std::size_t i = 0; i < scan.entries.size(); ++i) {
+    if (removed[i] != 0) {
+      report.entries += 1;
+      report.bytes += scan.entries[i].size;
+    }
+  }
   return report;
 }
 

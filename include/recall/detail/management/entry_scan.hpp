@@ -232,31 +232,29 @@ inline void read_header(scanned_entry& e, const std::string& path) {
 
 } // namespace scan_detail
 
-// Reads the 96-byte header of every scanned entry (creation and compute time), on a few threads:
-// one open, pread and close per entry, nothing more. An entry whose header does not decode, or
-// names another call than its file name, keeps header_ok = false. `progress` gets phase
-// "reading headers" and the count done out of the total, from the calling thread only.
-inline void read_headers(scan_result& scan, const progress_function& progress = {}) {
-  const std::size_t total = scan.entries.size();
+// Calls work(i) for every i in [0, count) on this thread and up to three more, and reports
+// progress in `phase` from this thread only. The work is syscalls that mostly wait on the kernel
+// (opens, unlinks), so a few threads beat the core count; below a few thousand items, starting
+// threads costs more than it saves. `work` must not throw.
+template <class Work>
+void parallel_syscalls(std::size_t count, Work&& work, const progress_function& progress, std::string_view phase) {
   constexpr std::size_t batch = 256;
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   // Runs one batch; false when none is left.
   const auto run_batch = [&] {
     const std::size_t start = next.fetch_add(batch, std::memory_order_relaxed);
-    if (start >= total) {
+    if (start >= count) {
       return false;
     }
-    const std::size_t end = std::min(total, start + batch);
+    const std::size_t end = std::min(count, start + batch);
     for (std::size_t i = start; i < end; ++i) {
-      scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i]));
+      work(i);
     }
     done.fetch_add(end - start, std::memory_order_relaxed);
     return true;
   };
-  // The work is syscalls that mostly wait on the kernel: a few threads beat the core count.
-  // Below a few thousand entries, starting threads costs more than it saves.
-  const std::size_t helpers = total < 4096 ? 0 : 3;
+  const std::size_t helpers = count < 4096 ? 0 : 3;
   std::vector<std::jthread> threads;
   threads.reserve(helpers);
   for (std::size_t t = 0; t < helpers; ++t) {
@@ -265,12 +263,22 @@ inline void read_headers(scan_result& scan, const progress_function& progress = 
       }
     });
   }
-  progress_throttle report{progress, "reading headers", total};
+  progress_throttle report{progress, phase, count};
   while (run_batch()) {
     report.advance(done.load(std::memory_order_relaxed));
   }
-  threads.clear(); // joins the helpers before `scan` is read by anyone
-  report.finish(total);
+  threads.clear(); // joins the helpers before the caller reads what they wrote
+  report.finish(count);
+}
+
+// Reads the 96-byte header of every scanned entry (creation and compute time), on a few threads:
+// one open, pread and close per entry, nothing more. An entry whose header does not decode, or
+// names another call than its file name, keeps header_ok = false. `progress` gets phase
+// "reading headers" and the count done out of the total, from the calling thread only.
+inline void read_headers(scan_result& scan, const progress_function& progress = {}) {
+  parallel_syscalls(
+      scan.entries.size(), [&](std::size_t i) { scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i])); },
+      progress, "reading headers");
 }
 
 } // namespace recall::detail::management
