@@ -135,6 +135,7 @@ TEST_CASE("a directory store refuses linked folders and files below its root", "
                     recall::store_error);
     store.record_stats(simulate, recall::function_stats{1, 1, 1, 100, 5});
     CHECK(store.stats(simulate).hits == 0);
+    CHECK_THROWS_AS(store.erase(address_of(1)), recall::store_error);
     // Nothing new appeared at the link's target, and what was there is intact.
     std::size_t files = 0;
     for (const auto& f : fs::recursive_directory_iterator{outside}) {

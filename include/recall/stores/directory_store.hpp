@@ -268,7 +268,9 @@ public:
   }
 
   bool erase(const entry_address& address) override {
-    const std::string path = find(address).path;
+    const location where = find(address);
+    refuse_linked_folders(where); // never unlink at a linked folder's target
+    const std::string& path = where.path;
     if (::unlink(path.c_str()) == 0) {
       return true;
     }
