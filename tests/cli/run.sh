@@ -112,6 +112,14 @@ contains "escapes counted" "$out" "rejected corrupt 2"
 check "--redis with export" 2 "$tool" --redis redis://127.0.0.1:1 export "$dir/x.tar.zst"
 check "info --verbose" 0 "$tool" info --verbose
 contains "info --verbose shows the folder" "$out" "folder physics_trajectory-"
+# progress: on stderr only when it is a terminal (script(1) gives the tool one)
+esc=$'\033[K'
+out=$("$tool" prune --max-count 0 --dry-run 2>&1)
+if [[ $out != *"$esc"* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL progress without a terminal"; fi
+if command -v script >/dev/null; then
+  out=$(script -qec "'$tool' prune --max-count 0 --dry-run" /dev/null 2>&1)
+  contains "progress on a terminal" "$out" "$esc"
+fi
 check "prune --max-count 0" 0 "$tool" prune --max-count 0
 contains "prune removed it" "$out" "removed 1 of 1 entries"
 echo "$passed passed, $failed failed"
