@@ -19,6 +19,13 @@
 
 namespace {
 
+std::string g_scratch; // the folder scratch_root() made, removed at exit
+
+void remove_scratch() {
+  std::error_code ignored;
+  std::filesystem::remove_all(g_scratch, ignored);
+}
+
 // A scratch cache root under the system temp folder, made once per fuzzing process.
 const std::filesystem::path& scratch_root() {
   static const std::filesystem::path root = [] {
@@ -26,6 +33,8 @@ const std::filesystem::path& scratch_root() {
     if (::mkdtemp(pattern.data()) == nullptr) {
       std::abort();
     }
+    g_scratch = pattern;
+    std::atexit(remove_scratch);
     return std::filesystem::path{pattern} / "cache";
   }();
   return root;
