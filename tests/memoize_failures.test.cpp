@@ -1,8 +1,14 @@
 // Tests that a failing store never fails a call: broken stores, unwritable roots, corrupt entries.
 #include "catch.hpp"
 
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include <recall/recall.hpp>
 
@@ -33,6 +39,18 @@ private:
     throw recall::store_error{"broken: input/output error"};
   }
 };
+
+// Random doubles: a payload that does not compress, so its size on disk is its size.
+std::vector<double> noise(int n) {
+  ++g_calls;
+  std::mt19937_64 rng{static_cast<std::uint64_t>(n)};
+  std::uniform_real_distribution<double> u{0, 1};
+  std::vector<double> out(static_cast<std::size_t>(n));
+  for (auto& x : out) {
+    x = u(rng);
+  }
+  return out;
+}
 
 } // namespace failures_test
 
@@ -106,4 +124,47 @@ TEST_CASE("a corrupt entry is a miss: warned, removed, recomputed and replaced",
   CHECK(capture.count(recall::log_level::warning, path.string()) == 1);
   CHECK(f(10.0) == 5.0); // the replacement is valid
   CHECK(g_calls == 2);
+}
+
+TEST_CASE("a full disk (RLIMIT_FSIZE): the call returns, one warning, nothing partial, old entries kept",
+          "[memoize_failures]") {
+  recall_test::temp_dir dir;
+  recall::process_memory_tier().clear();
+  recall::options o;
+  o.directory = dir.path();
+  o.memory = recall::memory_tier::none;
+  recall::memoize<&noise> f{o};
+  g_calls = 0;
+  const auto small = f(100); // stored before the disk "fills"
+
+  ::rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ::rlimit limited = saved;
+  limited.rlim_cur = 64 * 1024;
+  std::vector<double> big_first;
+  std::vector<double> big_second;
+  std::size_t warnings = 0;
+  {
+    recall_test::log_capture capture;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    // No assertion until the limit is lifted: the reporter may write to a file.
+    big_first = f(100000);   // 800 KB: the write fails with EFBIG
+    big_second = f(100001);
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, previous_handler);
+    warnings = capture.count(recall::log_level::warning, "save failed");
+  }
+  CHECK(big_first == noise(100000));
+  CHECK(big_second == noise(100001));
+  CHECK(warnings == 1); // once per cause, not once per call
+  g_calls = 0;
+  CHECK(f(100) == small); // the old entry is intact and still served
+  CHECK(g_calls == 0);
+  for (const auto& e : std::filesystem::recursive_directory_iterator{dir.path()}) {
+    const std::string name = e.path().filename().string();
+    INFO(name);
+    CHECK(name.find(".tmp") == std::string::npos);
+  }
+  CHECK_FALSE(f.contains(100000));
 }

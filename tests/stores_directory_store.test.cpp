@@ -449,7 +449,8 @@ TEST_CASE("directory_store: an unwritable root fails to save, cleanly", "[stores
 TEST_CASE("directory_store: a write that fails midway leaves the old entry and no temp file",
           "[stores_directory_store]") {
   const temp_dir dir;
-  directory_store store{dir.path()};
+  // Raw, so the 1 MiB payload really crosses the 64 KiB limit.
+  directory_store store{dir.path(), durability::none, recall::compression{.codec = recall::codec::none}};
   const entry_address address{simulate, call_a};
   const auto old_entry = make_entry(100, 1);
   store.save(address, old_entry);

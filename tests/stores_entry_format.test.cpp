@@ -220,7 +220,12 @@ TEST_CASE("entry_format: versions and flags this build does not know", "[stores_
   reseal(newer);
   CHECK(contains(decode_error(newer), "unsupported entry format version 2"));
 
-  for (int bit = 0; bit < 16; ++bit) {
+  // Bit 0 is zstd: on a raw payload it fails as a frame that is not one.
+  auto zstd_flagged = good;
+  write_le(zstd_flagged, offset::flags, 1, 2);
+  reseal(zstd_flagged);
+  CHECK(contains(decode_error(zstd_flagged), "not a zstd frame"));
+  for (int bit = 1; bit < 16; ++bit) {
     auto flagged = good;
     write_le(flagged, offset::flags, std::uint64_t{1} << bit, 2);
     reseal(flagged);
@@ -294,5 +299,5 @@ TEST_CASE("entry_format: a forged manifest size is rejected before anything is a
   write_le(shifted, offset::payload_size, 56, 8);
   reseal(shifted);
   // The same bytes split elsewhere: the manifest no longer decodes.
-  CHECK(contains(decode_error(shifted), "trailing bytes"));
+  CHECK(contains(decode_error(shifted), "manifest padding is not zero"));
 }

@@ -29,8 +29,10 @@
 #include <recall/key/hashable.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
+#include <recall/mapped.hpp>
 #include <recall/policy/environment.hpp>
 #include <recall/policy/options.hpp>
+#include <recall/stores/directory_store.hpp>
 #include <recall/stores/memory_store.hpp>
 #include <recall/stores/store.hpp>
 
@@ -127,23 +129,47 @@ struct named_target {
 enum class call_kind { cached, refresh };
 
 // A memoize object's counters since they were last added to its store. Relaxed atomics: they
-// are statistics, and the hot path must not take a lock for them.
+// are statistics, and the hot path must not take a lock for them. Hits come from every thread
+// at memory-tier speed, so they are striped over cache lines: threads counting into one shared
+// atomic would bounce its line between cores and serialize on it.
 struct stats_batch {
-  std::atomic<std::uint64_t> hits{0};
+  static constexpr std::size_t stripes = 8;
+  struct alignas(64) hit_stripe {
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> saved_ns{0};
+  };
+  std::array<hit_stripe, stripes> hit_stripes{};
   std::atomic<std::uint64_t> misses{0};
   std::atomic<std::uint64_t> stores{0};
   std::atomic<std::uint64_t> bytes_stored{0};
-  std::atomic<std::uint64_t> saved_ns{0};
   std::atomic<std::int64_t> last_flush_ns{0};
+
+  // Each thread takes the next stripe the first time it counts, so concurrent threads use
+  // different lines.
+  static std::size_t my_stripe() noexcept {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % stripes;
+    return mine;
+  }
+
+  void hit(std::int64_t saved_ns) noexcept {
+    auto& stripe = hit_stripes[my_stripe()];
+    stripe.hits.fetch_add(1, std::memory_order_relaxed);
+    if (saved_ns > 0) {
+      stripe.saved_ns.fetch_add(static_cast<std::uint64_t>(saved_ns), std::memory_order_relaxed);
+    }
+  }
 
   // Takes the counters, leaving zeros.
   function_stats take() noexcept {
     function_stats s;
-    s.hits = hits.exchange(0, std::memory_order_relaxed);
+    for (auto& stripe : hit_stripes) {
+      s.hits += stripe.hits.exchange(0, std::memory_order_relaxed);
+      s.saved_ns += stripe.saved_ns.exchange(0, std::memory_order_relaxed);
+    }
     s.misses = misses.exchange(0, std::memory_order_relaxed);
     s.stores = stores.exchange(0, std::memory_order_relaxed);
     s.bytes_stored = bytes_stored.exchange(0, std::memory_order_relaxed);
-    s.saved_ns = saved_ns.exchange(0, std::memory_order_relaxed);
     return s;
   }
 };
@@ -202,6 +228,31 @@ public:
 
   // Calls the function whatever is cached and replaces the entry with its result.
   result_type refresh(Params... params) { return call(call_kind::refresh, std::forward<Params>(params)...); }
+
+  // The result for these arguments as a read-only array (recall/mapped.hpp). When it is stored
+  // raw in a directory cache the view is a memory map of the entry file: a 100 MB result is
+  // ready without being read or copied, checked as options.mapped_verification says. Otherwise
+  // (compressed, another store, mode::off) the view owns the decoded result. On a miss the
+  // result is computed and stored first, as operator() does.
+  [[nodiscard]] recall::mapped<result_type> mapped(Params... params)
+    requires mappable_result<result_type>
+  {
+    using view = recall::mapped<result_type>;
+    if (m_mode == mode::off) {
+      return view::owning(m_target.invoke(std::forward<Params>(params)...));
+    }
+    const recall::key k = hash_call(std::as_const(params)...).call;
+    if (m_mode != mode::refresh) {
+      if (auto found = map_stored(k, hit_accounting::count)) {
+        return std::move(*found);
+      }
+    }
+    result_type value = call(call_kind::cached, std::forward<Params>(params)...);
+    if (auto found = map_stored(k, hit_accounting::skip)) {
+      return std::move(*found);
+    }
+    return view::owning(std::move(value));
+  }
 
   // A plain call: reads nothing, writes nothing.
   result_type bypass(Params... params) { return m_target.invoke(std::forward<Params>(params)...); }
@@ -275,12 +326,56 @@ private:
     return resolved;
   }
 
+  enum class hit_accounting { count, skip };
+
+  // A result read from the store, with the compute time it saves.
+  struct loaded_value {
+    result_type value;
+    std::int64_t compute_ns = 0;
+  };
+
+
+  // The stored entry for `k` as a mapped view, if the store is a directory and holds it.
+  template <class Result = result_type>
+  std::optional<recall::mapped<Result>> map_stored(const recall::key& k, hit_accounting accounting) {
+    auto* directory = dynamic_cast<directory_store*>(m_store.get());
+    if (directory == nullptr) {
+      return std::nullopt;
+    }
+    const entry_address address{identity().id, k};
+    auto entry = guarded("map", [&] { return directory->map(address, m_mapped_verification); });
+    if (!entry || !*entry) {
+      return std::nullopt;
+    }
+    const auto& e = **entry;
+    const bool compressed = (e.header.flags & entry_flag_zstd) != 0;
+    std::optional<recall::mapped<Result>> view;
+    if (!compressed) {
+      view = recall::mapped<Result>::in_place(e.mapping, e.payload);
+    }
+    if (!view) {
+      try {
+        view = recall::mapped<Result>::owning(compressed ? decode_payload<Result>(decompress_payload(e.payload))
+                                                         : decode_payload<Result>(e.payload));
+      } catch (const std::exception& error) {
+        warn_once("decode " + identity().id.name,
+                  identity().id.name + ": a cached entry does not decode (" + error.what() + "); recomputing");
+        return std::nullopt;
+      }
+    }
+    if (accounting == hit_accounting::count) {
+      m_stats->hit(e.header.metadata.compute_time.count());
+    }
+    return view;
+  }
+
   void configure(options opts) {
     m_mode = opts.mode.value_or(mode_from_environment());
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
     m_lock_wait = opts.lock_wait;
+    m_mapped_verification = opts.mapped_verification;
     if (opts.scope) {
       m_scope_digest = opts.scope->digest();
     }
@@ -303,7 +398,7 @@ private:
         if (opts.scope) {
           root /= opts.scope->folder_name();
         }
-        auto directory = shared_directory_store(root, opts.durability);
+        auto directory = shared_directory_store(root, opts.durability, opts.compression);
         if (opts.max_size || opts.max_entries) {
           directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
         }
@@ -342,8 +437,9 @@ private:
 
     if (may_load && m_memory != nullptr) {
       const auto started = m_verbose ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-      if (auto value = m_memory->template find<result_type>(parts.call)) {
-        m_stats->hits.fetch_add(1, std::memory_order_relaxed);
+      std::int64_t compute_ns = 0;
+      if (auto value = m_memory->template find<result_type>(parts.call, &compute_ns)) {
+        m_stats->hit(compute_ns);
         if (m_verbose) {
           log_event("hit", address, "memory", std::chrono::steady_clock::now() - started);
         }
@@ -356,7 +452,7 @@ private:
       auto ticket = process_single_flight().join(parts.call);
       if (!ticket.leader()) {
         if (auto shared = ticket.wait()) {
-          m_stats->hits.fetch_add(1, std::memory_order_relaxed);
+          m_stats->hit(0); // the leader's result, not a cached one: it saved only the wait
           return *static_cast<const result_type*>(shared.get());
         }
         if (may_load && m_memory != nullptr) {
@@ -393,11 +489,12 @@ private:
   // Hands a loaded value to the memory tier (if it will keep it), to waiting threads (if any)
   // and to the caller. A value too large for the memory tier is moved to the caller, not
   // copied: a 100 MB result costs no copy beyond its decoding.
-  result_type serve_loaded(single_flight::ticket& ticket, const recall::key& k, result_type value) {
+  result_type serve_loaded(single_flight::ticket& ticket, const recall::key& k, loaded_value loaded) {
+    result_type& value = loaded.value;
     const std::size_t bytes = m_memory != nullptr ? encoded_size(value) : 0;
     if (m_memory != nullptr && m_memory->would_keep(bytes)) {
       auto shared = std::make_shared<const result_type>(value);
-      m_memory->insert(k, shared, bytes);
+      m_memory->insert(k, shared, bytes, loaded.compute_ns);
       ticket.publish([&] { return shared; });
     } else {
       ticket.publish([&] { return std::make_shared<const result_type>(value); });
@@ -406,17 +503,26 @@ private:
   }
 
   // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
-  std::optional<result_type> load(const entry_address& address) {
+  std::optional<loaded_value> load(const entry_address& address) {
     const auto started = std::chrono::steady_clock::now();
-    auto entry = guarded("load", [&] { return m_store->load(address); });
+    std::optional<std::optional<stored_entry>> entry;
+    if (auto* directory = dynamic_cast<directory_store*>(m_store.get())) {
+      auto found = guarded("load", [&] { return directory->load_for_decoding(address, large_entry_size); });
+      if (found && found->mapped) {
+        return decode_mapped(*directory, address, *found->mapped, started);
+      }
+      if (found) {
+        entry = std::move(found->read);
+      }
+    } else {
+      entry = guarded("load", [&] { return m_store->load(address); });
+    }
     if (!entry || !*entry) {
       return std::nullopt;
     }
     try {
-      auto value = decode_payload<result_type>((*entry)->payload);
-      m_stats->hits.fetch_add(1, std::memory_order_relaxed);
-      m_stats->saved_ns.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*entry)->metadata.compute_time.count())),
-                                  std::memory_order_relaxed);
+      loaded_value value{decode_payload<result_type>((*entry)->payload), (*entry)->metadata.compute_time.count()};
+      m_stats->hit(value.compute_ns);
       if (m_verbose) {
         log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
       }
@@ -429,6 +535,64 @@ private:
       return std::nullopt;
     }
   }
+
+  // Entries from this size on are memory-mapped and checked while they are decoded: reading
+  // them into a buffer, checksumming it and decoding from it would pass over the bytes three
+  // times. Below it, one read() is cheaper than setting up a mapping.
+  static constexpr std::uint64_t large_entry_size = std::uint64_t{1} << 20;
+
+  std::optional<loaded_value> decode_mapped(directory_store& directory, const entry_address& address,
+                                           const directory_store::mapped_entry& entry,
+                                           std::chrono::steady_clock::time_point started) {
+    const auto& header = entry.header;
+    const auto bytes = entry.mapping->bytes();
+    const auto manifest = bytes.subspan(entry_header_size, header.manifest_size);
+    try {
+      std::optional<result_type> value;
+      if ((header.flags & entry_flag_zstd) != 0) {
+        verify_entry(header, address.call, manifest, entry.payload);
+        value = decode_payload<result_type>(decompress_payload(entry.payload));
+      } else {
+        XXH3_state_t state;
+        XXH3_128bits_reset(&state);
+        XXH3_128bits_update(&state, manifest.data(), manifest.size());
+        try {
+          value = decode_payload_hashing<result_type>(entry.payload, &state);
+        } catch (const format_error&) {
+          // Tell damage (a checksum mismatch) apart from an entry of an incompatible build.
+          verify_entry(header, address.call, manifest, entry.payload);
+          throw;
+        }
+        const recall::key actual = to_key(XXH3_128bits_digest(&state));
+        if (actual != header.body_checksum) {
+          throw damaged_entry{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
+                              actual.hex() + "): damaged manifest or payload"};
+        }
+      }
+      m_stats->hit(header.metadata.compute_time.count());
+      if (m_verbose) {
+        log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
+      }
+      return loaded_value{std::move(*value), header.metadata.compute_time.count()};
+    } catch (const damaged_entry& error) {
+      directory.discard_damaged(address, error);
+    } catch (const format_error& error) {
+      if (std::string_view{error.what()}.find("checksum mismatch") != std::string_view::npos) {
+        directory.discard_damaged(address, error);
+      } else {
+        warn_once("decode " + identity().id.name,
+                  identity().id.name + ": a cached entry does not decode (" + error.what() + "); recomputing");
+      }
+    } catch (const std::exception& error) {
+      warn_once("load " + identity().id.name, identity().id.name + ": cannot load a cached entry (" + error.what() + ")");
+    }
+    return std::nullopt;
+  }
+
+  // A checksum computed while decoding did not match: the entry is damaged, not incompatible.
+  struct damaged_entry : format_error {
+    using format_error::format_error;
+  };
 
   result_type compute_and_store(single_flight::ticket& ticket, const entry_address& address,
                                 const call_parts<argument_count>& parts, Params&&... params) {
@@ -465,7 +629,8 @@ private:
     const std::size_t bytes = m_memory == nullptr ? 0 : payload.empty() ? encoded_size(result) : payload.size();
     if (m_memory != nullptr && m_memory->would_keep(bytes)) {
       auto shared = std::make_shared<const result_type>(result);
-      m_memory->insert(address.call, shared, bytes);
+      m_memory->insert(address.call, shared, bytes,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time).count());
       ticket.publish([&] { return shared; });
     } else {
       ticket.publish([&] { return std::make_shared<const result_type>(result); });
@@ -647,6 +812,7 @@ private:
   bool m_verbose = false;
   bool m_explain = false;
   std::chrono::milliseconds m_lock_wait{0};
+  verification m_mapped_verification = verification::checksum;
   std::optional<recall::key> m_scope_digest;
   mutation_policy m_on_mutation = mutation_policy::warn;
   memory_store* m_memory = nullptr;

@@ -7,6 +7,7 @@
 #include <recall/key/hashable.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
+#include <recall/mapped.hpp>
 #include <recall/memoize.hpp>
 #include <recall/stores/durability.hpp>
 #include <recall/policy/environment.hpp>
@@ -20,3 +21,5 @@
 #include <recall/stores/layered_store.hpp>
 #include <recall/stores/memory_store.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/compression.hpp>
+#include <recall/stores/verification.hpp>

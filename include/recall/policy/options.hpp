@@ -8,12 +8,14 @@
 #include <memory>
 #include <optional>
 
+#include <recall/stores/compression.hpp>
 #include <recall/stores/durability.hpp>
 #include <recall/stores/sharing.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/policy/scope.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/verification.hpp>
 
 namespace recall {
 
@@ -46,6 +48,8 @@ struct options {
   // One process keeps one store per cache root: once a memoize object asks for group, the
   // root's new folders and files are group-shared for every memoize object on it.
   recall::sharing sharing = sharing::private_to_user;
+  // zstd for payloads of 64 KiB and more when it saves at least 10 %; see stores/compression.hpp.
+  recall::compression compression{};
   recall::memory_tier memory = memory_tier::shared;
   // Unset: on when $RECALL_EXPLAIN is 1. Costs a scan of the function's entries per miss.
   std::optional<miss_explanations> explain{};
@@ -60,6 +64,8 @@ struct options {
   // The process-wide memory tier's byte limit (default 256 MiB); the last memoize object
   // constructed with this set decides it.
   std::optional<std::size_t> memory_limit{};
+  // What memoize::mapped() checks before serving a memory-mapped entry (stores/verification.hpp).
+  verification mapped_verification = verification::checksum;
   // A partition of the cache for one configuration (see recall/policy/scope.hpp): entries go to
   // <directory>/<label>_<8 hex>/ and every key is folded with the configuration's digest. With
   // a custom `store` or mode::temp there is no partition folder, but keys are still apart.

@@ -30,14 +30,17 @@
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
+#include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
+#include <recall/stores/compression.hpp>
 #include <recall/stores/durability.hpp>
 #include <recall/stores/sharing.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/verification.hpp>
 
 namespace recall {
 
@@ -107,8 +110,9 @@ public:
 
   // `root` is made absolute (against the current folder, now) but not created: that waits for
   // the first save(). Throws config_error if it is empty.
-  explicit directory_store(std::filesystem::path root, durability level = durability::none)
-      : m_durability{level} {
+  explicit directory_store(std::filesystem::path root, durability level = durability::none,
+                           compression packing = {})
+      : m_durability{level}, m_compression{packing} {
     if (root.empty()) {
       throw config_error{"directory_store: the root folder path is empty"};
     }
@@ -142,6 +146,7 @@ public:
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_root; }
   [[nodiscard]] durability durability_level() const noexcept { return m_durability; }
+  [[nodiscard]] const compression& compression_settings() const noexcept { return m_compression; }
 
   // The folder's name alone, e.g. "ns_simulate-0123abcd".
   [[nodiscard]] static std::string folder_name(const function_id& function) {
@@ -174,42 +179,52 @@ public:
     if (!fd) {
       return std::nullopt;
     }
-    const struct ::stat status = regular_file_status(fd.get(), path);
-    const auto size = static_cast<std::uint64_t>(status.st_size);
-    // One read serves a small entry whole; a large one reads its payload straight into the
-    // vector it is returned in, so the bytes are copied once.
-    std::array<std::byte, 4096> head; // NOLINT(cppcoreguidelines-pro-type-member-init): filled by read
-    const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(size, head.size()));
-    ::iovec head_iov[1] = {{head.data(), wanted}};
-    const std::size_t got = detail::fsio::read_all(fd.get(), head_iov, 1, path);
-    try {
-      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
-      detail::check_entry_call(header, address.call);
-      detail::check_entry_size(header, size);
-      const std::size_t manifest_end = detail::entry_header_size + header.manifest_size;
-      std::vector<std::byte> manifest(header.manifest_size);
-      std::vector<std::byte> payload(static_cast<std::size_t>(header.payload_size));
-      const std::size_t in_head_manifest = std::min(got, manifest_end) - std::min(got, detail::entry_header_size);
-      std::copy_n(head.data() + detail::entry_header_size, in_head_manifest, manifest.data());
-      const std::size_t in_head_payload = got > manifest_end ? got - manifest_end : 0;
-      std::copy_n(head.data() + manifest_end, std::min<std::size_t>(in_head_payload, payload.size()), payload.data());
-      ::iovec rest[2] = {{manifest.data() + in_head_manifest, manifest.size() - in_head_manifest},
-                         {payload.data() + in_head_payload, payload.size() - in_head_payload}};
-      const std::size_t expected_rest = rest[0].iov_len + rest[1].iov_len;
-      if (expected_rest != 0 && detail::fsio::read_all(fd.get(), rest, 2, path) != expected_rest) {
-        throw format_error{"entry shrank while it was read"};
-      }
-      detail::verify_entry(header, address.call, manifest, payload);
-      // The manifest is verified but not decoded: a hit does not need it (describe_file does).
-      stored_entry entry{std::move(payload), header.metadata, {}};
-      // The file's mtime is its last use: eviction takes the least recently used first.
-      // Best effort: a read-only cache cannot be touched and needs no eviction.
-      touch_if_stale(fd.get(), status);
-      return entry;
-    } catch (const format_error& error) {
-      discard(path, error);
+    return read_open(fd.get(), regular_file_status(fd.get(), path), path, address);
+  }
+
+  // An entry memory-mapped rather than read: `payload` points into `mapping` (zstd-compressed
+  // if header.flags says so) and stays valid while the mapping lives, even if the entry is
+  // replaced or evicted meanwhile.
+  struct mapped_entry {
+    std::shared_ptr<const detail::file_mapping> mapping;
+    std::span<const std::byte> payload;
+    detail::entry_header header;
+  };
+
+  // Maps the entry for `address`, checked as `check` says; nullopt on a miss. A damaged entry is
+  // removed and reads as a miss, as in load().
+  [[nodiscard]] std::optional<mapped_entry> map(const entry_address& address, verification check) {
+    const std::string path = find(address).path;
+    const detail::fsio::unique_fd fd{open_entry(path)};
+    if (!fd) {
       return std::nullopt;
     }
+    return map_open(fd.get(), regular_file_status(fd.get(), path), path, address, check);
+  }
+
+  // Removes the entry at `address` because a check outside the store (a payload checksum
+  // computed while decoding a mapped entry) failed; logged like any damaged entry.
+  void discard_damaged(const entry_address& address, const format_error& error) { discard(find(address).path, error); }
+
+  // What load_for_decoding() found: an entry read into memory and fully checked, or (at least
+  // `map_from` bytes) one mapped with only its header and size checked, for a caller that
+  // verifies the body checksum while it decodes (one pass over the bytes instead of two).
+  struct loaded_entry {
+    std::optional<stored_entry> read;
+    std::optional<mapped_entry> mapped;
+  };
+
+  [[nodiscard]] loaded_entry load_for_decoding(const entry_address& address, std::uint64_t map_from) {
+    const std::string path = find(address).path;
+    const detail::fsio::unique_fd fd{open_entry(path)};
+    if (!fd) {
+      return {};
+    }
+    const struct ::stat status = regular_file_status(fd.get(), path);
+    if (static_cast<std::uint64_t>(status.st_size) >= map_from) {
+      return {std::nullopt, map_open(fd.get(), status, path, address, verification::header)};
+    }
+    return {read_open(fd.get(), status, path, address), std::nullopt};
   }
 
   void save(const entry_address& address, const stored_entry& entry) override {
@@ -228,15 +243,17 @@ public:
       file.emplace(where.path, m_durability, file_mode());
     }
     const auto manifest = detail::encode_manifest(entry.manifest);
+    const auto packed = detail::compress_payload(entry.payload, m_compression);
+    const std::span<const std::byte> payload = packed ? std::span<const std::byte>{*packed} : entry.payload;
     const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata,
-                                                    manifest, entry.payload);
-    const std::span<const std::byte> parts[] = {header, manifest, entry.payload};
+                                                    manifest, payload, packed ? detail::entry_flag_zstd : 0);
+    const std::span<const std::byte> parts[] = {header, manifest, payload};
     file->write(parts);
     file->commit();
     // The shard folder is the key's first two hex digits: the top byte of its high word.
     const auto shard = static_cast<std::size_t>(address.call.high() >> 56);
     try {
-      m_limiter->stored(shard, header.size() + manifest.size() + entry.payload.size());
+      m_limiter->stored(shard, header.size() + manifest.size() + payload.size());
     } catch (const std::exception& e) {
       // The entry is stored; failing to evict others only delays the bound.
       log(log_level::warning, "cache size limit not enforced: " + std::string{e.what()});
@@ -488,6 +505,72 @@ private:
     return out;
   }
 
+  // load() once the file is open: one read serves a small entry whole.
+  [[nodiscard]] std::optional<stored_entry> read_open(int fd, const struct ::stat& status, const std::string& path,
+                                                      const entry_address& address) {
+    const auto size = static_cast<std::uint64_t>(status.st_size);
+    // One read serves a small entry whole; a large one reads its payload straight into the
+    // vector it is returned in, so the bytes are copied once.
+    std::array<std::byte, 4096> head; // NOLINT(cppcoreguidelines-pro-type-member-init): filled by read
+    const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(size, head.size()));
+    ::iovec head_iov[1] = {{head.data(), wanted}};
+    const std::size_t got = detail::fsio::read_all(fd, head_iov, 1, path);
+    try {
+      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
+      detail::check_entry_call(header, address.call);
+      detail::check_entry_size(header, size);
+      const std::size_t manifest_end = detail::entry_header_size + header.manifest_size;
+      std::vector<std::byte> manifest(header.manifest_size);
+      std::vector<std::byte> payload(static_cast<std::size_t>(header.payload_size));
+      const std::size_t in_head_manifest = std::min(got, manifest_end) - std::min(got, detail::entry_header_size);
+      std::copy_n(head.data() + detail::entry_header_size, in_head_manifest, manifest.data());
+      const std::size_t in_head_payload = got > manifest_end ? got - manifest_end : 0;
+      std::copy_n(head.data() + manifest_end, std::min<std::size_t>(in_head_payload, payload.size()), payload.data());
+      ::iovec rest[2] = {{manifest.data() + in_head_manifest, manifest.size() - in_head_manifest},
+                         {payload.data() + in_head_payload, payload.size() - in_head_payload}};
+      const std::size_t expected_rest = rest[0].iov_len + rest[1].iov_len;
+      if (expected_rest != 0 && detail::fsio::read_all(fd, rest, 2, path) != expected_rest) {
+        throw format_error{"entry shrank while it was read"};
+      }
+      detail::verify_entry(header, address.call, manifest, payload);
+      // The manifest is verified but not decoded: a hit does not need it (describe_file does).
+      stored_entry entry{detail::unpack_payload(header, std::move(payload)), header.metadata, {}};
+      // The file's mtime is its last use: eviction takes the least recently used first.
+      // Best effort: a read-only cache cannot be touched and needs no eviction.
+      touch_if_stale(fd, status);
+      return entry;
+    } catch (const format_error& error) {
+      discard(path, error);
+      return std::nullopt;
+    }
+  }
+
+  // map() once the file is open.
+  [[nodiscard]] std::optional<mapped_entry> map_open(int fd, const struct ::stat& status, const std::string& path,
+                                                     const entry_address& address, verification check) {
+    const auto size = static_cast<std::uint64_t>(status.st_size);
+    try {
+      if (size < detail::entry_header_size) {
+        throw format_error{"entry too short: " + std::to_string(size) + " bytes"};
+      }
+      auto mapping = std::make_shared<const detail::file_mapping>(fd, static_cast<std::size_t>(size), path);
+      const std::span<const std::byte> bytes = mapping->bytes();
+      const detail::entry_header header = detail::decode_header(bytes);
+      detail::check_entry_call(header, address.call);
+      detail::check_entry_size(header, size);
+      const auto manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
+      const auto payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
+      if (check == verification::checksum) {
+        detail::verify_entry(header, address.call, manifest, payload);
+      }
+      touch_if_stale(fd, status);
+      return mapped_entry{std::move(mapping), payload, header};
+    } catch (const format_error& error) {
+      discard(path, error);
+      return std::nullopt;
+    }
+  }
+
   // The open descriptor, or -1 for a missing entry (ENOENT, not logged). Throws store_error on
   // any other failure: EACCES, EIO, a root that is a file (ENOTDIR), ...
   [[nodiscard]] int open_entry(const std::string& path) const {
@@ -652,6 +735,7 @@ private:
   std::string m_root_prefix; // m_root and a '/': the start of every path the store builds
   durability m_durability;
   std::atomic<sharing> m_sharing{sharing::private_to_user};
+  compression m_compression;
   std::unique_ptr<detail::size_limiter> m_limiter;
 };
 

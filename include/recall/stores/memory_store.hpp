@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstddef>
 #include <list>
 #include <memory>
@@ -40,26 +41,33 @@ public:
 
   // A copy of the value held for `k`, if it holds one of type T. Copying under the shard lock
   // avoids reference-count traffic on the hot path; large values are rarely kept here anyway.
+  // `compute_ns`, if given, receives the compute time the value saves (as given to insert()).
   template <class T>
-  [[nodiscard]] std::optional<T> find(const key& k) {
+  [[nodiscard]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
     auto& s = shard_for(k);
     const std::lock_guard lock{s.mutex};
     const auto it = s.index.find(k);
     if (it == s.index.end() || it->second->type != &detail::type_tag<T>) {
       return std::nullopt;
     }
-    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    if (it->second != s.lru.begin()) {
+      s.lru.splice(s.lru.begin(), s.lru, it->second);
+    }
+    if (compute_ns != nullptr) {
+      *compute_ns = it->second->compute_ns;
+    }
     return *static_cast<const T*>(it->second->value.get());
   }
 
   // Keeps `value` for `k`, charged `bytes` against the limit. A value larger than an eighth of a
   // shard's share is not kept: it would evict everything else for one entry.
   template <class T>
-  void insert(const key& k, std::shared_ptr<const T> value, std::size_t bytes) {
+  void insert(const key& k, std::shared_ptr<const T> value, std::size_t bytes, std::int64_t compute_ns = 0) {
     node n;
     n.call = k;
     n.value = std::move(value);
     n.type = &detail::type_tag<T>;
+    n.compute_ns = compute_ns;
     n.bytes = bytes + sizeof(node);
     put(std::move(n));
   }
@@ -173,11 +181,13 @@ private:
     const void* type = nullptr;
     stored_entry entry; // payload slot
     std::size_t bytes = 0;
+    std::int64_t compute_ns = 0;
   };
 
   // Sharded so that threads hitting different keys rarely share a lock; each shard keeps its own
   // LRU list and an equal share of the byte limit.
-  struct shard {
+  // A cache line each: threads working on different shards must not contend for one line.
+  struct alignas(64) shard {
     std::mutex mutex;
     std::list<node> lru; // most recently used first
     std::unordered_map<key, std::list<node>::iterator> index;

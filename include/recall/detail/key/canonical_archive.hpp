@@ -319,13 +319,25 @@ public:
 
   [[nodiscard]] std::size_t remaining() const noexcept { return m_bytes.size() - m_position; }
 
+  // Every byte read from now on is also added, in order, to `state`: a payload can be verified
+  // while it is decoded, in one pass over memory. The caller checks that all bytes were read.
+  void hash_into(XXH3_state_t* state) noexcept { m_hash = state; }
+
   void read_bytes(void* out, std::size_t size) {
     if (size > remaining()) {
       throw format_error{"payload truncated: needs " + std::to_string(size) + " more bytes, " +
                          std::to_string(remaining()) + " left"};
     }
-    if (size != 0) {
+    if (size != 0 && m_hash == nullptr) {
       std::memcpy(out, m_bytes.data() + m_position, size);
+    } else if (size != 0) {
+      // Hash each chunk just copied, while it is still in cache.
+      constexpr std::size_t chunk = std::size_t{128} << 10;
+      for (std::size_t done = 0; done < size; done += chunk) {
+        const std::size_t n = std::min(chunk, size - done);
+        std::memcpy(static_cast<std::byte*>(out) + done, m_bytes.data() + m_position + done, n);
+        XXH3_128bits_update(m_hash, static_cast<const std::byte*>(out) + done, n);
+      }
     }
     m_position += size;
   }
@@ -424,6 +436,7 @@ private:
 
   std::span<const std::byte> m_bytes;
   std::size_t m_position = 0;
+  XXH3_state_t* m_hash = nullptr;
 };
 
 template <class Pointer>
@@ -451,6 +464,11 @@ void CEREAL_SERIALIZE_FUNCTION_NAME(canonical_reader& reader, cereal::SizeTag<T>
 // The XXH3-128 digest of one value's key encoding.
 template <class T>
 [[nodiscard]] key hash_value(const T& value) {
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && value_bytes<T> == sizeof(T) &&
+                std::endian::native == std::endian::little) {
+    // A scalar's key encoding is its own little-endian bytes: hash them in place, no archive.
+    return xxh3_128(&value, sizeof(T));
+  }
   hash_sink sink;
   canonical_writer<hash_sink, encoding_purpose::key> writer{sink};
   writer(value);
@@ -469,6 +487,23 @@ template <class T>
   canonical_writer<buffer_sink, encoding_purpose::payload> writer{sink};
   writer(value);
   return out;
+}
+
+// Decodes like decode_payload, adding the payload's bytes to `state` as they are copied out.
+template <class T>
+[[nodiscard]] T decode_payload_hashing(std::span<const std::byte> bytes, XXH3_state_t* state) {
+  T value{};
+  canonical_reader reader{bytes};
+  reader.hash_into(state);
+  try {
+    reader(value);
+  } catch (const cereal::Exception& e) {
+    throw format_error{std::string{"payload does not decode: "} + e.what()};
+  }
+  if (reader.remaining() != 0) {
+    throw format_error{"payload has " + std::to_string(reader.remaining()) + " unexpected trailing bytes"};
+  }
+  return value;
 }
 
 // Decodes a payload into a default-constructed T; all bytes must be consumed.

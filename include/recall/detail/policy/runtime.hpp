@@ -55,16 +55,19 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
   return text;
 }
 
-// One directory_store per (root, durability) for the whole process, so that every memoize
-// object on the same cache shares its state.
+// One directory_store per (root, durability, compression) for the whole process, so that every
+// memoize object on the same cache with the same settings shares its state.
 [[nodiscard]] inline std::shared_ptr<directory_store> shared_directory_store(const std::filesystem::path& root,
-                                                                            durability d) {
+                                                                            durability d, const compression& c = {}) {
   static std::mutex mutex;
-  static std::map<std::pair<std::string, int>, std::shared_ptr<directory_store>> stores;
+  static std::map<std::string, std::shared_ptr<directory_store>> stores;
+  const std::string settings = std::to_string(static_cast<int>(d)) + ' ' + std::to_string(static_cast<int>(c.codec)) +
+                               ' ' + std::to_string(c.level) + ' ' + std::to_string(c.threshold) + ' ' +
+                               std::to_string(c.keep_ratio) + ' ' + root.string();
   const std::lock_guard lock{mutex};
-  auto& slot = stores[{root.string(), static_cast<int>(d)}];
+  auto& slot = stores[settings];
   if (!slot) {
-    slot = std::make_shared<directory_store>(root, d);
+    slot = std::make_shared<directory_store>(root, d, c);
   }
   return slot;
 }

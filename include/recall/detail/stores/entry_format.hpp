@@ -10,7 +10,7 @@
 //                        manifest_size reserved body_checksum header_checksum   (96 bytes)
 //   magic            ::= 'R' 'C' 'L' 'E'                                      offset  0
 //   version          ::= u16   = 1                                            offset  4
-//   flags            ::= u16   0 = raw payload; bits reserved for compression offset  6
+//   flags            ::= u16   bit 0: payload is one zstd frame; others 0      offset  6
 //   call             ::= key16 the key of the call the entry answers          offset  8
 //   identity         ::= key16 the function identity (function_id::identity)  offset 24
 //   created          ::= i64   ns since the Unix epoch (system_clock)         offset 40
@@ -21,9 +21,14 @@
 //   body_checksum    ::= key16 XXH3-128, seed 0, of manifest then payload     offset 72
 //   header_checksum  ::= u64   XXH3-64, seed 0, of header bytes [0, 88)       offset 88
 //   manifest         ::= byte{manifest_size}: entry_manifest in the canonical  offset 96
-//                        payload encoding (canonical_archive.hpp)
+//                        payload encoding (canonical_archive.hpp), then 0..63 zero bytes
+//                        so that the payload starts at a multiple of 64 bytes
 //   payload          ::= byte{payload_size}                      offset 96 + manifest_size
+//                        the result's canonical payload encoding, or (flag bit 0) one zstd
+//                        frame declaring its content size and holding exactly that encoding
 //
+// The padding makes a raw payload's arrays aligned in a memory map of the file (recall::mapped);
+// entries written without it (by earlier builds) read the same.
 // Reading order (each step trusts only what the previous ones checked): length >= 96, magic,
 // version (it fixes the header layout), header checksum, flags and reserved (a reader rejects
 // anything it does not know), call key, 96 + manifest_size + payload_size == file length (the
@@ -42,6 +47,7 @@
 
 #include <recall/detail/key/canonical_archive.hpp>
 #include <recall/detail/key/xxh3.hpp>
+#include <recall/detail/stores/zstd_codec.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/stores/store.hpp>
@@ -51,8 +57,12 @@ namespace recall::detail {
 inline constexpr std::array<std::byte, 4> entry_magic{std::byte{'R'}, std::byte{'C'},
                                                       std::byte{'L'}, std::byte{'E'}};
 inline constexpr std::uint16_t entry_format_version = 1;
+// The payload is a zstd frame (detail/stores/zstd_codec.hpp).
+inline constexpr std::uint16_t entry_flag_zstd = 1;
 // Flags this build understands; any other bit makes an entry unreadable.
-inline constexpr std::uint16_t entry_known_flags = 0;
+inline constexpr std::uint16_t entry_known_flags = entry_flag_zstd;
+// Payloads start at a multiple of this many bytes from the start of the file.
+inline constexpr std::size_t entry_payload_alignment = 64;
 inline constexpr std::size_t entry_header_size = 96;
 // A manifest is a few hundred bytes; anything larger than this is not one.
 inline constexpr std::uint32_t max_manifest_size = 1U << 20;
@@ -151,8 +161,12 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   return to_key(XXH3_128bits_digest(&state));
 }
 
+// The manifest's canonical encoding followed by the zero bytes that align the payload.
 [[nodiscard]] inline std::vector<std::byte> encode_manifest(const entry_manifest& manifest) {
-  return encode_payload(manifest);
+  std::vector<std::byte> out = encode_payload(manifest);
+  const std::size_t end = entry_header_size + out.size();
+  out.resize(out.size() + (entry_payload_alignment - end % entry_payload_alignment) % entry_payload_alignment);
+  return out;
 }
 
 // The header for `manifest` (already encoded) and `payload`; write it, then the manifest, then
@@ -161,7 +175,8 @@ inline void store_key(std::byte* out, const key& k) noexcept {
 [[nodiscard]] inline entry_header_bytes encode_entry_header(const key& call, const key& identity,
                                                             const entry_metadata& metadata,
                                                             std::span<const std::byte> manifest,
-                                                            std::span<const std::byte> payload) {
+                                                            std::span<const std::byte> payload,
+                                                            std::uint16_t flags = 0) {
   namespace fmt = entry_format_detail;
   entry_header_bytes out{};
   std::byte* const h = out.data();
@@ -169,7 +184,7 @@ inline void store_key(std::byte* out, const key& k) noexcept {
     h[entry_offset::magic + i] = entry_magic[i];
   }
   fmt::store_le(h + entry_offset::version, entry_format_version, 2);
-  fmt::store_le(h + entry_offset::flags, 0, 2);
+  fmt::store_le(h + entry_offset::flags, flags, 2);
   fmt::store_key(h + entry_offset::call, call);
   fmt::store_key(h + entry_offset::identity, identity);
   fmt::store_le(h + entry_offset::created,
@@ -301,7 +316,32 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
 // Decodes a manifest whose bytes passed verify_entry (or were read for listing: a damaged one
 // throws format_error like any hostile payload).
 [[nodiscard]] inline entry_manifest decode_manifest(std::span<const std::byte> bytes) {
-  return decode_payload<entry_manifest>(bytes);
+  entry_manifest manifest;
+  canonical_reader reader{bytes};
+  try {
+    reader(manifest);
+  } catch (const cereal::Exception& e) {
+    throw format_error{std::string{"manifest does not decode: "} + e.what()};
+  }
+  const std::size_t padding = reader.remaining();
+  if (padding >= entry_payload_alignment) {
+    throw format_error{"manifest has " + std::to_string(padding) + " unexpected trailing bytes"};
+  }
+  for (const std::byte b : bytes.last(padding)) {
+    if (b != std::byte{0}) {
+      throw format_error{"manifest padding is not zero"};
+    }
+  }
+  return manifest;
+}
+
+// The result's canonical encoding from a verified payload: the payload itself, or its
+// decompression when the header says it is compressed. Throws format_error.
+[[nodiscard]] inline std::vector<std::byte> unpack_payload(const entry_header& header, std::vector<std::byte> payload) {
+  if ((header.flags & entry_flag_zstd) != 0) {
+    return decompress_payload(payload);
+  }
+  return payload;
 }
 
 // Decodes a whole entry file held in memory. Throws format_error on any defect listed in the
@@ -312,7 +352,7 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
   const auto manifest = file_bytes.subspan(entry_header_size, header.manifest_size);
   const auto payload = file_bytes.subspan(entry_header_size + header.manifest_size);
   verify_entry(header, expected_call, manifest, payload);
-  return stored_entry{std::vector<std::byte>(payload.begin(), payload.end()), header.metadata,
+  return stored_entry{unpack_payload(header, std::vector<std::byte>(payload.begin(), payload.end())), header.metadata,
                       decode_manifest(manifest)};
 }
 

@@ -340,7 +340,7 @@ public:
       throw format_error{"redis entry ends inside its header"};
     }
     verify_entry(*m_header, call, m_manifest, m_payload);
-    return stored_entry{std::move(m_payload), m_header->metadata, decode_manifest(m_manifest)};
+    return stored_entry{unpack_payload(*m_header, std::move(m_payload)), m_header->metadata, decode_manifest(m_manifest)};
   }
 
 private:

@@ -1,0 +1,45 @@
+// A read-only memory map of a whole file, unmapped when the last owner lets go.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include <recall/detail/stores/atomic_file.hpp>
+
+namespace recall::detail {
+
+// Maps `size` bytes of the open file `fd` read-only. Entry files are never modified in place
+// (writers rename a new file over the old one, eviction unlinks), so the bytes stay what they
+// were when mapped for as long as the mapping lives, even after the entry is replaced or removed.
+class file_mapping {
+public:
+  file_mapping(int fd, std::size_t size, const std::string& path) : m_size{size} {
+    if (size == 0) {
+      return;
+    }
+    void* address = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (address == MAP_FAILED) {
+      fsio::throw_io_error("cannot map", path, errno);
+    }
+    m_address = static_cast<const std::byte*>(address);
+  }
+  file_mapping(const file_mapping&) = delete;
+  file_mapping& operator=(const file_mapping&) = delete;
+  ~file_mapping() {
+    if (m_address != nullptr) {
+      ::munmap(const_cast<std::byte*>(m_address), m_size); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+  }
+
+  [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {m_address, m_size}; }
+
+private:
+  const std::byte* m_address = nullptr;
+  std::size_t m_size = 0;
+};
+
+} // namespace recall::detail
