@@ -335,6 +335,9 @@ def build_rows(med, ir, cold, py, population, large_bytes, realtime_threads):
         add("… as a mapped view, recall::mapped<...>", fmt_time(mp), "read() into a fresh vector", fmt_time(f),
             fmt_ratio(mp / f), "≤ 1 ms", mp <= 1e6,
             [anchor("joblib mmap_mode='r'", py and py["joblib_load_large_mmap"]["cpu_ns"], mp)])
+        mc = find(med, "mapped_large/recall_checksummed")["cpu_ns"]
+        add("… mapped, checksum verified (the default)", fmt_time(mc), "read() into a fresh vector", fmt_time(f),
+            fmt_ratio(mc / f), "", None, [])
     except KeyError:
         add("… as a mapped view, recall::mapped<...>", "not yet available", "", "", "", "≤ 1 ms", None,
             [a.split(" (")[0] for a in mmap_anchor],
