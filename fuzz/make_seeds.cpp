@@ -112,6 +112,19 @@ void entry_seeds(const fs::path& dir) {
   b.resize(b.size() + 7, std::byte{0xAB});
   write(dir / "appended-bytes", 0, b);
   write(dir / "appended-bytes-reseal", 1, b);
+  // A zstd-compressed payload (flag bit 0), as the directory store writes large ones.
+  recall::stored_entry repetitive;
+  repetitive.payload.assign(4096, std::byte{7});
+  const auto frame = recall::detail::compress_payload(repetitive.payload, recall::compression{.threshold = 1});
+  const auto manifest = recall::detail::encode_manifest(repetitive.manifest);
+  const auto header = recall::detail::encode_entry_header(call, identity, repetitive.metadata, manifest, *frame,
+                                                          recall::detail::entry_flag_zstd);
+  bytes compressed(header.size() + manifest.size() + frame->size());
+  std::memcpy(compressed.data(), header.data(), header.size());
+  std::memcpy(compressed.data() + header.size(), manifest.data(), manifest.size());
+  std::memcpy(compressed.data() + header.size() + manifest.size(), frame->data(), frame->size());
+  write(dir / "valid-compressed", 0, compressed);
+  write(dir / "valid-compressed-reseal", 1, compressed);
 }
 
 template <class T>
