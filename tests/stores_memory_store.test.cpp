@@ -1,7 +1,10 @@
 // Tests for recall::memory_store: typed slots, byte slots, LRU eviction by bytes.
 #include "catch.hpp"
 
+#include <atomic>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -81,4 +84,60 @@ TEST_CASE("a value too large for the tier is not kept", "[stores_memory_store]")
   tier.insert(recall::key{1, 2}, std::make_shared<const int>(1), 1 << 20);
   CHECK_FALSE(tier.holds<int>(recall::key{1, 2}));
   CHECK(tier.size() == 0);
+}
+
+TEST_CASE("memory_store: front caches never serve what the store no longer holds", "[stores_memory_store]") {
+  recall::memory_store store;
+  const recall::key k{11, 22};
+  store.insert(k, std::make_shared<const int>(1), sizeof(int), 5);
+  std::int64_t saved = 0;
+  CHECK(store.find<int>(k, &saved) == 1); // fills this thread's front slot
+  CHECK(saved == 5);
+  CHECK(store.find<int>(k) == 1);          // served from it
+  // Replaced (refresh): the new value, at once.
+  store.insert(k, std::make_shared<const int>(2), sizeof(int));
+  CHECK(store.find<int>(k) == 2);
+  CHECK(store.find<int>(k) == 2);
+  // Erased (forget) and cleared: gone, not served from a front slot.
+  CHECK(store.erase(k));
+  CHECK_FALSE(store.find<int>(k).has_value());
+  store.insert(k, std::make_shared<const int>(3), sizeof(int));
+  CHECK(store.find<int>(k) == 3);
+  store.clear();
+  CHECK_FALSE(store.find<int>(k).has_value());
+  // Evicted by a smaller limit.
+  store.insert(k, std::make_shared<const int>(4), sizeof(int));
+  CHECK(store.find<int>(k) == 4);
+  store.set_byte_limit(0);
+  CHECK_FALSE(store.find<int>(k).has_value());
+  // Another store with the same key does not see this one's slot, nor does another type.
+  recall::memory_store other;
+  store.set_byte_limit(recall::memory_store::default_byte_limit);
+  store.insert(k, std::make_shared<const int>(5), sizeof(int));
+  CHECK(store.find<int>(k) == 5);
+  CHECK_FALSE(other.find<int>(k).has_value());
+  CHECK_FALSE(store.find<long>(k).has_value());
+}
+
+TEST_CASE("memory_store: another thread sees an erase its front slot missed", "[stores_memory_store]") {
+  recall::memory_store store;
+  const recall::key k{33, 44};
+  store.insert(k, std::make_shared<const int>(7), sizeof(int));
+  std::atomic<int> stage{0};
+  std::optional<int> after;
+  std::thread reader{[&] {
+    CHECK(store.find<int>(k) == 7); // its own front slot now holds 7
+    stage = 1;
+    while (stage.load() != 2) {
+      std::this_thread::yield();
+    }
+    after = store.find<int>(k);
+  }};
+  while (stage.load() != 1) {
+    std::this_thread::yield();
+  }
+  store.erase(k);
+  stage = 2;
+  reader.join();
+  CHECK_FALSE(after.has_value());
 }

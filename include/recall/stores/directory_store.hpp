@@ -222,7 +222,8 @@ public:
     }
     const struct ::stat status = regular_file_status(fd.get(), path);
     if (static_cast<std::uint64_t>(status.st_size) >= map_from) {
-      return {std::nullopt, map_open(fd.get(), status, path, address, verification::header)};
+      // The caller decodes every byte: map them all at once rather than fault them in.
+      return {std::nullopt, map_open(fd.get(), status, path, address, verification::header, detail::page_loading::upfront)};
     }
     return {read_open(fd.get(), status, path, address), std::nullopt};
   }
@@ -547,13 +548,18 @@ private:
 
   // map() once the file is open.
   [[nodiscard]] std::optional<mapped_entry> map_open(int fd, const struct ::stat& status, const std::string& path,
-                                                     const entry_address& address, verification check) {
+                                                     const entry_address& address, verification check,
+                                                     detail::page_loading loading = detail::page_loading::on_touch) {
     const auto size = static_cast<std::uint64_t>(status.st_size);
     try {
       if (size < detail::entry_header_size) {
         throw format_error{"entry too short: " + std::to_string(size) + " bytes"};
       }
-      auto mapping = std::make_shared<const detail::file_mapping>(fd, static_cast<std::size_t>(size), path);
+      // Checking the checksum reads every page anyway: map them all at once.
+      auto mapping = std::make_shared<const detail::file_mapping>(
+          fd, static_cast<std::size_t>(size), path,
+          check == verification::checksum || loading == detail::page_loading::upfront ? detail::page_loading::upfront
+                                                                                     : detail::page_loading::on_touch);
       const std::span<const std::byte> bytes = mapping->bytes();
       const detail::entry_header header = detail::decode_header(bytes);
       detail::check_entry_call(header, address.call);

@@ -34,6 +34,10 @@ public:
   static constexpr std::size_t default_byte_limit = std::size_t{256} << 20;
 
   explicit memory_store(std::size_t byte_limit = default_byte_limit) : m_byte_limit{byte_limit} {}
+  memory_store(const memory_store&) = delete;
+  memory_store& operator=(const memory_store&) = delete;
+  // Slots of this store in threads' front caches die with their generation: make it unmatchable.
+  ~memory_store() override { invalidate_front_caches(); }
 
   [[nodiscard]] std::string description() const override { return "memory"; }
 
@@ -42,8 +46,24 @@ public:
   // A copy of the value held for `k`, if it holds one of type T. Copying under the shard lock
   // avoids reference-count traffic on the hot path; large values are rarely kept here anyway.
   // `compute_ns`, if given, receives the compute time the value saves (as given to insert()).
+  //
+  // Small values are also kept in a per-thread front cache (64 direct-mapped slots), so a repeated
+  // hit takes no lock and writes no shared cache line: threads hitting the tier scale with cores.
+  // A slot is valid only while the store's generation is the one it was filled under; every
+  // erase, replacement, eviction and clear moves the generation on, so a front cache never
+  // serves what the store no longer holds. Front hits do not refresh the shard's LRU order: a
+  // value hot in one thread can be evicted, which invalidates the slot, and the next call
+  // reloads it.
   template <class T>
   [[nodiscard]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
+    front_slot& slot = front_cache()[k.low() % front_slots];
+    const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
+    if (slot.store == m_id && slot.generation == generation && slot.type == &detail::type_tag<T> && slot.call == k) {
+      if (compute_ns != nullptr) {
+        *compute_ns = slot.compute_ns;
+      }
+      return *static_cast<const T*>(slot.value.get());
+    }
     auto& s = shard_for(k);
     const std::lock_guard lock{s.mutex};
     const auto it = s.index.find(k);
@@ -55,6 +75,9 @@ public:
     }
     if (compute_ns != nullptr) {
       *compute_ns = it->second->compute_ns;
+    }
+    if (it->second->bytes <= front_value_limit) {
+      slot = front_slot{m_id, generation, k, it->second->type, it->second->value, it->second->compute_ns};
     }
     return *static_cast<const T*>(it->second->value.get());
   }
@@ -95,6 +118,7 @@ public:
     s.bytes -= it->second->bytes;
     s.lru.erase(it->second);
     s.index.erase(it);
+    invalidate_front_caches();
     return true;
   }
 
@@ -136,6 +160,7 @@ public:
       s.lru.clear();
       s.bytes = 0;
     }
+    invalidate_front_caches();
   }
 
   [[nodiscard]] std::size_t byte_limit() const noexcept { return m_byte_limit.load(std::memory_order_relaxed); }
@@ -152,6 +177,7 @@ public:
         s.lru.pop_back();
       }
     }
+    invalidate_front_caches();
   }
 
   [[nodiscard]] std::size_t bytes_used() {
@@ -174,6 +200,31 @@ public:
 
 private:
   static constexpr std::size_t shard_count = 16;
+  static constexpr std::size_t front_slots = 64;
+  // Values charged more than this stay out of front caches, which pin what they hold: at most
+  // 64 x 4 KiB per thread.
+  static constexpr std::size_t front_value_limit = 4096;
+
+  struct front_slot {
+    std::uint64_t store = 0; // m_id of the store that filled it; 0: empty
+    std::uint64_t generation = 0;
+    key call;
+    const void* type = nullptr;
+    std::shared_ptr<const void> value;
+    std::int64_t compute_ns = 0;
+  };
+
+  static std::array<front_slot, front_slots>& front_cache() noexcept {
+    thread_local std::array<front_slot, front_slots> slots{};
+    return slots;
+  }
+
+  static std::uint64_t next_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void invalidate_front_caches() noexcept { m_generation.fetch_add(1, std::memory_order_acq_rel); }
 
   struct node {
     key call;
@@ -202,23 +253,33 @@ private:
       return;
     }
     auto& s = shard_for(n.call);
-    const std::lock_guard lock{s.mutex};
-    if (const auto it = s.index.find(n.call); it != s.index.end()) {
-      s.bytes -= it->second->bytes;
-      s.lru.erase(it->second);
-      s.index.erase(it);
+    bool removed = false;
+    {
+      const std::lock_guard lock{s.mutex};
+      if (const auto it = s.index.find(n.call); it != s.index.end()) {
+        s.bytes -= it->second->bytes;
+        s.lru.erase(it->second);
+        s.index.erase(it);
+        removed = true;
+      }
+      s.bytes += n.bytes;
+      s.lru.push_front(std::move(n));
+      s.index.emplace(s.lru.front().call, s.lru.begin());
+      while (s.bytes > share && !s.lru.empty()) {
+        s.bytes -= s.lru.back().bytes;
+        s.index.erase(s.lru.back().call);
+        s.lru.pop_back();
+        removed = true;
+      }
     }
-    s.bytes += n.bytes;
-    s.lru.push_front(std::move(n));
-    s.index.emplace(s.lru.front().call, s.lru.begin());
-    while (s.bytes > share && !s.lru.empty()) {
-      s.bytes -= s.lru.back().bytes;
-      s.index.erase(s.lru.back().call);
-      s.lru.pop_back();
+    if (removed) {
+      invalidate_front_caches();
     }
   }
 
   std::atomic<std::size_t> m_byte_limit;
+  const std::uint64_t m_id = next_id();
+  std::atomic<std::uint64_t> m_generation{1};
   std::array<shard, shard_count> m_shards;
 };
 

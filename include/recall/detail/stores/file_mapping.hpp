@@ -15,13 +15,21 @@ namespace recall::detail {
 // Maps `size` bytes of the open file `fd` read-only. Entry files are never modified in place
 // (writers rename a new file over the old one, eviction unlinks), so the bytes stay what they
 // were when mapped for as long as the mapping lives, even after the entry is replaced or removed.
+enum class page_loading {
+  on_touch, // pages are read as they are first touched: a view of a large file is ready at once
+  upfront,  // every page is mapped by the mmap call itself (MAP_POPULATE): one call instead of a
+            // page fault per few pages, for a caller that reads everything anyway
+};
+
 class file_mapping {
 public:
-  file_mapping(int fd, std::size_t size, const std::string& path) : m_size{size} {
+  file_mapping(int fd, std::size_t size, const std::string& path, page_loading loading = page_loading::on_touch)
+      : m_size{size} {
     if (size == 0) {
       return;
     }
-    void* address = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    const int flags = MAP_SHARED | (loading == page_loading::upfront ? MAP_POPULATE : 0);
+    void* address = ::mmap(nullptr, size, PROT_READ, flags, fd, 0);
     if (address == MAP_FAILED) {
       fsio::throw_io_error("cannot map", path, errno);
     }
