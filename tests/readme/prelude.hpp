@@ -11,6 +11,7 @@ struct params {
 };
 
 double simulate(const params& p, long steps);
+std::vector<double> simulate_series(const params& p, long steps);
 
 inline double g_temperature = 300.0;
 
