@@ -1,6 +1,13 @@
 // Library API behind `recall-cache`: list, summarize, verify and clear the entries of a cache
-// directory. Reads headers and manifests; never decodes results.
+// directory, partitions (recall::scope folders) included. Reads headers and manifests; never
+// decodes results.
 #pragma once
+
+// Partitions: a cache root holds function folders and partition folders, each partition holding
+// function folders of its own (recall::scope). Every call below walks both unless given a
+// `scope`: the name of one partition folder ("channels_1a2b3c4d"), which restricts it to that
+// partition. A scope that is not a partition folder name throws config_error; one that names no
+// folder under the root throws store_error.
 
 #include <sys/statvfs.h>
 
@@ -28,7 +35,8 @@ namespace recall {
 // One entry as recall-cache shows it.
 struct entry_record {
   std::filesystem::path path;
-  std::string folder; // the function folder's name
+  std::string folder;    // the function folder's name
+  std::string partition; // the partition folder's name; empty outside any partition
   key call;
   key identity;
   entry_manifest manifest;
@@ -41,6 +49,7 @@ struct entry_record {
 struct function_summary {
   std::string name;   // from the entries' manifests, else the folder name
   std::string folder;
+  std::string partition; // the partition folder it is in; empty at the root
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::uint64_t damaged = 0; // entries whose header does not decode (verify says why)
@@ -49,13 +58,24 @@ struct function_summary {
   std::chrono::system_clock::time_point newest{};
 };
 
+// One partition folder (recall::scope): its own functions, with their own statistics.
+struct partition_summary {
+  std::string name; // the folder's name, "<label>_<8 hex digits>"
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t damaged = 0;
+  std::vector<function_summary> functions; // by folder name
+};
+
 struct cache_summary {
   std::filesystem::path root;
+  // Totals over everything summarized: the root's functions and every partition's.
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::uint64_t damaged = 0; // entries whose header does not decode, counted in entries and bytes
   std::optional<std::uint64_t> free_bytes; // on the root's filesystem
-  std::vector<function_summary> functions;
+  std::vector<function_summary> functions;   // function folders directly under the root
+  std::vector<partition_summary> partitions; // by name
 };
 
 // What clear() and verify() did (or, dry, would do).
@@ -77,19 +97,51 @@ inline std::chrono::system_clock::time_point to_system(std::filesystem::file_tim
 
 inline bool is_function_folder(std::string_view name) { return management::is_function_folder_name(name); }
 
+// Calls visit(file) for every *.rce regular file under the function folders of `root` and of
+// its partition folders (only of partition `scope` when it is set), whatever the file's name:
+// verify() reports misnamed ones. Symbolic links are not followed.
 template <class Visit>
-void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
+void for_each_entry_file(const std::filesystem::path& root, std::string_view scope, Visit&& visit) {
+  management::check_scope_name(scope);
+  const auto is_real_directory = [](const std::filesystem::directory_entry& d) {
+    std::error_code e;
+    return d.symlink_status(e).type() == std::filesystem::file_type::directory;
+  };
+  const auto walk_function_folder = [&](const std::filesystem::path& folder) {
+    std::error_code e;
+    for (const auto& file : std::filesystem::recursive_directory_iterator{folder, e}) {
+      if (file.path().extension() == directory_store::entry_extension && !file.is_symlink(e) &&
+          file.is_regular_file(e)) {
+        visit(file);
+      }
+    }
+  };
+  const auto walk_partition = [&](const std::filesystem::path& partition) {
+    std::error_code e;
+    for (const auto& folder : std::filesystem::directory_iterator{partition, e}) {
+      if (is_real_directory(folder) && is_function_folder(folder.path().filename().string())) {
+        walk_function_folder(folder.path());
+      }
+    }
+  };
+  if (!scope.empty()) {
+    const std::filesystem::directory_entry partition{root / std::string{scope}};
+    if (!is_real_directory(partition)) {
+      throw store_error{"no partition " + std::string{scope} + " in " + root.string()};
+    }
+    walk_partition(partition.path());
+    return;
+  }
   std::error_code error;
   for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
-    const std::string folder_name = folder.path().filename().string();
-    std::error_code e;
-    if (!folder.is_directory(e) || !is_function_folder(folder_name)) {
+    const std::string name = folder.path().filename().string();
+    if (!is_real_directory(folder)) {
       continue;
     }
-    for (const auto& file : std::filesystem::recursive_directory_iterator{folder.path(), e}) {
-      if (file.path().extension() == directory_store::entry_extension && file.is_regular_file(e)) {
-        visit(folder_name, file);
-      }
+    if (is_function_folder(name)) {
+      walk_function_folder(folder.path());
+    } else if (management::is_partition_folder_name(name)) {
+      walk_partition(folder.path());
     }
   }
 }
@@ -97,13 +149,15 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
 } // namespace detail
 
 // Every readable entry under `root` whose function (name or folder) matches `function`
-// (empty: all), oldest first. Decodes each entry's manifest (for labels): slower than
-// cache_info() on a large cache. Damaged files are skipped: verify() reports them.
+// (empty: all), in every partition or in partition `scope`, oldest first. Decodes each entry's
+// manifest (for labels): slower than cache_info() on a large cache. Damaged files are skipped:
+// verify() reports them.
 [[nodiscard]] inline std::vector<entry_record> list_entries(const std::filesystem::path& root,
                                                             std::string_view function = {},
-                                                            const progress_function& progress = {}) {
+                                                            const progress_function& progress = {},
+                                                            std::string_view scope = {}) {
   namespace dm = detail::management;
-  dm::scan_result scan = dm::scan_entries(root, function, progress);
+  dm::scan_result scan = dm::scan_entries(root, function, progress, scope);
   dm::read_headers(scan, progress);
   std::vector<entry_record> out;
   out.reserve(scan.entries.size());
@@ -122,6 +176,7 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
     entry_record r;
     r.path = path;
     r.folder = scan.folders[e.folder].name;
+    r.partition = scan.folders[e.folder].partition;
     r.call = e.call;
     r.identity = description->identity;
     r.manifest = std::move(description->manifest);
@@ -138,12 +193,15 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
   return out;
 }
 
-// Totals per function and for the whole cache, with each function's recorded statistics. Fast
-// on large caches: one stat and one 96-byte header read per entry (on a few threads), and one
-// manifest per function folder for its name; no payload or per-entry manifest is decoded.
-[[nodiscard]] inline cache_summary cache_info(const std::filesystem::path& root, const progress_function& progress = {}) {
+// Totals per function, per partition and for the whole cache (or for partition `scope` alone),
+// with each function's recorded statistics. Fast on large caches: one stat and one 96-byte
+// header read per entry (on a few threads), and one manifest per function folder for its name;
+// no payload or per-entry manifest is decoded. Function folders with statistics but no entries
+// left (all cleared or pruned), and partitions with no entries, are listed too.
+[[nodiscard]] inline cache_summary cache_info(const std::filesystem::path& root, const progress_function& progress = {},
+                                              std::string_view scope = {}) {
   namespace dm = detail::management;
-  dm::scan_result scan = dm::scan_entries(root, {}, progress);
+  dm::scan_result scan = dm::scan_entries(root, {}, progress, scope);
   dm::read_headers(scan, progress);
   cache_summary summary;
   summary.root = root;
@@ -151,6 +209,8 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
   for (std::size_t i = 0; i < scan.folders.size(); ++i) {
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
+    by_folder[i].partition = scan.folders[i].partition;
+    by_folder[i].stats = detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
   }
   for (const auto& e : scan.entries) {
     auto& f = by_folder[e.folder];
@@ -170,26 +230,30 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
     }
     f.newest = std::max(f.newest, created);
   }
-  std::map<std::string, function_summary> sorted;
-  for (auto& f : by_folder) {
-    sorted.emplace(f.folder, std::move(f));
+  // Sorted by (partition, folder); the root's functions have the empty partition name.
+  std::map<std::string, partition_summary> partitions;
+  for (const auto& name : scan.partitions) {
+    partitions[name].name = name;
   }
-  // Folders with statistics but no entries left (all cleared or pruned) are listed too.
-  std::error_code error;
-  for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
-    const std::string name = folder.path().filename().string();
-    if (!detail::is_function_folder(name)) {
+  std::map<std::pair<std::string, std::string>, function_summary> sorted;
+  for (auto& f : by_folder) {
+    auto key = std::make_pair(f.partition, f.folder);
+    sorted.emplace(std::move(key), std::move(f));
+  }
+  for (auto& [where, f] : sorted) {
+    if (f.partition.empty()) {
+      summary.functions.push_back(std::move(f));
       continue;
     }
-    auto& f = sorted[name];
-    f.folder = name;
-    if (f.name.empty()) {
-      f.name = name;
-    }
-    f.stats = detail::read_stats((folder.path() / std::string{detail::stats_file_name}).string());
+    auto& p = partitions[f.partition];
+    p.name = f.partition;
+    p.entries += f.entries;
+    p.bytes += f.bytes;
+    p.damaged += f.damaged;
+    p.functions.push_back(std::move(f));
   }
-  for (auto& [folder, f] : sorted) {
-    summary.functions.push_back(std::move(f));
+  for (auto& [name, p] : partitions) {
+    summary.partitions.push_back(std::move(p));
   }
   struct ::statvfs fs{};
   if (::statvfs(root.c_str(), &fs) == 0) {
@@ -212,12 +276,14 @@ void for_each_entry_file(const std::filesystem::path& root, Visit&& visit) {
   return out;
 }
 
-// Removes the entries of `function` (empty: every function). Costs one stat and one unlink
-// per entry; the functions' stats files stay.
+// Removes the entries of `function` (empty: every function) in every partition, or in partition
+// `scope` only. Costs one stat and one unlink per entry; the functions' stats files and the
+// partition folders stay.
 inline removal_report clear(const std::filesystem::path& root, std::string_view function = {},
-                            dry_run dry = dry_run::no, const progress_function& progress = {}) {
+                            dry_run dry = dry_run::no, const progress_function& progress = {},
+                            std::string_view scope = {}) {
   namespace dm = detail::management;
-  const dm::scan_result scan = dm::scan_entries(root, function, progress);
+  const dm::scan_result scan = dm::scan_entries(root, function, progress, scope);
   removal_report report;
   if (dry == dry_run::yes) {
     for (const auto& e : scan.entries) {
@@ -241,14 +307,14 @@ inline removal_report clear(const std::filesystem::path& root, std::string_view 
   return report;
 }
 
-// Reads every entry file whole and checks header, key, sizes, checksum and manifest. With
-// repair::yes, damaged files are removed.
+// Reads every entry file (in every partition, or in partition `scope`) whole and checks header,
+// key, sizes, checksum and manifest. With repair::yes, damaged files are removed.
 inline removal_report verify(const std::filesystem::path& root, repair fix = repair::no,
-                             const progress_function& progress = {}) {
+                             const progress_function& progress = {}, std::string_view scope = {}) {
   removal_report report;
   detail::management::progress_throttle checking{progress, "verifying", 0};
   std::uint64_t done = 0;
-  detail::for_each_entry_file(root, [&](const std::string&, const std::filesystem::directory_entry& file) {
+  detail::for_each_entry_file(root, scope, [&](const std::filesystem::directory_entry& file) {
     checking.advance(++done);
     const std::string path = file.path().string();
     std::string reason;

@@ -36,14 +36,17 @@ enum class prune_policy {
 // million entries should not build a million-line report nobody reads.
 enum class prune_listing { totals, entries };
 
-// Limits apply to the entries prune() considers: the whole cache, or the entries of `function`
-// when it is set. Unset limits do not constrain; with none set, nothing is removed.
+// Limits apply to the entries prune() considers: the whole cache (every partition's entries
+// together, one pool ranked by the policy), or the entries of `function` (in every partition) when
+// it is set, or of partition `scope` when that is set, or both. Unset limits do not constrain;
+// with none set, nothing is removed.
 struct prune_options {
   std::optional<std::uint64_t> max_size;       // bytes of entry files to keep at most
   std::optional<std::uint64_t> max_count;      // entries to keep at most
   std::optional<std::chrono::seconds> max_age; // remove entries not used for longer than this
   prune_policy policy = prune_policy::lru;
   std::string function;         // a function's readable name or folder name; empty: all
+  std::string scope;            // a partition folder's name ("channels_1a2b3c4d"); empty: all
   dry_run dry = dry_run::no;    // yes: decide and report, remove nothing
   prune_listing listing = prune_listing::totals;
   progress_function progress{}; // phases "scanning", "reading headers" (cost only), "removing"
@@ -57,7 +60,8 @@ enum class prune_reason {
 
 struct pruned_entry {
   std::filesystem::path path;
-  std::string function; // readable name, from one manifest of its folder
+  std::string function;  // readable name, from one manifest of its folder
+  std::string partition; // its partition folder's name; empty outside any partition
   std::uint64_t size = 0;
   std::chrono::system_clock::time_point last_use{};
   std::chrono::nanoseconds compute_time{0}; // cost policy only (the lru policy reads no header)
@@ -208,11 +212,12 @@ inline void sort_for_eviction(std::vector<const scanned_entry*>& order, prune_po
 // those unused for longer than max_age. The lru policy costs one stat per entry (no file is
 // opened); cost reads each entry's 96-byte header too. Concurrent users of the cache are safe:
 // an entry removed under a reader is a miss, and an entry stored during the prune is kept.
-// Throws store_error when `root` cannot be read; a file that cannot be removed is reported in
+// Throws store_error when `root` (or the partition options.scope) cannot be read, config_error
+// when options.scope is not a partition folder name; a file that cannot be removed is reported in
 // `failures` and counted as kept.
 inline prune_report prune(const std::filesystem::path& root, const prune_options& options) {
   namespace dm = detail::management;
-  dm::scan_result scan = dm::scan_entries(root, options.function, options.progress);
+  dm::scan_result scan = dm::scan_entries(root, options.function, options.progress, options.scope);
   if (options.policy == prune_policy::cost) {
     dm::read_headers(scan, options.progress);
   }
@@ -284,7 +289,8 @@ inline prune_report prune(const std::filesystem::path& root, const prune_options
     report.removed_entries += 1;
     report.removed_bytes += e->size;
     if (options.listing == prune_listing::entries) {
-      report.removed.push_back(pruned_entry{scan.entry_path(*e), scan.folders[e->folder].function, e->size,
+      const auto& folder = scan.folders[e->folder];
+      report.removed.push_back(pruned_entry{scan.entry_path(*e), folder.function, folder.partition, e->size,
                                             dm::from_ns(e->last_use_ns), std::chrono::nanoseconds{e->compute_ns}, reason});
     }
   }

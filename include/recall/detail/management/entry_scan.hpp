@@ -7,6 +7,7 @@
 // descriptor do. The walk follows the store's fixed layout (directory_store.hpp):
 //
 //   <root>/<function folder>/<kk>/<32 hex digits>.rce
+//   <root>/<partition>/<function folder>/<kk>/<32 hex digits>.rce   (recall::scope, one level)
 //
 // and ignores everything else (stats files, temp files of writers, lock files, CACHEDIR.TAG).
 // A function's readable name is read from the manifest of one entry per folder.
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/detail/management/progress_throttle.hpp>
 #include <recall/management/progress.hpp>
@@ -54,19 +56,31 @@ struct scanned_entry {
 };
 
 struct scanned_folder {
-  std::string name;     // "ns_simulate-0123abcd"
-  std::string function; // from one entry's manifest; the folder name when none is readable
+  std::string name;      // "ns_simulate-0123abcd"
+  std::string function;  // from one entry's manifest; the folder name when none is readable
+  std::string partition; // "channels_1a2b3c4d" when under a partition folder; empty at the root
 };
 
 struct scan_result {
   std::filesystem::path root;
   std::vector<scanned_folder> folders;
   std::vector<scanned_entry> entries;
+  std::vector<std::string> partitions; // every partition folder walked, even one with no function folder
 
-  [[nodiscard]] std::string entry_path(const scanned_entry& e) const {
+  // "<root>[/<partition>]/<function folder>"
+  [[nodiscard]] std::string folder_path(const scanned_folder& f) const {
     std::string out = root.string();
     out += '/';
-    out += folders[e.folder].name;
+    if (!f.partition.empty()) {
+      out += f.partition;
+      out += '/';
+    }
+    out += f.name;
+    return out;
+  }
+
+  [[nodiscard]] std::string entry_path(const scanned_entry& e) const {
+    std::string out = folder_path(folders[e.folder]);
     out += '/';
     out.append(e.shard.data(), 2);
     out += '/';
@@ -84,6 +98,35 @@ struct scan_result {
     return false;
   }
   return std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// True if `name` looks like a partition folder (recall::scope::folder_name()): "<label>_<8 hex
+// digits>", the label 1 to 48 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. The
+// character before the digits ('_', not '-') tells it from a function folder. Archive import
+// trusts a partition name from a member path only through this check: it admits no '/', no
+// "..", no hidden name.
+[[nodiscard]] inline bool is_partition_folder_name(std::string_view name) {
+  constexpr std::size_t max_label = 48; // recall::scope::max_label_length (a layer above)
+  if (name.size() < 10 || name.size() > max_label + 9 || name[name.size() - 9] != '_') {
+    return false;
+  }
+  const std::string_view label = name.substr(0, name.size() - 9);
+  if (label.front() == '.' || label.front() == '-') {
+    return false;
+  }
+  const bool label_ok = std::all_of(label.begin(), label.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+  return label_ok &&
+         std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Throws config_error unless `scope` is empty (every partition) or a partition folder name.
+inline void check_scope_name(std::string_view scope) {
+  if (!scope.empty() && !is_partition_folder_name(scope)) {
+    throw config_error{"bad partition '" + std::string{scope} +
+                       "': expected a partition folder name, <label>_<8 hex digits> (e.g. channels_1a2b3c4d)"};
+  }
 }
 
 // A function filter matches a function's readable name or its folder's name, exactly.
@@ -120,7 +163,7 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
 [[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root, const scanned_folder& folder,
                                                                  const std::vector<scanned_entry>& entries, std::size_t first,
                                                                  std::size_t last) {
-  scan_result view{root, {folder}, {}};
+  scan_result view{root, {folder}, {}, {}};
   // A damaged first entry should not hide the name: try a few.
   for (std::size_t i = first; i < last && i < first + 8; ++i) {
     scanned_entry e = entries[i];
@@ -135,12 +178,89 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
 
 } // namespace scan_detail
 
+namespace scan_detail {
+
+// Walks the function folder `folder_name` (a child of the directory open as `parent`) into
+// `out`, unless its function does not match `function_filter`.
+inline void walk_function_folder(int parent, std::string_view folder_name, std::string_view partition,
+                                 std::string_view function_filter, scan_result& out, progress_throttle& report) {
+  const std::string name{folder_name};
+  const dir_handle folder{open_dir_at(parent, name.c_str())};
+  if (!folder) {
+    return;
+  }
+  const auto folder_index = static_cast<std::uint32_t>(out.folders.size());
+  const std::size_t first = out.entries.size();
+  while (const ::dirent* s = ::readdir(folder.get())) {
+    const std::string_view shard_name = s->d_name;
+    if (shard_name.size() != 2 || !is_hex_digit(shard_name[0]) || !is_hex_digit(shard_name[1]) ||
+        (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN)) {
+      continue;
+    }
+    const dir_handle shard{open_dir_at(::dirfd(folder.get()), s->d_name)};
+    if (!shard) {
+      continue;
+    }
+    while (const ::dirent* e = ::readdir(shard.get())) {
+      const std::string_view file = e->d_name;
+      constexpr std::size_t name_size = 32 + directory_store::entry_extension.size();
+      if (file.size() != name_size || !file.ends_with(directory_store::entry_extension) ||
+          (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) {
+        continue;
+      }
+      const auto call = key::from_hex(file.substr(0, 32));
+      struct ::stat status{};
+      if (!call || ::fstatat(::dirfd(shard.get()), e->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(status.st_mode)) {
+        continue;
+      }
+      scanned_entry entry;
+      entry.call = *call;
+      entry.folder = folder_index;
+      entry.shard = {shard_name[0], shard_name[1]};
+      entry.size = static_cast<std::uint64_t>(status.st_size);
+      entry.last_use_ns = mtime_ns(status);
+      out.entries.push_back(entry);
+      report.advance(out.entries.size());
+    }
+  }
+  scanned_folder described{name, {}, std::string{partition}};
+  described.function = function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
+  if (!filter_matches(function_filter, described.function, described.name)) {
+    out.entries.resize(first);
+    return;
+  }
+  out.folders.push_back(std::move(described));
+}
+
+// Walks the function folders of the partition folder `partition` (a child of `parent`).
+inline void walk_partition(int parent, std::string_view partition, std::string_view function_filter, scan_result& out,
+                           progress_throttle& report) {
+  const std::string name{partition};
+  const dir_handle folder{open_dir_at(parent, name.c_str())};
+  if (!folder) {
+    return;
+  }
+  out.partitions.push_back(name);
+  while (const ::dirent* f = ::readdir(folder.get())) {
+    if ((f->d_type == DT_DIR || f->d_type == DT_UNKNOWN) && is_function_folder_name(f->d_name)) {
+      walk_function_folder(::dirfd(folder.get()), f->d_name, partition, function_filter, out, report);
+    }
+  }
+}
+
+} // namespace scan_detail
+
 // Lists every entry file under `root` whose function (readable name or folder name) matches
-// `function_filter` (empty: all). Throws store_error when `root` cannot be opened; folders that
-// vanish or cannot be read during the walk are skipped (a cache is written concurrently).
-// `progress` is told the running count of entries seen, in phase "scanning".
+// `function_filter` (empty: all): those of function folders at the root and of function folders
+// inside partition folders (recall::scope), one level down. With `scope` set (a partition folder
+// name), only that partition is walked. Throws config_error when `scope` is not a partition
+// folder name, store_error when `root` cannot be opened or `scope` names no partition there;
+// folders that vanish or cannot be read during the walk are skipped (a cache is written
+// concurrently). No symbolic link is followed. `progress` is told the running count of entries
+// seen, in phase "scanning".
 [[nodiscard]] inline scan_result scan_entries(const std::filesystem::path& root, std::string_view function_filter = {},
-                                              const progress_function& progress = {}) {
+                                              const progress_function& progress = {}, std::string_view scope = {}) {
+  check_scope_name(scope);
   scan_result out;
   out.root = root;
   const std::string root_text = root.string();
@@ -149,58 +269,26 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
     fsio::throw_io_error("cannot read the cache folder", root_text, errno);
   }
   progress_throttle report{progress, "scanning", 0};
+  if (!scope.empty()) {
+    const std::string name{scope};
+    struct ::stat status{};
+    if (::fstatat(::dirfd(top.get()), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(status.st_mode)) {
+      throw store_error{"no partition " + name + " in " + root_text};
+    }
+    scan_detail::walk_partition(::dirfd(top.get()), scope, function_filter, out, report);
+    report.finish(out.entries.size());
+    return out;
+  }
   while (const ::dirent* f = ::readdir(top.get())) {
-    const std::string_view folder_name = f->d_name;
-    if ((f->d_type != DT_DIR && f->d_type != DT_UNKNOWN) || !is_function_folder_name(folder_name)) {
+    const std::string_view name = f->d_name;
+    if (f->d_type != DT_DIR && f->d_type != DT_UNKNOWN) {
       continue;
     }
-    const scan_detail::dir_handle folder{scan_detail::open_dir_at(::dirfd(top.get()), f->d_name)};
-    if (!folder) {
-      continue;
+    if (is_function_folder_name(name)) {
+      scan_detail::walk_function_folder(::dirfd(top.get()), name, {}, function_filter, out, report);
+    } else if (is_partition_folder_name(name)) {
+      scan_detail::walk_partition(::dirfd(top.get()), name, function_filter, out, report);
     }
-    const auto folder_index = static_cast<std::uint32_t>(out.folders.size());
-    const std::size_t first = out.entries.size();
-    while (const ::dirent* s = ::readdir(folder.get())) {
-      const std::string_view shard_name = s->d_name;
-      if (shard_name.size() != 2 || !scan_detail::is_hex_digit(shard_name[0]) || !scan_detail::is_hex_digit(shard_name[1]) ||
-          (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN)) {
-        continue;
-      }
-      const scan_detail::dir_handle shard{scan_detail::open_dir_at(::dirfd(folder.get()), s->d_name)};
-      if (!shard) {
-        continue;
-      }
-      while (const ::dirent* e = ::readdir(shard.get())) {
-        const std::string_view file = e->d_name;
-        constexpr std::size_t name_size = 32 + directory_store::entry_extension.size();
-        if (file.size() != name_size || !file.ends_with(directory_store::entry_extension) ||
-            (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) {
-          continue;
-        }
-        const auto call = key::from_hex(file.substr(0, 32));
-        struct ::stat status{};
-        if (!call || ::fstatat(::dirfd(shard.get()), e->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(status.st_mode)) {
-          continue;
-        }
-        scanned_entry entry;
-        entry.call = *call;
-        entry.folder = folder_index;
-        entry.shard = {shard_name[0], shard_name[1]};
-        entry.size = static_cast<std::uint64_t>(status.st_size);
-        entry.last_use_ns = scan_detail::mtime_ns(status);
-        out.entries.push_back(entry);
-        report.advance(out.entries.size());
-      }
-    }
-    scanned_folder described{std::string{folder_name}, {}};
-    described.function = scan_detail::function_name_of(root, described, out.entries, first, out.entries.size())
-                             .value_or(described.name);
-    if (!filter_matches(function_filter, described.function, described.name)) {
-      out.entries.resize(first);
-      continue;
-    }
-    out.folders.push_back(std::move(described));
   }
   report.finish(out.entries.size());
   return out;
