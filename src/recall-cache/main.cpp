@@ -78,6 +78,7 @@ nlohmann::json to_json(const recall::entry_record& r) {
   return {{"key", r.call.hex()},
           {"function", r.manifest.function},
           {"folder", r.folder},
+          {"partition", r.partition.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.partition)},
           {"label", r.manifest.label},
           {"size", r.size},
           {"created", unix_seconds(r.created)},
@@ -106,43 +107,24 @@ recall::progress_function terminal_progress() {
   };
 }
 
-int run_info(const std::filesystem::path& root, bool json, bool verbose) {
-  const auto info = recall::cache_info(root, terminal_progress());
-  if (json) {
-    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
-    if (info.free_bytes) {
-      out["free_bytes"] = *info.free_bytes;
-    }
-    out["functions"] = nlohmann::json::array();
-    for (const auto& f : info.functions) {
-      out["functions"].push_back({{"name", f.name},
-                                  {"folder", f.folder},
-                                  {"entries", f.entries},
-                                  {"bytes", f.bytes},
-                                  {"damaged", f.damaged},
-                                  {"hits", f.stats.hits},
-                                  {"misses", f.stats.misses},
-                                  {"stores", f.stats.stores},
-                                  {"saved_ns", f.stats.saved_ns},
-                                  {"oldest", unix_seconds(f.oldest)},
-                                  {"newest", unix_seconds(f.newest)}});
-    }
-    fmt::print("{}\n", out.dump(2));
-    return 0;
-  }
-  fmt::print("cache root   {}\nentries      {}\nsize         {}\n", root.string(), info.entries, human_size(info.bytes));
-  if (info.damaged != 0) {
-    fmt::print("damaged      {} (recall-cache verify says why)\n", info.damaged);
-  }
-  if (info.free_bytes) {
-    fmt::print("free disk    {}\n", human_size(*info.free_bytes));
-  }
-  if (info.functions.empty()) {
-    return 0;
-  }
+nlohmann::json to_json(const recall::function_summary& f) {
+  return {{"name", f.name},
+          {"folder", f.folder},
+          {"entries", f.entries},
+          {"bytes", f.bytes},
+          {"damaged", f.damaged},
+          {"hits", f.stats.hits},
+          {"misses", f.stats.misses},
+          {"stores", f.stats.stores},
+          {"saved_ns", f.stats.saved_ns},
+          {"oldest", unix_seconds(f.oldest)},
+          {"newest", unix_seconds(f.newest)}};
+}
+
+void print_functions(const std::vector<recall::function_summary>& functions, bool verbose) {
   fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "hits", "misses",
              "saved", "oldest", "newest");
-  for (const auto& f : info.functions) {
+  for (const auto& f : functions) {
     fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}\n", f.name.substr(0, 40), f.entries,
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
@@ -151,11 +133,62 @@ int run_info(const std::filesystem::path& root, bool json, bool verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
   }
+}
+
+// Totals, then the root's functions, then each partition with its own functions (its own
+// statistics: a partition is a cache of its own under the root).
+int run_info(const std::filesystem::path& root, const std::string& scope, bool json, bool verbose) {
+  const auto info = recall::cache_info(root, terminal_progress(), scope);
+  if (json) {
+    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
+    if (info.free_bytes) {
+      out["free_bytes"] = *info.free_bytes;
+    }
+    out["functions"] = nlohmann::json::array();
+    for (const auto& f : info.functions) {
+      out["functions"].push_back(to_json(f));
+    }
+    out["partitions"] = nlohmann::json::array();
+    for (const auto& p : info.partitions) {
+      nlohmann::json partition{
+          {"name", p.name}, {"entries", p.entries}, {"bytes", p.bytes}, {"damaged", p.damaged}, {"functions", nlohmann::json::array()}};
+      for (const auto& f : p.functions) {
+        partition["functions"].push_back(to_json(f));
+      }
+      out["partitions"].push_back(std::move(partition));
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  fmt::print("cache root   {}\n", root.string());
+  if (!scope.empty()) {
+    fmt::print("partition    {} (only)\n", scope);
+  }
+  fmt::print("entries      {}\nsize         {}\n", info.entries, human_size(info.bytes));
+  if (info.damaged != 0) {
+    fmt::print("damaged      {} (recall-cache verify says why)\n", info.damaged);
+  }
+  if (info.free_bytes) {
+    fmt::print("free disk    {}\n", human_size(*info.free_bytes));
+  }
+  if (!info.partitions.empty() && scope.empty()) {
+    fmt::print("partitions   {}\n", info.partitions.size());
+  }
+  if (!info.functions.empty()) {
+    print_functions(info.functions, verbose);
+  }
+  for (const auto& p : info.partitions) {
+    fmt::print("\npartition {}: {} entries, {}{}\n", p.name, p.entries, human_size(p.bytes),
+               p.damaged != 0 ? fmt::format(", {} damaged", p.damaged) : std::string{});
+    if (!p.functions.empty()) {
+      print_functions(p.functions, verbose);
+    }
+  }
   return 0;
 }
 
-int run_ls(const std::filesystem::path& root, const std::string& function, bool json) {
-  const auto entries = recall::list_entries(root, function, terminal_progress());
+int run_ls(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool json) {
+  const auto entries = recall::list_entries(root, function, terminal_progress(), scope);
   if (json) {
     auto out = nlohmann::json::array();
     for (const auto& r : entries) {
@@ -164,9 +197,14 @@ int run_ls(const std::filesystem::path& root, const std::string& function, bool 
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
+  // The partition column is there only when some entry has one: a cache without partitions
+  // lists as it always did.
+  const bool partitioned = std::any_of(entries.begin(), entries.end(), [](const auto& r) { return !r.partition.empty(); });
   for (const auto& r : entries) {
-    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {}  {}\n", r.call.hex(), human_size(r.size), age(r.created),
-               age(r.last_use), human_duration(r.compute_time), r.manifest.function, r.manifest.label);
+    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}  {}\n", r.call.hex(), human_size(r.size), age(r.created),
+               age(r.last_use), human_duration(r.compute_time),
+               partitioned ? fmt::format("{:<{}}  ", r.partition.empty() ? "-" : r.partition, 17) : std::string{},
+               r.manifest.function, r.manifest.label);
   }
   return 0;
 }
@@ -186,6 +224,9 @@ int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
   fmt::print("key          {}\nfunction     {}\nsignature    {}\nversion      {}\nidentity     {}\nlabel        {}\n",
              r.call.hex(), m.function, m.signature, m.version.empty() ? "(none)" : m.version, r.identity.hex(),
              m.label);
+  if (!r.partition.empty()) {
+    fmt::print("partition    {}\n", r.partition);
+  }
   fmt::print("size         {}\ncreated      {}\nlast use     {}\ncompute time {}\nhost         {}\npath         {}\n",
              human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), m.host,
              r.path.string());
@@ -223,9 +264,11 @@ bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& wh
   return true;
 }
 
-int run_clear(const std::filesystem::path& root, const std::string& function, bool force, bool dry) {
-  const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress());
-  const std::string what = function.empty() ? "every function" : "'" + function + "'";
+int run_clear(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool force,
+              bool dry) {
+  const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
+  const std::string what = (function.empty() ? "every function" : "'" + function + "'") +
+                           (scope.empty() ? std::string{} : " in partition " + scope);
   if (dry) {
     fmt::print("would remove {} entries ({}) of {}\n", preview.entries, human_size(preview.bytes), what);
     return 0;
@@ -238,13 +281,13 @@ int run_clear(const std::filesystem::path& root, const std::string& function, bo
   if (!confirmed(preview.entries, preview.bytes, what, root.string(), force, code)) {
     return code;
   }
-  const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress());
+  const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
   fmt::print("removed {} entries ({})\n", done.entries, human_size(done.bytes));
   return 0;
 }
 
-int run_verify(const std::filesystem::path& root, bool fix) {
-  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no, terminal_progress());
+int run_verify(const std::filesystem::path& root, const std::string& scope, bool fix) {
+  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no, terminal_progress(), scope);
   for (const auto& [path, reason] : report.problems) {
     fmt::print("{}{}: {}\n", fix ? "removed " : "damaged ", path.string(), reason);
   }
@@ -259,6 +302,7 @@ struct prune_request {
   std::string max_age;
   recall::prune_policy policy = recall::prune_policy::lru;
   std::string function;
+  std::string scope;
   bool dry = false;
   bool verbose = false;
 
@@ -273,6 +317,7 @@ struct prune_request {
     }
     o.policy = policy;
     o.function = function;
+    o.scope = scope;
     o.dry = dry ? recall::dry_run::yes : recall::dry_run::no;
     o.listing = verbose ? recall::prune_listing::entries : recall::prune_listing::totals;
     return o;
@@ -300,8 +345,9 @@ int run_prune(const std::filesystem::path& root, const prune_request& request) {
   return report.failures.empty() ? 0 : 1;
 }
 
-int run_export(const std::filesystem::path& root, const std::string& file, const std::string& function) {
-  const auto report = recall::export_cache(root, file, function, terminal_progress());
+int run_export(const std::filesystem::path& root, const std::string& file, const std::string& function,
+               const std::string& scope) {
+  const auto report = recall::export_cache(root, file, function, terminal_progress(), scope);
   for (const auto& [path, why] : report.skipped) {
     fmt::print(stderr, "recall-cache: left out damaged entry {}: {}\n", path.string(), why);
   }
@@ -527,6 +573,18 @@ CLI::Validator duration_validator() {
                         "DURATION"};
 }
 
+CLI::Validator scope_validator() {
+  return CLI::Validator{[](std::string& text) -> std::string {
+                          try {
+                            recall::detail::management::check_scope_name(text);
+                            return {};
+                          } catch (const recall::config_error& e) {
+                            return std::string{e.what()}.substr(8);
+                          }
+                        },
+                        "PARTITION"};
+}
+
 CLI::Validator count_validator() {
   return CLI::Validator{[](std::string& text) -> std::string {
                           const bool digits = !text.empty() && text.size() <= 19 &&
@@ -554,14 +612,22 @@ int main(int argc, char** argv) {
 
   bool json = false;
   bool verbose = false;
+  // --scope NAME: one partition folder (recall::scope), for the verbs that walk the cache.
+  std::string scope;
+  const auto add_scope = [&](CLI::App* verb, std::string& into) {
+    verb->add_option("--scope", into, "only the partition folder NAME (e.g. channels_1a2b3c4d; see info)")
+        ->check(scope_validator());
+  };
   auto* info = app.add_subcommand("info", "totals per function: entries, size, hits, misses, time saved, free disk");
   info->add_flag("--json", json, "machine-readable output");
   info->add_flag("--verbose", verbose, "also show each function's folder");
+  add_scope(info, scope);
 
   std::string function;
   auto* ls = app.add_subcommand("ls", "entries with key, size, age, last use, compute time and label");
   ls->add_option("function", function, "only this function (name or folder)");
   ls->add_flag("--json", json, "machine-readable output");
+  add_scope(ls, scope);
 
   std::string key_prefix;
   auto* show = app.add_subcommand("show", "one entry's manifest");
@@ -582,6 +648,7 @@ int main(int argc, char** argv) {
   prune->add_option("--function", pruning.function, "only this function's entries (name or folder)");
   prune->add_flag("--dry-run", pruning.dry, "say what would be removed; remove nothing");
   prune->add_flag("--verbose", pruning.verbose, "list every entry removed");
+  add_scope(prune, pruning.scope);
 
   bool force = false;
   bool dry = false;
@@ -589,15 +656,18 @@ int main(int argc, char** argv) {
   clear->add_option("function", function, "only this function (name or folder)");
   clear->add_flag("--force", force, "do not ask");
   clear->add_flag("--dry-run", dry, "say what would be removed; remove nothing");
+  add_scope(clear, scope);
 
   bool fix = false;
   auto* verify = app.add_subcommand("verify", "check every entry's header and checksums");
   verify->add_flag("--repair", fix, "remove damaged entries");
+  add_scope(verify, scope);
 
   std::string archive_file;
   auto* export_verb = app.add_subcommand("export", "write entries to FILE, a zstd-compressed tar archive");
   export_verb->add_option("file", archive_file, "the archive to write (replaced if it exists)")->required();
   export_verb->add_option("--function", function, "only this function's entries (name or folder)");
+  add_scope(export_verb, scope);
 
   auto* import_verb = app.add_subcommand("import", "verify and add the entries of an archive made by export");
   import_verb->add_option("file", archive_file, "the archive to read")->required()->check(CLI::ExistingFile);
@@ -620,6 +690,10 @@ int main(int argc, char** argv) {
   if (!redis_url.empty()) {
     if (*show || *verify || *export_verb || *import_verb) {
       fmt::print(stderr, "recall-cache: --redis works with info, ls, clear and prune only\n");
+      return 2;
+    }
+    if (!scope.empty() || !pruning.scope.empty()) {
+      fmt::print(stderr, "recall-cache: --scope works with cache directories only (Redis keys have no partition folders)\n");
       return 2;
     }
 #if RECALL_CACHE_WITH_REDIS
@@ -661,10 +735,10 @@ int main(int argc, char** argv) {
   }
   try {
     if (*info) {
-      return run_info(root, json, verbose);
+      return run_info(root, scope, json, verbose);
     }
     if (*ls) {
-      return run_ls(root, function, json);
+      return run_ls(root, function, scope, json);
     }
     if (*show) {
       return run_show(root, key_prefix);
@@ -673,15 +747,15 @@ int main(int argc, char** argv) {
       return run_prune(root, pruning);
     }
     if (*clear) {
-      return run_clear(root, function, force, dry);
+      return run_clear(root, function, scope, force, dry);
     }
     if (*export_verb) {
-      return run_export(root, archive_file, function);
+      return run_export(root, archive_file, function, scope);
     }
     if (*import_verb) {
       return run_import(root, archive_file);
     }
-    return run_verify(root, fix);
+    return run_verify(root, scope, fix);
   } catch (const std::exception& e) {
     fmt::print(stderr, "recall-cache: {}\n", e.what());
     return 1;

@@ -8,14 +8,23 @@
 //   RECALL-ARCHIVE                         first member, text: "recall cache archive 1\n"
 //                                          "key-format <N>\nentry-format <N>\n"
 //   entries/<function folder>/<kk>/<key>.rce  one member per entry: the entry file's bytes
+//   entries/<partition>/<function folder>/<kk>/<key>.rce  the same, for an entry of a partition
 //
-// Member paths are for people listing the archive (tar -t); import never uses them to decide
-// where an entry goes. It places each entry where the store itself would: under the folder
-// derived from the verified header's identity and the verified manifest's function name, at the
-// verified header's call key, written through directory_store::save (temp file and rename).
+// Import uses a member path for one thing only: its partition, the component after "entries/"
+// when the path has the partitioned shape above (a function folder name, "<name>-<8 hex>", in
+// the second place). That component must pass is_partition_folder_name() (a "<label>_<8 hex>"
+// name: no '/', no "..", no leading '.'), else the member is rejected; paths of any other
+// shape go to the root.
+// A partition cannot be checked against the entry (its key folds in the scope's digest, which
+// cannot be recovered), and need not be: an entry filed under the wrong partition is never asked
+// for there. Everything else comes from the verified entry: import places each entry where the
+// store itself would, under the (partition and) function folder derived from the verified
+// header's identity and the verified manifest's function name, at the verified header's call
+// key, written through directory_store::save (temp file and rename).
 //
 // What import does with each member:
 //   - absolute path, a ".." component, not a regular file, or not named *.rce: rejected;
+//   - the partitioned shape with a partition that is not a partition folder name: rejected;
 //   - declared size over import_options::max_entry_size: rejected before any byte is read;
 //     other sizes are allocated only as the data arrives (a forged size costs nothing);
 //   - entry format version not this build's, or an archive whose key format is not: skipped as
@@ -36,6 +45,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -109,6 +120,33 @@ inline constexpr std::uint32_t archive_format_version = 1;
   return {};
 }
 
+// The partition an entry member goes to, from its path. A path of the partitioned shape,
+// "entries/<partition>/<function folder>/<kk>/<file>" (the function folder named
+// "<name>-<8 hex digits>"), names its partition, which must be a partition folder name: else
+// nullopt, with `why` set. Any other path goes to the root: "" (member paths are otherwise for
+// people, as they always were). Call after unsafe_path_reason().
+[[nodiscard]] inline std::optional<std::string> partition_of_member(std::string_view path, std::string& why) {
+  if (!path.starts_with(archive_entries_folder)) {
+    return std::string{};
+  }
+  path.remove_prefix(archive_entries_folder.size());
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  if (parts.size() != 4 || !is_function_folder_name(parts[1])) {
+    return std::string{};
+  }
+  if (!is_partition_folder_name(parts[0])) {
+    why = "bad partition folder name '" + std::string{parts[0]} + "' (expected <label>_<8 hex digits>, the label of A-Z a-z 0-9 _ . -)";
+    return std::nullopt;
+  }
+  return std::string{parts[0]};
+}
+
 // The value after "<name> " on a line of the marker text, if present and numeric.
 [[nodiscard]] inline std::optional<std::uint32_t> marker_field(std::string_view text, std::string_view name) {
   std::size_t at = 0;
@@ -179,7 +217,17 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
 inline import_report import_from(::archive* a, const std::filesystem::path& root, std::uint64_t total_bytes,
                                  const import_options& options) {
   import_report report;
-  directory_store store{root};
+  // One store per destination: the root's, and one per partition folder met, made on first use
+  // (the partition folder is created only when an entry goes there).
+  std::map<std::string, std::unique_ptr<directory_store>> stores;
+  const auto store_for = [&](const std::string& partition) -> directory_store& {
+    auto& store = stores[partition];
+    if (!store) {
+      store = std::make_unique<directory_store>(partition.empty() ? root : root / partition);
+    }
+    return *store;
+  };
+  static_cast<void>(store_for({})); // the root's store exists even for an archive with no entries
   progress_throttle progress{options.progress, "importing", total_bytes};
   std::vector<std::byte> data;
   bool marker_seen = false;
@@ -242,6 +290,12 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
       reject("not a cache entry (*.rce)");
       continue;
     }
+    std::string partition_problem;
+    const auto partition = partition_of_member(name, partition_problem);
+    if (!partition) {
+      reject(std::move(partition_problem));
+      continue;
+    }
     if (!::archive_entry_size_is_set(entry) || ::archive_entry_size(entry) < 0) {
       reject("no size in its tar header");
       continue;
@@ -262,7 +316,7 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
       continue;
     }
     std::string why;
-    switch (import_entry(store, data, why)) {
+    switch (import_entry(store_for(*partition), data, why)) {
     case entry_verdict::imported: report.imported += 1; break;
     case entry_verdict::already_present: report.already_present += 1; break;
     case entry_verdict::incompatible:
@@ -334,14 +388,16 @@ inline void write_member(::archive* a, const std::string& name, std::span<const 
 } // namespace detail::management
 
 // Writes the entries of the cache at `root` (those of `function`, a readable name or folder
-// name, when it is not empty) to `file`, a zstd-compressed tar archive. Each entry is verified
+// name, when it is not empty; in every partition, or in partition `scope` when it is not empty)
+// to `file`, a zstd-compressed tar archive. Each entry is verified
 // first; damaged ones are left out and listed in the report. The archive is written to a temp
 // file beside `file` and renamed over it at the end, so a failed export leaves no partial
 // archive. Throws store_error when the cache cannot be read or the archive written.
 inline export_report export_cache(const std::filesystem::path& root, const std::filesystem::path& file,
-                                  std::string_view function = {}, const progress_function& progress = {}) {
+                                  std::string_view function = {}, const progress_function& progress = {},
+                                  std::string_view scope = {}) {
   namespace dm = detail::management;
-  const dm::scan_result scan = dm::scan_entries(root, function, progress);
+  const dm::scan_result scan = dm::scan_entries(root, function, progress, scope);
   const std::string target = file.string();
   std::string temp = target + ".tmp.XXXXXX";
   const detail::fsio::unique_fd fd{::mkstemp(temp.data())};
