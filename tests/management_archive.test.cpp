@@ -331,3 +331,82 @@ TEST_CASE("forged sizes, truncation and garbage stop the import with a reason", 
     CHECK_THROWS_AS(recall::import_cache(target.path(), target.path() / "none.tar.zst"), recall::store_error);
   }
 }
+
+TEST_CASE("export and import carry each entry's partition; the scoped program hits", "[management_archive]") {
+  recall_test::temp_dir source;
+  recall_test::temp_dir target;
+  fill(source.path());
+  const recall::scope channels{"channels", std::vector<std::string>{"Na", "K"}};
+  const auto scoped_options = [&](const fs::path& dir) {
+    return recall::options{.directory = dir, .mode = recall::mode::reuse, .scope = channels};
+  };
+  recall::process_memory_tier().clear();
+  {
+    recall::memoize<&archive_test::scaled> m{scoped_options(source.path())};
+    for (int i = 0; i < 3; ++i) {
+      static_cast<void>(m(2.5, i));
+    }
+  }
+  const fs::path file = source.path() / "cache.tar.zst";
+  CHECK(recall::export_cache(source.path(), file).entries == 5 + 3);
+  const auto imported = recall::import_cache(target.path(), file);
+  CHECK(imported.imported == 8);
+  CHECK(imported.rejected == 0);
+  const auto files = entry_files(target.path());
+  CHECK(files == entry_files(source.path()));
+  std::size_t in_partition = 0;
+  for (const auto& [path, bytes] : files) {
+    in_partition += path.starts_with(channels.folder_name() + "/") ? 1 : 0;
+  }
+  CHECK(in_partition == 3);
+
+  archive_test::g_calls = 0;
+  recall::process_memory_tier().clear();
+  recall::memoize<&archive_test::scaled> m{scoped_options(target.path())};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(m(2.5, i) == 2.5 * i);
+  }
+  CHECK(archive_test::g_calls == 0);
+
+  SECTION("export --scope takes one partition") {
+    const fs::path one = source.path() / "one.tar.zst";
+    CHECK(recall::export_cache(source.path(), one, {}, {}, channels.folder_name()).entries == 3);
+    recall_test::temp_dir third;
+    CHECK(recall::import_cache(third.path(), one).imported == 3);
+    CHECK(recall::list_entries(third.path(), {}, {}, channels.folder_name()).size() == 3);
+    CHECK(recall::cache_info(third.path()).functions.empty());
+    CHECK_THROWS_AS(recall::export_cache(source.path(), one, {}, {}, "channels_ffffffff"), recall::store_error);
+    CHECK_THROWS_AS(recall::export_cache(source.path(), one, {}, {}, "../x_ffffffff"), recall::config_error);
+  }
+}
+
+TEST_CASE("import rejects a member whose partition is not a partition folder name", "[management_archive]") {
+  recall_test::temp_dir source;
+  recall_test::temp_dir target;
+  fill(source.path());
+  const auto good = one_entry(source.path());
+  const std::string folder = recall::list_entries(source.path()).front().folder;
+  const std::string tail = "/" + folder + "/ab/x.rce";
+  const auto report = recall::import_cache_from_memory(
+      target.path(), make_tar({marker,
+                               {"entries/.hidden_1a2b3c4d" + tail, good},
+                               {"entries/channels-1a2b3c4d" + tail, good},
+                               {"entries/chan nels_1a2b3c4d" + tail, good},
+                               {"entries/channels_1A2B3C4D" + tail, good},
+                               {"entries/channels" + tail, good},
+                               {"entries/ok_1a2b3c4d" + tail, good}}));
+  CHECK(report.rejected == 5);
+  CHECK(report.imported == 1);
+  for (const auto& [name, why] : report.problems) {
+    CHECK(why.find("bad partition folder name") != std::string::npos);
+  }
+  // Only the valid partition was created; nothing else appeared under or beside the root.
+  std::vector<std::string> children;
+  for (const auto& e : fs::directory_iterator{target.path()}) {
+    if (e.is_directory()) {
+      children.push_back(e.path().filename().string());
+    }
+  }
+  CHECK(children == std::vector<std::string>{"ok_1a2b3c4d"});
+  CHECK(recall::list_entries(target.path(), {}, {}, "ok_1a2b3c4d").size() == 1);
+}

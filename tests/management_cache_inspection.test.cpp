@@ -1,7 +1,12 @@
 // Tests for the management API behind recall-cache: list, info, find, clear, verify.
 #include "catch.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <recall/management/cache_inspection.hpp>
 #include <recall/recall.hpp>
@@ -106,4 +111,158 @@ TEST_CASE("verify finds damaged entries and repair removes only those", "[manage
   CHECK_FALSE(std::filesystem::exists(victim));
   CHECK(recall::verify(dir.path()).entries == 0);
   CHECK(recall::list_entries(dir.path()).size() == 3);
+}
+
+namespace {
+
+// populate() at the root, plus `twice` in two partitions and `half` in one of them; returns the
+// two partitions' folder names (channels A first).
+std::pair<std::string, std::string> populate_partitions(const std::filesystem::path& dir) {
+  populate(dir);
+  const recall::scope a{"channels", std::vector<std::string>{"Na", "K"}};
+  const recall::scope b{"channels", std::vector<std::string>{"Ca"}};
+  recall::options o;
+  o.directory = dir;
+  o.mode = recall::mode::reuse;
+  o.scope = a;
+  recall::memoize<&twice> ta{o};
+  recall::memoize<&half> ha{o};
+  o.scope = b;
+  recall::memoize<&twice> tb{o};
+  ta(10);
+  ta(11);
+  ha(4.0);
+  ha(4.0); // a hit in partition a's statistics only
+  tb(10);
+  return {a.folder_name(), b.folder_name()};
+}
+
+} // namespace
+
+TEST_CASE("partition folder names are told from function folder names", "[management_cache_inspection]") {
+  namespace dm = recall::detail::management;
+  const recall::scope s{"odd label/..", 42};
+  CHECK(dm::is_partition_folder_name(s.folder_name()));
+  CHECK(dm::is_partition_folder_name("channels_1a2b3c4d"));
+  CHECK(dm::is_partition_folder_name("a.b-c_d_00000000"));
+  CHECK_FALSE(dm::is_partition_folder_name("channels-1a2b3c4d")); // a function folder
+  CHECK_FALSE(dm::is_function_folder_name("channels_1a2b3c4d"));
+  CHECK_FALSE(dm::is_partition_folder_name("_1a2b3c4d"));           // no label
+  CHECK_FALSE(dm::is_partition_folder_name("..x_1a2b3c4d"));        // hidden / dot-dot
+  CHECK_FALSE(dm::is_partition_folder_name("-x_1a2b3c4d"));         // leading '-'
+  CHECK_FALSE(dm::is_partition_folder_name("a/b_1a2b3c4d"));        // a path
+  CHECK_FALSE(dm::is_partition_folder_name("a b_1a2b3c4d"));        // unsafe character
+  CHECK_FALSE(dm::is_partition_folder_name("channels_1A2B3C4D"));   // digests are lower-case
+  CHECK_FALSE(dm::is_partition_folder_name("channels_1a2b3c4"));    // 7 digits
+  CHECK_FALSE(dm::is_partition_folder_name(std::string(49, 'a') + "_1a2b3c4d")); // label too long
+  CHECK(dm::is_partition_folder_name(std::string(48, 'a') + "_1a2b3c4d"));
+}
+
+TEST_CASE("list_entries and cache_info walk partition folders; --scope restricts to one", "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  const auto [a, b] = populate_partitions(dir.path());
+  REQUIRE(std::filesystem::is_directory(dir.path() / a));
+  REQUIRE(std::filesystem::is_directory(dir.path() / b));
+
+  const auto all = recall::list_entries(dir.path());
+  CHECK(all.size() == 4 + 4);
+  std::map<std::string, int> per_partition;
+  for (const auto& r : all) {
+    per_partition[r.partition] += 1;
+    const auto expected = r.partition.empty() ? dir.path() / r.folder : dir.path() / r.partition / r.folder;
+    CHECK(r.path.parent_path().parent_path() == expected);
+  }
+  CHECK(per_partition[""] == 4);
+  CHECK(per_partition[a] == 3);
+  CHECK(per_partition[b] == 1);
+  CHECK(recall::list_entries(dir.path(), "inspection_test::twice").size() == 3 + 2 + 1);
+  const auto only_a = recall::list_entries(dir.path(), {}, {}, a);
+  CHECK(only_a.size() == 3);
+  CHECK(std::all_of(only_a.begin(), only_a.end(), [&](const auto& r) { return r.partition == a; }));
+  CHECK(recall::list_entries(dir.path(), "inspection_test::twice", {}, b).size() == 1);
+  CHECK(recall::find_entries(dir.path(), only_a.front().call.hex().substr(0, 12)).front().partition == a);
+
+  const auto info = recall::cache_info(dir.path());
+  CHECK(info.entries == 8);
+  CHECK(info.functions.size() == 2); // the root's
+  REQUIRE(info.partitions.size() == 2);
+  const auto& pa = info.partitions[a < b ? 0 : 1];
+  const auto& pb = info.partitions[a < b ? 1 : 0];
+  CHECK(pa.name == a);
+  CHECK(pa.entries == 3);
+  REQUIRE(pa.functions.size() == 2);
+  std::uint64_t partition_bytes = 0;
+  for (const auto& f : pa.functions) {
+    partition_bytes += f.bytes;
+    CHECK(f.partition == a);
+    if (f.name == "inspection_test::half") {
+      CHECK(f.entries == 1);
+      CHECK(f.stats.misses == 1);
+      CHECK(f.stats.hits == 1); // its own stats file, not the root's half's
+    }
+  }
+  CHECK(partition_bytes == pa.bytes);
+  CHECK(pb.entries == 1);
+  REQUIRE(pb.functions.size() == 1);
+  CHECK(pb.functions.front().name == "inspection_test::twice");
+  std::uint64_t total = pa.bytes + pb.bytes;
+  for (const auto& f : info.functions) {
+    CHECK(f.partition.empty());
+    total += f.bytes;
+  }
+  CHECK(total == info.bytes);
+
+  const auto scoped = recall::cache_info(dir.path(), {}, b);
+  CHECK(scoped.entries == 1);
+  CHECK(scoped.functions.empty());
+  REQUIRE(scoped.partitions.size() == 1);
+  CHECK(scoped.partitions.front().name == b);
+}
+
+TEST_CASE("a bad or missing --scope is an error, not an empty cache", "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  populate_partitions(dir.path());
+  CHECK_THROWS_AS(recall::list_entries(dir.path(), {}, {}, "../etc_1a2b3c4d"), recall::config_error);
+  CHECK_THROWS_AS(recall::cache_info(dir.path(), {}, "nope"), recall::config_error);
+  CHECK_THROWS_AS(recall::clear(dir.path(), {}, recall::dry_run::no, {}, "channels_00000000"), recall::store_error);
+  CHECK_THROWS_AS(recall::verify(dir.path(), recall::repair::no, {}, "channels_00000000"), recall::store_error);
+  CHECK(recall::list_entries(dir.path()).size() == 8); // nothing lost
+}
+
+TEST_CASE("a symlinked partition folder is not followed", "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  recall_test::temp_dir elsewhere;
+  const auto [a, b] = populate_partitions(elsewhere.path());
+  std::filesystem::create_directory_symlink(elsewhere.path() / a, dir.path() / a);
+  CHECK(recall::list_entries(dir.path()).empty());
+  CHECK(recall::cache_info(dir.path()).partitions.empty());
+  CHECK_THROWS_AS(recall::list_entries(dir.path(), {}, {}, a), recall::store_error);
+  CHECK(recall::clear(dir.path()).entries == 0);
+  CHECK(recall::verify(dir.path(), recall::repair::yes).entries == 0);
+  CHECK(recall::list_entries(elsewhere.path(), {}, {}, a).size() == 3);
+}
+
+TEST_CASE("clear matches a function in every partition unless scoped; verify walks partitions", "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  const auto [a, b] = populate_partitions(dir.path());
+  CHECK(recall::clear(dir.path(), "inspection_test::twice", recall::dry_run::yes).entries == 6);
+  CHECK(recall::clear(dir.path(), "inspection_test::twice", recall::dry_run::no, {}, a).entries == 2);
+  CHECK(recall::list_entries(dir.path(), "inspection_test::twice").size() == 4);
+  CHECK(recall::clear(dir.path(), "inspection_test::twice").entries == 4);
+  CHECK(recall::list_entries(dir.path()).size() == 2); // the two halfs, root and a
+  CHECK(std::filesystem::is_directory(dir.path() / b)); // the partition folder stays
+
+  const auto victim = recall::list_entries(dir.path(), {}, {}, a).front().path;
+  {
+    std::fstream file{victim, std::ios::in | std::ios::out | std::ios::binary};
+    file.seekp(-1, std::ios::end);
+    file.put('\x01');
+  }
+  CHECK(recall::verify(dir.path(), recall::repair::no, {}, b).entries == 0);
+  const auto report = recall::verify(dir.path());
+  REQUIRE(report.entries == 1);
+  CHECK(report.problems.front().first == victim);
+  CHECK(recall::verify(dir.path(), recall::repair::yes, {}, a).entries == 1);
+  CHECK_FALSE(std::filesystem::exists(victim));
+  CHECK(recall::list_entries(dir.path()).size() == 1);
 }

@@ -31,6 +31,14 @@ struct fixture {
   // time; then sets its last use (the file's mtime) to `last_use_ago` before now.
   std::filesystem::path add(const recall::function_id& function, std::uint64_t i, std::size_t payload_bytes,
                             std::chrono::milliseconds compute, std::chrono::seconds last_use_ago) {
+    return add_to(store, function, i, payload_bytes, compute, last_use_ago);
+  }
+
+  // The same in `to`: another store, such as a partition folder's under the root.
+  static std::filesystem::path add_to(recall::directory_store& to, const recall::function_id& function, std::uint64_t i,
+                                      std::size_t payload_bytes, std::chrono::milliseconds compute,
+                                      std::chrono::seconds last_use_ago) {
+    auto& store = to;
     const recall::entry_address address{function, recall::key{i, i}};
     recall::stored_entry entry;
     entry.payload.assign(payload_bytes, std::byte{0x5a});
@@ -230,6 +238,50 @@ TEST_CASE("--function limits apply to that function's entries only", "[managemen
     CHECK(recall::prune(x.dir.path(), by_folder).removed_entries == 2);
     CHECK(x.files() == std::set<std::string>{f_paths[2].string()});
   }
+}
+
+TEST_CASE("prune limits apply over the whole root, partitions included; --scope limits to one", "[management_prune]") {
+  fixture x;
+  recall::directory_store a{x.dir.path() / "channels_0000000a"};
+  recall::directory_store b{x.dir.path() / "channels_0000000b"};
+  const auto root_old = x.add(x.f, 1, 10, 1ms, 5h);
+  const auto a_older = fixture::add_to(a, x.f, 2, 10, 1ms, 6h);
+  const auto a_new = fixture::add_to(a, x.g, 3, 10, 1ms, 1h);
+  const auto b_oldest = fixture::add_to(b, x.f, 4, 10, 1ms, 9h);
+  const auto b_new = fixture::add_to(b, x.f, 5, 10, 1ms, 2h);
+  {
+    // One pool: the three least recently used go, whatever folder they are in.
+    recall::prune_options o;
+    o.max_count = 2;
+    o.dry = recall::dry_run::yes;
+    o.listing = recall::prune_listing::entries;
+    const auto report = recall::prune(x.dir.path(), o);
+    CHECK(report.considered_entries == 5);
+    REQUIRE(report.removed.size() == 3);
+    CHECK(report.removed[0].path == b_oldest);
+    CHECK(report.removed[0].partition == "channels_0000000b");
+    CHECK(report.removed[1].path == a_older);
+    CHECK(report.removed[1].partition == "channels_0000000a");
+    CHECK(report.removed[2].path == root_old);
+    CHECK(report.removed[2].partition.empty());
+  }
+  recall::prune_options o;
+  o.max_count = 1;
+  o.scope = "channels_0000000a";
+  const auto report = recall::prune(x.dir.path(), o);
+  CHECK(report.considered_entries == 2);
+  CHECK(report.removed_entries == 1);
+  CHECK(x.files() == std::set<std::string>{root_old.string(), a_new.string(), b_oldest.string(), b_new.string()});
+  o.scope = "channels_0000000c";
+  CHECK_THROWS_AS(recall::prune(x.dir.path(), o), recall::store_error);
+  o.scope = "../channels_0000000a";
+  CHECK_THROWS_AS(recall::prune(x.dir.path(), o), recall::config_error);
+  // --function matches in every partition.
+  recall::prune_options f;
+  f.function = "prune_test::f";
+  f.max_count = 0;
+  CHECK(recall::prune(x.dir.path(), f).removed_entries == 3);
+  CHECK(x.files() == std::set<std::string>{a_new.string()});
 }
 
 TEST_CASE("prune without limits removes nothing; an unreadable root is an error", "[management_prune]") {

@@ -122,5 +122,66 @@ if command -v script >/dev/null; then
 fi
 check "prune --max-count 0" 0 "$tool" prune --max-count 0
 contains "prune removed it" "$out" "removed 1 of 1 entries"
+
+# partitions (recall::scope folders): info and ls show them, --scope restricts, export/import keep them
+"$helper" Na >/dev/null
+pa=$(cd "$RECALL_CACHE_DIR" && ls -d channels_*)
+"$helper" Ca >/dev/null && "$helper" >/dev/null
+pb=$(cd "$RECALL_CACHE_DIR" && ls -d channels_* | grep -v "$pa")
+check "info with partitions" 0 "$tool" info
+contains "info counts every entry" "$out" "entries      3"
+contains "info counts the partitions" "$out" "partitions   2"
+contains "info shows a partition" "$out" "partition $pa: 1 entries"
+check "info --scope" 0 "$tool" info --scope "$pb"
+contains "info --scope totals one partition" "$out" "entries      1"
+contains "info --scope names it" "$out" "partition $pb: 1 entries"
+check "info --json with partitions" 0 "$tool" info --json
+contains "info --json lists partitions" "$out" "\"name\": \"$pa\""
+check "ls with partitions" 0 "$tool" ls
+contains "ls has a partition column" "$out" "$pa  physics::trajectory"
+check "ls --json with partitions" 0 "$tool" ls --json
+contains "ls --json names the partition" "$out" "\"partition\": \"$pb\""
+contains "ls --json: none at the root" "$out" '"partition": null'
+check "ls --scope" 0 "$tool" ls --scope "$pa"
+[ "$(printf '%s\n' "$out" | grep -c physics::trajectory)" = 1 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL ls --scope lists one entry"; }
+check "--scope bad name" 2 "$tool" ls --scope ../etc
+one_line "--scope bad name: one line" "$out"
+contains "--scope bad name says what" "$out" "bad partition '../etc'"
+check "--scope missing partition" 1 "$tool" verify --scope channels_00000000
+contains "--scope missing says so" "$out" "no partition channels_00000000"
+check "--scope with --redis" 2 "$tool" --redis redis://127.0.0.1:1 info --scope "$pa"
+check "verify --scope" 0 "$tool" verify --scope "$pa"
+contains "verify --scope clean" "$out" "0 damaged entries"
+check "export --scope" 0 "$tool" export "$dir/pa.tar.zst" --scope "$pa"
+contains "export --scope takes one" "$out" "exported 1 entries"
+check "import a partition" 0 "$tool" --cache-root "$dir/fifth" import "$dir/pa.tar.zst"
+[ -d "$dir/fifth/$pa" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL import made no $pa folder"; }
+out=$(RECALL_CACHE_DIR=$dir/fifth "$helper" Na)
+contains "the scoped program hits the imported entry" "$out" "loaded 100"
+check "export all partitions" 0 "$tool" export "$dir/parts.tar.zst"
+check "import all partitions" 0 "$tool" --cache-root "$dir/sixth" import "$dir/parts.tar.zst"
+contains "import all partitions counts" "$out" "imported 3,"
+check "prune limits span the root" 0 "$tool" prune --max-count 1 --dry-run
+contains "prune counts every partition" "$out" "would remove 2 of 3 entries"
+check "prune --scope" 0 "$tool" prune --max-count 0 --scope "$pa" --dry-run
+contains "prune --scope counts one" "$out" "would remove 1 of 1 entries"
+check "clear FUNCTION --scope" 0 "$tool" clear physics::trajectory --scope "$pa" --force
+contains "clear --scope removes one" "$out" "removed 1 entries"
+check "clear FUNCTION in every partition" 0 "$tool" clear physics::trajectory --dry-run
+contains "clear matches every partition" "$out" "would remove 2 entries"
+python3 - "$dir/badpart.tar" "$(find "$RECALL_CACHE_DIR/$pb" -name '*.rce' | head -1)" <<'PY'
+import io, os, sys, tarfile
+path = sys.argv[2]
+entry = open(path, "rb").read()
+folder = os.path.basename(os.path.dirname(os.path.dirname(path)))
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    def add(name, data):
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+    add("RECALL-ARCHIVE", b"recall cache archive 1\nkey-format 1\nentry-format 1\n")
+    add("entries/.hidden_1a2b3c4d/" + folder + "/ab/x.rce", entry)
+PY
+check "import a bad partition name" 1 "$tool" --cache-root "$dir/seventh" import "$dir/badpart.tar"
+contains "bad partition named" "$out" "bad partition folder name '.hidden_1a2b3c4d'"
+[ ! -e "$dir/seventh/.hidden_1a2b3c4d" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL a bad partition folder was made"; }
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

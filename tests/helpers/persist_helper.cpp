@@ -1,5 +1,6 @@
 // Test helper: one memoized call per run, printing whether it computed. Run twice on one cache
-// directory, the first run must print "computed" and the second "loaded".
+// directory, the first run must print "computed" and the second "loaded". With an argument, the
+// call goes to the cache partition recall::scope{"channels", argument} (for recall-cache's tests).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -29,8 +30,12 @@ std::vector<double> trajectory(const params& p, double x0) {
 
 } // namespace physics
 
-int main() {
-  recall::memoize<&physics::trajectory> trajectory;
+int main(int argc, char** argv) {
+  recall::options options;
+  if (argc > 1) {
+    options.scope = recall::scope{"channels", std::string{argv[1]}};
+  }
+  recall::memoize<&physics::trajectory> trajectory{options};
   const auto result = trajectory(physics::params{0.01, 100, "euler"}, 0.5);
   std::printf("%s %zu %.12f %s\n", physics::g_computations == 1 ? "computed" : "loaded", result.size(),
               result.back(), trajectory.key(physics::params{0.01, 100, "euler"}, 0.5).hex().c_str());
