@@ -1,22 +1,6 @@
 #!/usr/bin/env bash
-# Runs the Redis-shared example against a real redis-server started here on 127.0.0.1 (a free
-# port, no persistence, in a temporary folder) and stopped by its pid.
+# Runs the Redis-shared example against a real redis-server, started and stopped around it by
+# tests/helpers/with_redis_server.sh (which sets RECALL_REDIS_URL, the variable the example reads).
 # usage: redis_check.sh REDIS_SHARED_EXAMPLE REDIS_SERVER
 set -euo pipefail
-example=$1 server=$2
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" --daemonize no &
-pid=$!
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.05
-done
-RECALL_REDIS_URL=redis://127.0.0.1:$port/0 "$example"
+exec "$(dirname "$0")/../tests/helpers/with_redis_server.sh" "$2" "$1"

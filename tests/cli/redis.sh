@@ -1,21 +1,12 @@
 #!/usr/bin/env bash
-# recall-cache --redis end to end: info, ls, clear and prune over a real redis-server, started on
-# 127.0.0.1 (a free port, no persistence) in a temporary folder and stopped by its pid.
-# usage: redis.sh RECALL_CACHE REDIS_HELPER REDIS_SERVER
+# recall-cache --redis end to end: info, ls, clear and prune over a real redis-server that
+# tests/helpers/with_redis_server.sh starts (with a password) and stops.
+# usage: with_redis_server.sh --password s3cret REDIS_SERVER redis.sh RECALL_CACHE REDIS_HELPER
 set -uo pipefail
-tool=$1 helper=$2 server=$3
-dir=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
-  --requirepass 's3cret' --daemonize no &
-pid=$!
-url="redis://:s3cret@127.0.0.1:$port/0"
+tool=$1 helper=$2
+dir=$REDIS_WORK_DIR
+url=$RECALL_REDIS_URL
+port=$REDIS_PORT
 for _ in $(seq 100); do
   "$tool" --redis "$url" --redis-prefix helper info >/dev/null 2>&1 && break
   sleep 0.05
@@ -85,7 +76,8 @@ contains "--redis verbs" "$out" "info, ls, clear and prune only"
 check "bad URL" 2 "$tool" --redis "http://x" info
 check "wrong password" 1 "$tool" --redis "redis://:badpass42@127.0.0.1:$port/0" info
 lacks "wrong password not printed" "$out" "badpass42"
-kill "$pid"; wait "$pid" 2>/dev/null; pid=""
+kill "$REDIS_SERVER_PID"
+while kill -0 "$REDIS_SERVER_PID" 2>/dev/null; do sleep 0.02; done
 check "server down" 1 "$tool" "${r[@]}" info
 lacks "server down hides the password" "$out" "s3cret"
 echo "$passed passed, $failed failed"

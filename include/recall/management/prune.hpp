@@ -79,12 +79,16 @@ struct prune_report {
   std::vector<std::pair<std::filesystem::path, std::string>> failures; // files that could not be removed
 };
 
-// Parses a size: a number, optionally with a fraction, then an optional unit K, M, G or T
-// (powers of 1024, as `info` prints them: 500M = 500 MiB, 1.5G = 1.5 GiB), which may be
-// followed by "i" and/or "B" ("500MiB", "500MB", "500M" are one size), or "B" alone. Plain
-// digits are bytes. Throws config_error saying what is wrong.
-[[nodiscard]] inline std::uint64_t parse_size(std::string_view text) {
-  const std::string quoted = "'" + std::string{text} + "'";
+namespace prune_detail {
+
+struct number_and_unit {
+  double number = 0;
+  std::string_view unit;
+};
+
+// Splits "1.5G" into 1.5 and "G": a leading decimal number (digits and at most one '.', no sign,
+// no exponent) and what follows it. Throws config_error(`bad_number`) when there is no number.
+[[nodiscard]] inline number_and_unit split_number(std::string_view text, const std::string& bad_number) {
   std::size_t digits = 0;
   while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
     ++digits;
@@ -92,9 +96,21 @@ struct prune_report {
   double number = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number, std::chars_format::fixed);
   if (digits == 0 || ec != std::errc{} || end != text.data() + digits) {
-    throw config_error{"bad size " + quoted + ": expected a number of bytes, optionally with K, M, G or T (e.g. 500M)"};
+    throw config_error{bad_number};
   }
-  std::string_view unit = text.substr(digits);
+  return {number, text.substr(digits)};
+}
+
+} // namespace prune_detail
+
+// Parses a size: a number, optionally with a fraction, then an optional unit K, M, G or T
+// (powers of 1024, as `info` prints them: 500M = 500 MiB, 1.5G = 1.5 GiB), which may be
+// followed by "i" and/or "B" ("500MiB", "500MB", "500M" are one size), or "B" alone. Plain
+// digits are bytes. Throws config_error saying what is wrong.
+[[nodiscard]] inline std::uint64_t parse_size(std::string_view text) {
+  const std::string quoted = "'" + std::string{text} + "'";
+  auto [number, unit] = prune_detail::split_number(
+      text, "bad size " + quoted + ": expected a number of bytes, optionally with K, M, G or T (e.g. 500M)");
   double scale = 1;
   if (!unit.empty()) {
     switch (unit.front()) {
@@ -140,16 +156,8 @@ struct prune_report {
 // required (a bare "30" could mean anything). Throws config_error saying what is wrong.
 [[nodiscard]] inline std::chrono::seconds parse_duration(std::string_view text) {
   const std::string quoted = "'" + std::string{text} + "'";
-  std::size_t digits = 0;
-  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) {
-    ++digits;
-  }
-  double number = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number, std::chars_format::fixed);
-  if (digits == 0 || ec != std::errc{} || end != text.data() + digits) {
-    throw config_error{"bad duration " + quoted + ": expected a number and a unit (e.g. 90s, 30m, 12h, 7d)"};
-  }
-  const std::string_view unit = text.substr(digits);
+  const auto [number, unit] =
+      prune_detail::split_number(text, "bad duration " + quoted + ": expected a number and a unit (e.g. 90s, 30m, 12h, 7d)");
   double scale = 0;
   if (unit == "s") {
     scale = 1;

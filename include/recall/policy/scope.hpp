@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <recall/detail/key/canonical_archive.hpp>
+#include <recall/detail/stores/safe_name.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/hashable.hpp>
 #include <recall/key/key.hpp>
@@ -61,19 +62,7 @@ public:
 private:
   static std::string safe_label(std::string_view label) {
     std::string out;
-    for (const char c : label) {
-      if (out.size() == max_label_length) {
-        break;
-      }
-      const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                        c == '.' || c == '-';
-      if (!safe && !out.empty() && out.back() == '_') {
-        continue;
-      }
-      const bool leading = out.empty() && (c == '.' || c == '-');
-      out.push_back(safe && !leading ? c : '_');
-    }
-    return out.empty() ? std::string{"scope"} : out;
+    return detail::append_safe_name(out, label, max_label_length) == 0 ? std::string{"scope"} : out;
   }
 
   std::string m_label;
