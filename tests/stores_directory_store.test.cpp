@@ -16,7 +16,9 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -608,4 +610,130 @@ TEST_CASE("atomic_file: mode and creation errors", "[stores_directory_store][ato
   const std::string message = store_error_of([&] { recall::detail::atomic_file file{missing}; });
   CHECK(contains(message, missing + ".tmp."));
   CHECK(contains(message, "No such file or directory"));
+}
+
+TEST_CASE("atomic_file: relative to an open folder", "[stores_directory_store][atomic_file]") {
+  const temp_dir dir;
+  const fs::path folder = dir.path() / "shard";
+  fs::create_directory(folder);
+  const recall::detail::fsio::unique_fd folder_fd{::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  REQUIRE(folder_fd);
+  const std::string shown = (folder / "entry.rce").string();
+  std::error_code error;
+  {
+    recall::detail::atomic_file file{folder_fd.get(), "entry.rce", shown, durability::fsync, 0640, error};
+    REQUIRE_FALSE(error);
+    CHECK(file.temp_path().rfind(shown + ".tmp.", 0) == 0);
+    CHECK(fs::exists(file.temp_path()));
+    file.write(std::vector<std::byte>(10, std::byte{4}));
+    file.commit();
+  }
+  CHECK(read_file(shown) == std::vector<std::byte>(10, std::byte{4}));
+  CHECK(mode_of(shown) == 0640);
+
+  // The descriptor, not the path, decides where the file goes: the folder moved meanwhile.
+  fs::rename(folder, dir.path() / "moved");
+  {
+    recall::detail::atomic_file file{folder_fd.get(), "second.rce", shown, durability::none, 0600, error};
+    REQUIRE_FALSE(error);
+    file.write(std::vector<std::byte>(3, std::byte{5}));
+    file.commit();
+  }
+  CHECK(fs::exists(dir.path() / "moved" / "second.rce"));
+  CHECK_FALSE(fs::exists(folder));
+
+  // An uncommitted one is removed relative to the folder too; nothing else is left.
+  {
+    recall::detail::atomic_file file{folder_fd.get(), "third.rce", shown, durability::none, 0600, error};
+    REQUIRE_FALSE(error);
+  }
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator{dir.path() / "moved"}) {
+    CHECK(entry.path().filename().string().find(".tmp.") == std::string::npos);
+    ++files;
+  }
+  CHECK(files == 2);
+}
+
+TEST_CASE("atomic_file: temp names are drawn afresh when taken", "[stores_directory_store][atomic_file]") {
+  const temp_dir dir;
+  const std::string destination = (dir.path() / "busy.bin").string();
+  // Many live temp files for one destination: each got its own name (O_EXCL never clobbers).
+  std::vector<std::unique_ptr<recall::detail::atomic_file>> open_files;
+  for (int i = 0; i < 200; ++i) {
+    open_files.push_back(std::make_unique<recall::detail::atomic_file>(destination));
+  }
+  std::set<std::string> names;
+  for (const auto& file : open_files) {
+    names.insert(file->temp_path());
+  }
+  CHECK(names.size() == open_files.size());
+}
+
+TEST_CASE("directory_store: compute locks are per key, in one file, and say who holds them",
+          "[stores_directory_store][locks]") {
+  const temp_dir dir;
+  directory_store store{dir.path() / "cache"};
+  const entry_address first{simulate, call_a};
+  const entry_address second{simulate, call_b};
+  {
+    const auto held = store.lock_for_compute(first, std::chrono::seconds{1});
+    REQUIRE(held);
+    // Another lock on the same key waits (each lock is its own open file description, so this
+    // holds within one process as across processes), and times out; another key does not wait.
+    CHECK_FALSE(store.lock_for_compute(first, std::chrono::milliseconds{30}));
+    CHECK(store.lock_for_compute(second, std::chrono::milliseconds{30}));
+
+    // The holder's record, in the key's slot of the function's locks file.
+    const fs::path locks = store.function_folder(simulate) / "locks";
+    const auto bytes = read_file(locks.string());
+    const std::size_t slot = static_cast<std::size_t>(call_a.low() % directory_store::lock_record_slots);
+    REQUIRE(bytes.size() >= (slot + 1) * directory_store::lock_record_size);
+    const std::string record(reinterpret_cast<const char*>(bytes.data()) + slot * directory_store::lock_record_size,
+                             directory_store::lock_record_size);
+    CHECK(record.rfind(call_a.hex() + " ", 0) == 0);
+    CHECK(contains(record, " " + std::to_string(::getpid()) + " "));
+    CHECK(record.back() == '\n');
+  }
+  // Released with its holder.
+  CHECK(store.lock_for_compute(first, std::chrono::milliseconds{30}));
+  // No file per key: the shard folders hold entries only, and the function folder only its locks.
+  store.save(first, make_entry(10));
+  for (const auto& file : fs::recursive_directory_iterator{store.function_folder(simulate)}) {
+    if (file.is_regular_file()) {
+      const std::string name = file.path().filename().string();
+      CHECK((name == "locks" || name.ends_with(".rce")));
+    }
+  }
+}
+
+TEST_CASE("directory_store: a root removed or replaced while the store lives is followed",
+          "[stores_directory_store]") {
+  const temp_dir dir;
+  const fs::path root = dir.path() / "cache";
+  directory_store store{root};
+  const entry_address address{simulate, call_a};
+  store.save(address, make_entry(10, 1));
+  REQUIRE(store.load(address));
+
+  SECTION("removed: a miss, then saves recreate it and hit there") {
+    fs::remove_all(root);
+    CHECK_FALSE(store.load(address));
+    store.save(address, make_entry(10, 2));
+    CHECK(fs::exists(store.entry_path(address)));
+    const auto loaded = store.load(address);
+    REQUIRE(loaded);
+    CHECK(loaded->payload == make_entry(10, 2).payload);
+  }
+  SECTION("moved aside and made anew: the first miss notices, and nothing goes to the old one") {
+    fs::rename(root, dir.path() / "old");
+    fs::create_directory(root);
+    const entry_address other{simulate, call_b};
+    CHECK_FALSE(store.load(other));
+    store.save(other, make_entry(10, 3));
+    CHECK(fs::exists(store.entry_path(other)));
+    CHECK_FALSE(fs::exists(dir.path() / "old" / fs::relative(store.entry_path(other), root)));
+    // The entry moved aside with the old root is no longer found.
+    CHECK_FALSE(store.load(address));
+  }
 }

@@ -59,9 +59,7 @@ created_modes exercise(recall::directory_store& store) {
   {
     const auto held = store.lock_for_compute(address, std::chrono::milliseconds{100});
     REQUIRE(held);
-    std::string lock = entry.string();
-    lock.replace(lock.size() - 4, 4, ".lock");
-    m.lock = mode_of(lock);
+    m.lock = mode_of(store.function_folder(simulate) / "locks");
   }
   store.record_stats(simulate, recall::function_stats{1, 0, 1, 64, 0});
   m.root = mode_of(store.root());

@@ -23,6 +23,7 @@
 #include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/runtime.hpp>
 #include <recall/detail/policy/single_flight.hpp>
+#include <recall/detail/stores/host_name.hpp>
 #include <recall/errors.hpp>
 #include <recall/identity/body_signatures.hpp>
 #include <recall/identity/function_identity.hpp>
@@ -334,6 +335,12 @@ private:
     std::int64_t compute_ns = 0;
   };
 
+  // Decodes a payload as stored: zstd-compressed when the header says so, raw otherwise.
+  template <class Result>
+  static Result decode_stored_payload(const entry_header& header, std::span<const std::byte> payload) {
+    return (header.flags & entry_flag_zstd) != 0 ? decode_payload<Result>(decompress_payload(payload))
+                                                 : decode_payload<Result>(payload);
+  }
 
   // The stored entry for `k` as a mapped view, if the store is a directory and holds it.
   template <class Result = result_type>
@@ -355,8 +362,7 @@ private:
     }
     if (!view) {
       try {
-        view = recall::mapped<Result>::owning(compressed ? decode_payload<Result>(decompress_payload(e.payload))
-                                                         : decode_payload<Result>(e.payload));
+        view = recall::mapped<Result>::owning(decode_stored_payload<Result>(e.header, e.payload));
       } catch (const std::exception& error) {
         warn_once("decode " + identity().id.name,
                   identity().id.name + ": a cached entry does not decode (" + error.what() + "); recomputing");
@@ -505,23 +511,23 @@ private:
   // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
   std::optional<loaded_value> load(const entry_address& address) {
     const auto started = std::chrono::steady_clock::now();
-    std::optional<std::optional<stored_entry>> entry;
     if (auto* directory = dynamic_cast<directory_store*>(m_store.get())) {
       auto found = guarded("load", [&] { return directory->load_for_decoding(address, large_entry_size); });
       if (found && found->mapped) {
         return decode_mapped(*directory, address, *found->mapped, started);
       }
-      if (found) {
-        entry = std::move(found->read);
-      }
-    } else {
-      entry = guarded("load", [&] { return m_store->load(address); });
+      return found && found->read ? decode_loaded(address, *found->read, started) : std::nullopt;
     }
-    if (!entry || !*entry) {
-      return std::nullopt;
-    }
+    auto entry = guarded("load", [&] { return m_store->load(address); });
+    return entry && *entry ? decode_loaded(address, **entry, started) : std::nullopt;
+  }
+
+  // Decodes an entry read whole into memory (and checked by its store); an undecodable payload is
+  // a miss. Takes the entry where it lies: moving one costs more than decoding a small payload.
+  std::optional<loaded_value> decode_loaded(const entry_address& address, const stored_entry& entry,
+                                            std::chrono::steady_clock::time_point started) {
     try {
-      loaded_value value{decode_payload<result_type>((*entry)->payload), (*entry)->metadata.compute_time.count()};
+      loaded_value value{decode_payload<result_type>(entry.payload), entry.metadata.compute_time.count()};
       m_stats->hit(value.compute_ns);
       if (m_verbose) {
         log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
@@ -551,7 +557,7 @@ private:
       std::optional<result_type> value;
       if ((header.flags & entry_flag_zstd) != 0) {
         verify_entry(header, address.call, manifest, entry.payload);
-        value = decode_payload<result_type>(decompress_payload(entry.payload));
+        value = decode_stored_payload<result_type>(header, entry.payload);
       } else {
         XXH3_state_t state;
         XXH3_128bits_reset(&state);
@@ -655,10 +661,7 @@ private:
     for (const auto& digest : hash_globals(typename policies::globals_type{})) {
       m.global_digests.push_back(digest.hex());
     }
-    char host[256] = "";
-    if (::gethostname(host, sizeof host - 1) == 0) {
-      m.host = host;
-    }
+    m.host = host_name();
     return m;
   }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/stores/redis_connection.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/redis_url.hpp>
@@ -572,11 +573,7 @@ private:
 
   // "host:pid:random": unique per acquisition, and tells an operator who holds a lock.
   static std::string lock_token() {
-    std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) != 0) {
-      host[0] = '\0';
-    }
-    return std::string{host.data()} + ":" + std::to_string(::getpid()) + ":" +
+    return detail::host_name() + ":" + std::to_string(::getpid()) + ":" +
            detail::entry_format_detail::hex(detail::redis::random_u64(), 16);
   }
 

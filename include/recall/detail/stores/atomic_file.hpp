@@ -9,7 +9,9 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <span>
 #include <string>
 #include <string_view>
@@ -161,25 +163,36 @@ private:
 } // namespace fsio
 
 // One atomic replacement of `destination`. The constructor creates `<destination>.tmp.XXXXXX`
-// (mkostemp) in the destination's folder, which must exist; write() fills it; commit() renames
-// it over the destination, so readers see the old file or the whole new one, never a mix. A
-// temp file not committed (an error, an exception) is removed by the destructor. A process
-// killed mid-write can leave a *.tmp.* file behind; nothing ever reads those, so a cleanup pass
-// may delete any that are old.
+// (six random characters, O_EXCL) in the destination's folder, which must exist; write() fills
+// it; commit() renames it over the destination, so readers see the old file or the whole new
+// one, never a mix. A temp file not committed (an error, an exception) is removed by the
+// destructor. A process killed mid-write can leave a *.tmp.* file behind; nothing ever reads
+// those, so a cleanup pass may delete any that are old.
+//
+// The folder may be given as an open descriptor instead of a path: the temp file is then created,
+// renamed and removed relative to it (openat, renameat), so nothing resolves the folder's path
+// again between the checks a caller made on it and the rename.
 // Not thread-safe itself; distinct atomic_file objects, even for one destination, are.
 class atomic_file {
 public:
-  // `mode` is set exactly with fchmod (the umask does not apply) unless it is 0600, which
-  // mkostemp already gives. Throws store_error naming the temp file and the reason.
+  // `mode` is set exactly with fchmod (the umask does not apply) unless it is 0600, which the
+  // temp file is created with. Throws store_error naming the temp file and the reason.
   explicit atomic_file(std::string destination, durability level = durability::none,
                        ::mode_t mode = 0600)
-      : atomic_file{std::move(destination), level, mode, nullptr} {}
+      : atomic_file{AT_FDCWD, {}, std::move(destination), level, mode, nullptr} {}
 
   // As above, but a failure to create the temp file is reported in `error` (an errno value in
   // generic_category) and leaves the object inert (write and commit must not be called); lets
   // a caller react to ENOENT, say, without paying for an exception.
   atomic_file(std::string destination, durability level, ::mode_t mode, std::error_code& error)
-      : atomic_file{std::move(destination), level, mode, &error} {}
+      : atomic_file{AT_FDCWD, {}, std::move(destination), level, mode, &error} {}
+
+  // The file `name` in the folder open as `folder` (a descriptor that is not O_PATH when `level`
+  // is durability::fsync, and outlives this object). `destination` is its full path, for
+  // messages only. Failures are reported in `error`, as above.
+  atomic_file(int folder, std::string name, std::string destination, durability level, ::mode_t mode,
+              std::error_code& error)
+      : atomic_file{folder, std::move(name), std::move(destination), level, mode, &error} {}
 
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
@@ -187,7 +200,7 @@ public:
   ~atomic_file() {
     m_fd.reset();
     if (!m_committed && !m_temp.empty()) {
-      ::unlink(m_temp.c_str());
+      ::unlinkat(m_folder, temp_name(), 0);
     }
   }
 
@@ -223,37 +236,45 @@ public:
     if (::close(m_fd.release()) != 0 && errno != EINTR) {
       fsio::throw_io_error("cannot close", m_temp, errno);
     }
-    if (::rename(m_temp.c_str(), m_destination.c_str()) != 0) {
+    if (::renameat(m_folder, temp_name(), m_folder, destination_name()) != 0) {
       const int error = errno;
       fsio::throw_io_error("cannot rename " + m_temp + " to", m_destination, error);
     }
     m_committed = true;
     if (m_durability == durability::fsync) {
-      const std::string folder = fsio::parent_of(m_destination);
-      if (const int error = fsio::sync_directory(folder); error != 0) {
-        fsio::throw_io_error("cannot fsync folder", folder, error);
+      const int error = m_folder == AT_FDCWD ? fsio::sync_directory(fsio::parent_of(m_destination))
+                                             : fsio::sync_fd(m_folder);
+      if (error != 0 && error != EINVAL && error != ENOTSUP) {
+        fsio::throw_io_error("cannot fsync folder", fsio::parent_of(m_destination), error);
       }
     }
   }
 
 private:
-  atomic_file(std::string destination, durability level, ::mode_t mode,
+  static constexpr std::string_view temp_infix = ".tmp.";
+  static constexpr std::size_t temp_suffix_size = temp_infix.size() + 6;
+
+  atomic_file(int folder, std::string name, std::string destination, durability level, ::mode_t mode,
               std::error_code* error_out)
-      : m_destination{std::move(destination)}, m_durability{level} {
+      : m_destination{std::move(destination)}, m_name{std::move(name)}, m_folder{folder}, m_durability{level} {
     std::string temp;
-    temp.reserve(m_destination.size() + 12);
-    temp.append(m_destination).append(".tmp.XXXXXX");
-#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
-    defined(__NetBSD__)
-    const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-#else
-    const int fd = ::mkstemp(temp.data());
-    if (fd >= 0) {
-      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    temp.reserve(m_destination.size() + temp_suffix_size);
+    temp.append(m_destination).append(temp_infix).append(6, 'X');
+    int fd = -1;
+    int error = 0;
+    // O_EXCL makes a name taken by someone else (or a planted link) fail with EEXIST: draw again.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      fill_random_suffix(temp);
+      m_temp_name = m_folder == AT_FDCWD ? temp : m_name + temp.substr(temp.size() - temp_suffix_size);
+      do {
+        fd = ::openat(m_folder, m_temp_name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      } while (fd < 0 && errno == EINTR);
+      error = fd < 0 ? errno : 0;
+      if (error != EEXIST) {
+        break;
+      }
     }
-#endif
     if (fd < 0) {
-      const int error = errno;
       if (error_out != nullptr) {
         *error_out = std::error_code{error, std::generic_category()};
         return;
@@ -263,25 +284,56 @@ private:
     m_fd.reset(fd);
     m_temp = std::move(temp);
     if (mode != 0600 && ::fchmod(fd, mode) != 0) {
-      const int error = errno;
+      const int failure = errno;
       // Cleaned up here: a constructor that throws never runs the destructor.
       m_fd.reset();
-      ::unlink(m_temp.c_str());
+      ::unlinkat(m_folder, temp_name(), 0);
       const std::string failed = std::exchange(m_temp, std::string{});
       if (error_out != nullptr) {
-        *error_out = std::error_code{error, std::generic_category()};
+        *error_out = std::error_code{failure, std::generic_category()};
         return;
       }
-      fsio::throw_io_error("cannot set the mode of", failed, error);
+      fsio::throw_io_error("cannot set the mode of", failed, failure);
     }
     if (error_out != nullptr) {
       error_out->clear();
     }
   }
 
+  // The last six characters of `temp` become random letters and digits. The generator is per
+  // thread and mixes in the pid, so a forked child does not retrace its parent's names.
+  static void fill_random_suffix(std::string& temp) noexcept {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    thread_local std::uint64_t state = [] {
+      std::uint64_t seed = 0;
+      if (::getentropy(&seed, sizeof seed) != 0) {
+        seed = static_cast<std::uint64_t>(::time(nullptr)) ^ reinterpret_cast<std::uintptr_t>(&seed);
+      }
+      return seed;
+    }();
+    state += 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(::getpid());
+    std::uint64_t z = state; // splitmix64
+    z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31U;
+    for (std::size_t i = temp.size() - 6; i < temp.size(); ++i) {
+      temp[i] = alphabet[z % (sizeof alphabet - 1)];
+      z /= sizeof alphabet - 1;
+    }
+  }
+
+  // Names as the syscalls take them: relative to m_folder, or whole paths under AT_FDCWD.
+  [[nodiscard]] const char* destination_name() const noexcept {
+    return m_folder == AT_FDCWD ? m_destination.c_str() : m_name.c_str();
+  }
+  [[nodiscard]] const char* temp_name() const noexcept { return m_temp_name.c_str(); }
+
   std::string m_destination;
+  std::string m_name; // the destination relative to m_folder; empty under AT_FDCWD
   std::string m_temp;
+  std::string m_temp_name; // m_temp as the syscalls take it
   fsio::unique_fd m_fd;
+  int m_folder;
   durability m_durability;
   bool m_committed = false;
 };

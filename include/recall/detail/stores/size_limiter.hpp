@@ -144,7 +144,8 @@ private:
     if (filename.find(m_extension + ".tmp.") != std::string::npos) {
       std::filesystem::remove(path, ignored); // a writer that died mid-store
     } else if (filename.ends_with(".lock")) {
-      // Only a lock nobody holds: taking it proves the holder is gone.
+      // A per-key lock file of recall before the function-wide locks file; only one nobody
+      // holds: taking it proves the holder is gone.
       const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
       if (fd >= 0) {
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
