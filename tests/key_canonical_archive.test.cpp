@@ -228,6 +228,46 @@ TEST_CASE("hostile payloads throw format_error without over-reading or over-allo
   }
 }
 
+namespace {
+struct byte_then_block {
+  char tag = 0;
+  std::vector<double> values;
+  std::vector<float> floats;
+  bool operator==(const byte_then_block&) const = default;
+};
+} // namespace
+
+// Vectors of scalars decode by copying into reserved capacity (canonical_reader's own path):
+// aligned and unaligned blocks, an empty one, one replacing a default with content, and the
+// hash fed while decoding, which must be the hash of exactly the bytes read.
+TEST_CASE("vectors of scalars decode as cereal would, with or without a hash fed", "[key_canonical_archive]") {
+  std::vector<double> large(300000);
+  for (std::size_t i = 0; i < large.size(); ++i) {
+    large[i] = static_cast<double>(i) * 0.5 - 7.0;
+  }
+  const auto bytes = encode_payload(large);
+  CHECK(decode_payload<std::vector<double>>(bytes) == large);
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  CHECK(recall::detail::decode_payload_hashing<std::vector<double>>(bytes, &state) == large);
+  const auto fed = XXH3_128bits_digest(&state);
+  const auto whole = XXH3_128bits(bytes.data(), bytes.size());
+  CHECK(fed.low64 == whole.low64);
+  CHECK(fed.high64 == whole.high64);
+
+  // After one char, the block starts unaligned for double: the fallback copies the same bytes.
+  const byte_then_block odd{'x', {1.5, -2.25, 1e300}, {0.5F, 3.0F}};
+  CHECK(decode_payload<byte_then_block>(encode_payload(odd)) == odd);
+  CHECK(decode_payload<byte_then_block>(encode_payload(byte_then_block{})) == byte_then_block{});
+
+  struct with_default {
+    std::vector<int> values{9, 9, 9};
+    bool operator==(const with_default&) const = default;
+  };
+  CHECK(decode_payload<with_default>(encode_payload(with_default{{1, 2}})).values == std::vector<int>{1, 2});
+  CHECK(decode_payload<with_default>(encode_payload(with_default{{}})).values.empty());
+}
+
 // Found by fuzz/payload_fuzzer.cpp: cereal's valarray functions bind &v[0] of an empty valarray
 // (undefined behaviour, reported by UBSan in the asan configuration). recall encodes valarrays
 // itself, in the same bytes: the size, then the elements.

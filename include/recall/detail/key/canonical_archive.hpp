@@ -402,6 +402,8 @@ public:
       read_binary(value);
     } else if constexpr (is_specialization_of<T, std::valarray>) {
       read_valarray(value);
+    } else if constexpr (is_block_vector<T>) {
+      read_block_vector(value);
     } else if constexpr (is_cereal_wrapper<T> || cereal::traits::is_input_serializable<T, canonical_reader>::value) {
       base::operator()(value);
     } else if constexpr (is_hana_struct<T>) {
@@ -418,6 +420,47 @@ public:
   }
 
 private:
+  // The vectors cereal stores as a size and one block of element bytes (its binary fast path),
+  // on a little-endian machine, where those bytes are the elements' own.
+  template <class T>
+  static constexpr bool is_block_vector = [] {
+    if constexpr (is_specialization_of<T, std::vector>) {
+      using element = typename T::value_type;
+      return std::is_same_v<T, std::vector<element>> && is_raw_block_element<element> && !std::is_same_v<element, bool> &&
+             std::endian::native == std::endian::little;
+    } else {
+      return false;
+    }
+  }();
+
+  // cereal's load for these resizes the vector, writing zeros over every element, then copies
+  // the block over them: two passes over a large result's memory. Copying into reserved
+  // capacity makes it one. Same bytes read, same checks, same value as cereal's load.
+  template <class E>
+  void read_block_vector(std::vector<E>& values) {
+    const auto count = static_cast<std::size_t>(read_size());
+    const std::byte* source = m_bytes.data() + m_position;
+    if (count > remaining() / sizeof(E) || reinterpret_cast<std::uintptr_t>(source) % alignof(E) != 0) {
+      // Too short (read_bytes reports it), or a block not aligned for E: cereal's way.
+      values.resize(count);
+      read_bytes(values.data(), count * sizeof(E));
+      return;
+    }
+    values.clear();
+    values.reserve(count);
+    const E* first = reinterpret_cast<const E*>(source);
+    // Hash each chunk just copied, while it is still in cache.
+    const std::size_t chunk = m_hash == nullptr ? count : (std::size_t{128} << 10) / sizeof(E);
+    for (std::size_t done = 0; done < count; done += chunk) {
+      const std::size_t n = std::min(chunk, count - done);
+      values.insert(values.end(), first + done, first + done + n);
+      if (m_hash != nullptr) {
+        XXH3_128bits_update(m_hash, values.data() + done, n * sizeof(E));
+      }
+    }
+    m_position += count * sizeof(E);
+  }
+
   // The counterpart of canonical_writer::write_valarray (cereal's load takes &v[0] when empty).
   template <class T>
   void read_valarray(std::valarray<T>& values) {
