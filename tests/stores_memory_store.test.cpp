@@ -119,6 +119,31 @@ TEST_CASE("memory_store: front caches never serve what the store no longer holds
   CHECK_FALSE(store.find<long>(k).has_value());
 }
 
+TEST_CASE("memory_store: keys sharing their front slots are each served their own value", "[stores_memory_store]") {
+  // Equal modulo 1,024 in both words: all three have the same two candidate front slots.
+  const recall::key keys[] = {{1024 * 1 + 7, 1024 * 5 + 9}, {1024 * 2 + 7, 1024 * 6 + 9}, {1024 * 3 + 7, 1024 * 7 + 9}};
+  recall::memory_store store;
+  for (int i = 0; i < 3; ++i) {
+    store.insert(keys[i], std::make_shared<const int>(100 + i), sizeof(int), i);
+  }
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      std::int64_t saved = -1;
+      CHECK(store.find<int>(keys[i], &saved) == 100 + i);
+      CHECK(saved == i);
+    }
+  }
+  // Two of them fit their two slots: after both are seen, each is served (from either slot).
+  for (int round = 0; round < 3; ++round) {
+    CHECK(store.find<int>(keys[0]) == 100);
+    CHECK(store.find<int>(keys[1]) == 101);
+  }
+  CHECK(store.erase(keys[1]));
+  CHECK_FALSE(store.find<int>(keys[1]).has_value());
+  CHECK(store.find<int>(keys[0]) == 100);
+  CHECK(store.find<int>(keys[2]) == 102);
+}
+
 TEST_CASE("memory_store: another thread sees an erase its front slot missed", "[stores_memory_store]") {
   recall::memory_store store;
   const recall::key k{33, 44};

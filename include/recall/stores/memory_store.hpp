@@ -47,8 +47,11 @@ public:
   // avoids reference-count traffic on the hot path; large values are rarely kept here anyway.
   // `compute_ns`, if given, receives the compute time the value saves (as given to insert()).
   //
-  // Small values are also kept in a per-thread front cache (64 direct-mapped slots), so a repeated
-  // hit takes no lock and writes no shared cache line: threads hitting the tier scale with cores.
+  // Small values are also kept in a per-thread front cache, so a repeated hit takes no lock and
+  // writes no shared cache line: threads hitting the tier scale with cores. It has 1,024 slots
+  // and each key two candidate slots (from its low and its high word): a thread's hot keys
+  // rarely collide in both, where with one slot per key a few colliding keys kept taking the
+  // shard lock, and those locked calls alone cost a second thread most of its gain.
   // A slot is valid only while the store's generation is the one it was filled under; every
   // erase, replacement, eviction and clear moves the generation on, so a front cache never
   // serves what the store no longer holds. Front hits do not refresh the shard's LRU order: a
@@ -56,13 +59,18 @@ public:
   // reloads it.
   template <class T>
   [[nodiscard]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
-    front_slot& slot = front_cache()[k.low() % front_slots];
+    auto& front = front_cache();
+    front_slot& first = front[k.low() % front_slots];
+    front_slot& second = front[k.high() % front_slots];
     const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
-    if (slot.store == m_id && slot.generation == generation && slot.type == &detail::type_tag<T> && slot.call == k) {
-      if (compute_ns != nullptr) {
-        *compute_ns = slot.compute_ns;
+    for (const front_slot* slot : {&first, &second}) {
+      if (slot->store == m_id && slot->generation == generation && slot->type == &detail::type_tag<T> &&
+          slot->call == k) {
+        if (compute_ns != nullptr) {
+          *compute_ns = slot->compute_ns;
+        }
+        return *static_cast<const T*>(slot->value.get());
       }
-      return *static_cast<const T*>(slot.value.get());
     }
     auto& s = shard_for(k);
     const std::lock_guard lock{s.mutex};
@@ -77,6 +85,10 @@ public:
       *compute_ns = it->second->compute_ns;
     }
     if (it->second->bytes <= front_value_limit) {
+      // The first candidate unless it holds a live value of this store and the second does not.
+      const bool first_live = first.store == m_id && first.generation == generation;
+      const bool second_live = second.store == m_id && second.generation == generation;
+      front_slot& slot = first_live && !second_live ? second : first;
       slot = front_slot{m_id, generation, k, it->second->type, it->second->value, it->second->compute_ns};
     }
     return *static_cast<const T*>(it->second->value.get());
@@ -200,10 +212,11 @@ public:
 
 private:
   static constexpr std::size_t shard_count = 16;
-  static constexpr std::size_t front_slots = 64;
-  // Values charged more than this stay out of front caches, which pin what they hold: at most
-  // 64 x 4 KiB per thread.
-  static constexpr std::size_t front_value_limit = 4096;
+  static constexpr std::size_t front_slots = 1024;
+  // Values charged more than this stay out of front caches, which pin what they hold (until the
+  // slot is refilled or the thread ends): at most 1,024 x 1 KiB per thread, beside 64 KiB of
+  // slots.
+  static constexpr std::size_t front_value_limit = 1024;
 
   struct front_slot {
     std::uint64_t store = 0; // m_id of the store that filled it; 0: empty
