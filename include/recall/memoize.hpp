@@ -505,7 +505,7 @@ private:
     } else {
       ticket.publish([&] { return std::make_shared<const result_type>(value); });
     }
-    return value;
+    return std::move(loaded.value); // a reference names it: without std::move this would copy
   }
 
   // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
