@@ -555,6 +555,12 @@ extern "C" [[gnu::noinline]] void recall_bench_probe(const char* name, long call
     for (long i = 0; i < calls; ++i) {
       benchmark::DoNotOptimize(m(1.5, 2.5));
     }
+  } else if (which == "miss_small") {
+    static recall::memoize<&workload::store_small> m{options_in("miss")};
+    static std::int64_t salt = run_salt() << 16;
+    for (long i = 0; i < calls; ++i) {
+      benchmark::DoNotOptimize(m(1.5, salt++));
+    }
   } else if (which == "key_large") {
     const auto& values = large_argument();
     auto& m = pick_memo(recall::mutation_policy::warn);

@@ -236,7 +236,7 @@ public:
         throw_open_error("folder", shard_path, errno);
       }
       create_folders(where);
-      folder.reset(open_below(shard_path, O_RDONLY | O_DIRECTORY));
+      folder.reset(open_below(shard_path, O_RDONLY | O_DIRECTORY, 0, root_check::now));
       if (!folder) {
         throw_open_error("folder", shard_path, errno);
       }
@@ -382,7 +382,7 @@ public:
       }
     }
     const detail::fsio::unique_fd fd{open_below(folder + "/" + std::string{detail::stats_file_name}, O_RDWR | O_CREAT,
-                                                file_mode())};
+                                                file_mode(), delta.stores > 0 ? root_check::now : root_check::when_due)};
     if (fd) {
       set_shared_mode(fd.get());
       static_cast<void>(detail::add_stats(fd.get(), delta));
@@ -416,7 +416,7 @@ public:
     detail::fsio::unique_fd fd{open_below(path, O_RDWR | O_CREAT, file_mode())};
     if (!fd && errno == ENOENT) {
       create_folders(where);
-      fd.reset(open_below(path, O_RDWR | O_CREAT, file_mode()));
+      fd.reset(open_below(path, O_RDWR | O_CREAT, file_mode(), root_check::now));
     }
     if (!fd) {
       throw_open_error("lock file", path, errno);
@@ -449,6 +449,8 @@ public:
   static constexpr std::size_t lock_record_slots = 1024;
 
 private:
+  using root_check = detail::fsio::root_folder::root_check;
+
 #if defined(F_OFD_SETLK)
   static constexpr int lock_command = F_OFD_SETLK;
 #else
@@ -636,8 +638,10 @@ private:
   }
 
   // open_beneath() for a `path` this store built (it starts with m_root_prefix).
-  [[nodiscard]] int open_below(const std::string& path, int flags, ::mode_t mode = 0) const noexcept {
-    return m_root_folder.open(path.c_str() + m_root_prefix.size(), flags, mode);
+  // `check`: root_check::now right after creating folders, so a replaced root is followed at once.
+  [[nodiscard]] int open_below(const std::string& path, int flags, ::mode_t mode = 0,
+                               root_check check = root_check::when_due) const noexcept {
+    return m_root_folder.open(path.c_str() + m_root_prefix.size(), flags, mode, check);
   }
 
   // Throws store_error for a failed open_below(), saying so plainly when a link was refused.

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <new>
@@ -128,10 +129,12 @@ inline std::atomic<bool> no_openat2{false};
 //
 // The descriptor follows the folder, not its path. When an open below it finds nothing (ENOENT),
 // the handle checks that the path still names the folder it holds (stat of the path against
-// fstat of the descriptor) and, if not, reopens the path and tries again: a root removed, or
-// moved aside and recreated, by another process is noticed at the first miss, at the cost of
-// one stat per miss. Until then, hits are served from the folder that was the root (they are
-// entries that were valid there; nothing is written to it once a miss has noticed the move).
+// fstat of the descriptor) and, if not, reopens the path and tries again. Misses check at most
+// once a second (a check is two system calls, on a path that costs about fifteen); a caller
+// that is about to create what was missing asks for the check now (root_check::now). So a root
+// removed, or moved aside and made anew, by another process is followed from the first save
+// after it, and from the first miss a second after it. Until then, hits are served from the
+// folder that was the root: entries that were valid there.
 // Thread-safe; replaced descriptors stay open until the handle dies, since another thread may
 // still be using one.
 class root_folder {
@@ -150,14 +153,17 @@ public:
 
   [[nodiscard]] const std::string& path() const noexcept { return m_path; }
 
+  enum class root_check { when_due, now };
+
   // open_beneath_at() below the root; -1 with errno ENOENT when the root itself is missing.
-  [[nodiscard]] int open(const char* relative, int flags, ::mode_t mode = 0) noexcept {
+  [[nodiscard]] int open(const char* relative, int flags, ::mode_t mode = 0,
+                         root_check check = root_check::when_due) noexcept {
     const int root = current();
     if (root < 0) {
       return -1;
     }
     const int fd = open_beneath_at(root, relative, flags, mode);
-    if (fd < 0 && errno == ENOENT && reopen_if_moved(root)) {
+    if (fd < 0 && errno == ENOENT && check_due(check) && reopen_if_moved(root)) {
       return open_beneath_at(m_fd.load(std::memory_order_acquire), relative, flags, mode);
     }
     return fd;
@@ -175,9 +181,22 @@ private:
     }
     const int fd = open_retrying(m_path.c_str(), beneath_detail::root_open_flags);
     if (fd >= 0) {
+      m_last_check.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
       m_fd.store(fd, std::memory_order_release);
     }
     return fd;
+  }
+
+  // Whether to check the root now; a due check is counted as done.
+  [[nodiscard]] bool check_due(root_check check) noexcept {
+    const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    constexpr std::int64_t period = std::chrono::steady_clock::duration{std::chrono::seconds{1}}.count();
+    std::int64_t last = m_last_check.load(std::memory_order_relaxed);
+    if (check == root_check::when_due && now - last < period) {
+      return false;
+    }
+    // One thread per period does the check; `now` wins over a concurrent due check.
+    return m_last_check.compare_exchange_strong(last, now, std::memory_order_relaxed) || check == root_check::now;
   }
 
   // True if `seen` is no longer the folder at m_path and a descriptor of the one now there
@@ -208,6 +227,7 @@ private:
 
   std::string m_path;
   std::atomic<int> m_fd{-1};
+  std::atomic<std::int64_t> m_last_check{0}; // steady_clock ticks of the last check of the path
   std::mutex m_mutex; // serializes opening and replacing the descriptor
   std::vector<int> m_retired;
 };
