@@ -168,3 +168,18 @@ TEST_CASE("a memoized large result is stored compressed and loads intact", "[sto
   REQUIRE(files.size() == 1);
   CHECK(std::filesystem::file_size(files[0]) < (std::size_t{1} << 18) * sizeof(double) / 10);
 }
+
+TEST_CASE("libzstd is loaded on first use, and its absence is a warning, not a failure", "[stores_compression]") {
+  // The process's own copy: present here (the test links libzstd for the forged frames above).
+  REQUIRE(recall::detail::zstd_library() != nullptr);
+  CHECK(recall::detail::zstd_library() == recall::detail::zstd_library()); // loaded once
+
+  recall_test::log_capture logs;
+  CHECK_FALSE(recall::detail::load_zstd("libzstd-that-is-not-there.so.1").has_value());
+  REQUIRE(logs.lines().size() == 1);
+  CHECK(logs.count(recall::log_level::warning, "zstd compression is unavailable") == 1);
+  CHECK(logs.count(recall::log_level::warning, "libzstd-that-is-not-there.so.1") == 1);
+  // A library without zstd's functions is refused the same way.
+  CHECK_FALSE(recall::detail::load_zstd("libm.so.6").has_value());
+  CHECK(logs.lines().size() == 2);
+}

@@ -1,6 +1,7 @@
 // zstd compression of entry payloads, with a decompressor that trusts no size it reads.
 #pragma once
 
+#include <dlfcn.h>
 #include <zstd.h>
 
 #include <cstddef>
@@ -11,9 +12,57 @@
 #include <vector>
 
 #include <recall/errors.hpp>
+#include <recall/log.hpp>
 #include <recall/stores/compression.hpp>
 
 namespace recall::detail {
+
+// libzstd, loaded on first use (dlopen of libzstd.so.1) rather than linked: a program that never
+// writes nor reads a compressed entry, as most hits are, does not load it. Linking it cost every
+// process about 0.4 ms of start-up (a quarter of a cold start's CPU time), for a library only
+// entries of 64 KiB and more use. Only zstd.h is needed to build.
+struct zstd_functions {
+  decltype(&ZSTD_compressBound) compress_bound;
+  decltype(&ZSTD_compress) compress;
+  decltype(&ZSTD_isError) is_error;
+  decltype(&ZSTD_getErrorName) error_name;
+  decltype(&ZSTD_getFrameContentSize) frame_content_size;
+  decltype(&ZSTD_findFrameCompressedSize) frame_compressed_size;
+  decltype(&ZSTD_decompress) decompress;
+};
+
+// Loads the library `soname` and looks up the functions; nullopt (and a warning saying why) if
+// either fails. The library is never closed: the functions stay valid for the whole process.
+[[nodiscard]] inline std::optional<zstd_functions> load_zstd(const char* soname) {
+  const auto unavailable = [](const std::string& why) {
+    log(log_level::warning, "zstd compression is unavailable (" + why +
+                                "): entries are stored uncompressed, and compressed ones read as misses");
+    return std::nullopt;
+  };
+  void* library = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    const char* why = ::dlerror();
+    return unavailable(why != nullptr ? why : soname);
+  }
+  const auto find = [&]<class F>(F& out, const char* name) {
+    out = reinterpret_cast<F>(::dlsym(library, name));
+    return out != nullptr;
+  };
+  zstd_functions f{};
+  if (find(f.compress_bound, "ZSTD_compressBound") && find(f.compress, "ZSTD_compress") &&
+      find(f.is_error, "ZSTD_isError") && find(f.error_name, "ZSTD_getErrorName") &&
+      find(f.frame_content_size, "ZSTD_getFrameContentSize") &&
+      find(f.frame_compressed_size, "ZSTD_findFrameCompressedSize") && find(f.decompress, "ZSTD_decompress")) {
+    return f;
+  }
+  return unavailable(std::string{soname} + " lacks a function recall needs");
+}
+
+// The process's libzstd functions, loaded on first use; null when it cannot be loaded.
+[[nodiscard]] inline const zstd_functions* zstd_library() {
+  static const std::optional<zstd_functions> functions = load_zstd("libzstd.so.1");
+  return functions ? &*functions : nullptr;
+}
 
 // Decompressed payloads larger than this are refused whatever a frame header claims.
 inline constexpr std::uint64_t max_decompressed_size = std::uint64_t{1} << 40;
@@ -25,9 +74,13 @@ inline constexpr std::uint64_t max_decompressed_size = std::uint64_t{1} << 40;
   if (settings.codec != codec::zstd || payload.size() < settings.threshold || payload.empty()) {
     return std::nullopt;
   }
-  std::vector<std::byte> out(ZSTD_compressBound(payload.size()));
-  const std::size_t size = ZSTD_compress(out.data(), out.size(), payload.data(), payload.size(), settings.level);
-  if (ZSTD_isError(size) != 0U) {
+  const zstd_functions* zstd = zstd_library();
+  if (zstd == nullptr) {
+    return std::nullopt;
+  }
+  std::vector<std::byte> out(zstd->compress_bound(payload.size()));
+  const std::size_t size = zstd->compress(out.data(), out.size(), payload.data(), payload.size(), settings.level);
+  if (zstd->is_error(size) != 0U) {
     return std::nullopt; // compression is an optimization: store raw
   }
   if (static_cast<double>(size) > settings.keep_ratio * static_cast<double>(payload.size())) {
@@ -39,9 +92,14 @@ inline constexpr std::uint64_t max_decompressed_size = std::uint64_t{1} << 40;
 
 // Decompresses one zstd frame holding exactly the whole payload. The frame's declared content
 // size is checked against max_decompressed_size and against what the frame's size can expand
-// to before anything is allocated, and the output must be exactly that size. Throws format_error.
+// to before anything is allocated, and the output must be exactly that size. Throws format_error,
+// or store_error when libzstd cannot be loaded (the entry is not damaged: it must not be removed).
 [[nodiscard]] inline std::vector<std::byte> decompress_payload(std::span<const std::byte> frame) {
-  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  const zstd_functions* zstd = zstd_library();
+  if (zstd == nullptr) {
+    throw store_error{"cannot read a compressed cache entry: libzstd.so.1 cannot be loaded"};
+  }
+  const unsigned long long declared = zstd->frame_content_size(frame.data(), frame.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR) {
     throw format_error{"compressed payload is not a zstd frame"};
   }
@@ -58,14 +116,14 @@ inline constexpr std::uint64_t max_decompressed_size = std::uint64_t{1} << 40;
     throw format_error{"compressed payload declares " + std::to_string(declared) + " bytes, more than " +
                        std::to_string(frame.size()) + " compressed bytes can hold"};
   }
-  const std::size_t compressed = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
-  if (ZSTD_isError(compressed) != 0U || compressed != frame.size()) {
+  const std::size_t compressed = zstd->frame_compressed_size(frame.data(), frame.size());
+  if (zstd->is_error(compressed) != 0U || compressed != frame.size()) {
     throw format_error{"compressed payload is not exactly one zstd frame"};
   }
   std::vector<std::byte> out(static_cast<std::size_t>(declared));
-  const std::size_t size = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
-  if (ZSTD_isError(size) != 0U) {
-    throw format_error{std::string{"compressed payload does not decompress: "} + ZSTD_getErrorName(size)};
+  const std::size_t size = zstd->decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (zstd->is_error(size) != 0U) {
+    throw format_error{std::string{"compressed payload does not decompress: "} + zstd->error_name(size)};
   }
   if (size != out.size()) {
     throw format_error{"compressed payload decompressed to " + std::to_string(size) + " bytes, its frame says " +
