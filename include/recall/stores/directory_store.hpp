@@ -229,18 +229,7 @@ public:
     // The temp file is made and renamed relative to the shard folder, opened without following
     // links: a linked function or shard folder is refused, and none can be swapped in later.
     const std::string shard_path = where.path.substr(0, where.function_end + 3);
-    detail::fsio::unique_fd folder{open_below(shard_path, O_RDONLY | O_DIRECTORY)};
-    if (!folder) {
-      // Folders are made only when missing, so the common save pays for no mkdir or stat.
-      if (errno != ENOENT) {
-        throw_open_error("folder", shard_path, errno);
-      }
-      create_folders(where);
-      folder.reset(open_below(shard_path, O_RDONLY | O_DIRECTORY, 0, root_check::now));
-      if (!folder) {
-        throw_open_error("folder", shard_path, errno);
-      }
-    }
+    const detail::fsio::unique_fd folder = open_making_folders(where, shard_path, "folder", O_RDONLY | O_DIRECTORY);
     std::error_code error;
     detail::atomic_file file{folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability,
                              file_mode(), error};
@@ -413,14 +402,7 @@ public:
     const location where = find(address);
     std::string path = where.path.substr(0, where.function_end);
     path.append("/").append(lock_file_name);
-    detail::fsio::unique_fd fd{open_below(path, O_RDWR | O_CREAT, file_mode())};
-    if (!fd && errno == ENOENT) {
-      create_folders(where);
-      fd.reset(open_below(path, O_RDWR | O_CREAT, file_mode(), root_check::now));
-    }
-    if (!fd) {
-      throw_open_error("lock file", path, errno);
-    }
+    detail::fsio::unique_fd fd = open_making_folders(where, path, "lock file", O_RDWR | O_CREAT, file_mode());
     set_shared_mode(fd.get());
     struct ::flock range{};
     range.l_type = F_WRLCK;
@@ -642,6 +624,22 @@ private:
   [[nodiscard]] int open_below(const std::string& path, int flags, ::mode_t mode = 0,
                                root_check check = root_check::when_due) const noexcept {
     return m_root_folder.open(path.c_str() + m_root_prefix.size(), flags, mode, check);
+  }
+
+  // open_below(path), making the folders of `where` first if something on the way is missing
+  // (folders are made only then, so the common save or lock pays for no mkdir or stat).
+  // Throws store_error naming `what` and `path` on failure.
+  [[nodiscard]] detail::fsio::unique_fd open_making_folders(const location& where, const std::string& path,
+                                                            std::string_view what, int flags, ::mode_t mode = 0) const {
+    detail::fsio::unique_fd fd{open_below(path, flags, mode)};
+    if (!fd && errno == ENOENT) {
+      create_folders(where);
+      fd.reset(open_below(path, flags, mode, root_check::now));
+    }
+    if (!fd) {
+      throw_open_error(what, path, errno);
+    }
+    return fd;
   }
 
   // Throws store_error for a failed open_below(), saying so plainly when a link was refused.
