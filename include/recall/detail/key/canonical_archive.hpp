@@ -328,16 +328,11 @@ public:
       throw format_error{"payload truncated: needs " + std::to_string(size) + " more bytes, " +
                          std::to_string(remaining()) + " left"};
     }
-    if (size != 0 && m_hash == nullptr) {
-      std::memcpy(out, m_bytes.data() + m_position, size);
-    } else if (size != 0) {
-      // Hash each chunk just copied, while it is still in cache.
-      constexpr std::size_t chunk = std::size_t{128} << 10;
-      for (std::size_t done = 0; done < size; done += chunk) {
-        const std::size_t n = std::min(chunk, size - done);
+    if (size != 0) {
+      copy_hashing(size, [&](std::size_t done, std::size_t n) {
         std::memcpy(static_cast<std::byte*>(out) + done, m_bytes.data() + m_position + done, n);
-        XXH3_128bits_update(m_hash, static_cast<const std::byte*>(out) + done, n);
-      }
+        return static_cast<const std::byte*>(out) + done;
+      });
     }
     m_position += size;
   }
@@ -449,16 +444,27 @@ private:
     values.clear();
     values.reserve(count);
     const E* first = reinterpret_cast<const E*>(source);
-    // Hash each chunk just copied, while it is still in cache.
-    const std::size_t chunk = m_hash == nullptr ? count : (std::size_t{128} << 10) / sizeof(E);
-    for (std::size_t done = 0; done < count; done += chunk) {
-      const std::size_t n = std::min(chunk, count - done);
-      values.insert(values.end(), first + done, first + done + n);
-      if (m_hash != nullptr) {
-        XXH3_128bits_update(m_hash, values.data() + done, n * sizeof(E));
-      }
-    }
+    copy_hashing(count * sizeof(E), [&](std::size_t done, std::size_t n) {
+      values.insert(values.end(), first + done / sizeof(E), first + (done + n) / sizeof(E));
+      return reinterpret_cast<const std::byte*>(values.data()) + done;
+    });
     m_position += count * sizeof(E);
+  }
+
+  // Copies `size` bytes with `copy(done, n)`, which copies bytes [done, done + n) and returns
+  // where they landed. With a hash attached, it goes in 128 KiB chunks (a multiple of every
+  // element size) and each chunk is hashed just after it is copied, while it is still in cache.
+  template <class Copy>
+  void copy_hashing(std::size_t size, Copy&& copy) {
+    if (m_hash == nullptr) {
+      copy(0, size);
+      return;
+    }
+    constexpr std::size_t chunk = std::size_t{128} << 10;
+    for (std::size_t done = 0; done < size; done += chunk) {
+      const std::size_t n = std::min(chunk, size - done);
+      XXH3_128bits_update(m_hash, copy(done, n), n);
+    }
   }
 
   // The counterpart of canonical_writer::write_valarray (cereal's load takes &v[0] when empty).
