@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include <recall/detail/immortal.hpp>
+
 namespace recall {
 
 enum class log_level { debug, info, warning };
@@ -32,9 +34,10 @@ struct log_state {
   log_sink sink;
 };
 
+// Never destroyed: memoize objects log from their destructors, after main returns.
 inline log_state& global_log_state() {
-  static log_state state;
-  return state;
+  static immortal<log_state> state;
+  return state.get();
 }
 
 inline void write_to_stderr(log_level level, std::string_view line) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <recall/detail/immortal.hpp>
+
 namespace recall {
 
 // One generated row: `function` is the function's identity name (its canonical qualified name,
@@ -25,9 +27,10 @@ struct body_signature_table {
   std::unordered_map<std::string, std::string> rows;
 };
 
+// Never destroyed: a memoize object at namespace scope may resolve its identity at any time.
 inline body_signature_table& body_signatures() {
-  static body_signature_table table;
-  return table;
+  static immortal<body_signature_table> table;
+  return table.get();
 }
 
 } // namespace detail

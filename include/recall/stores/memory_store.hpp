@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <recall/detail/immortal.hpp>
 #include <recall/key/key.hpp>
 #include <recall/stores/store.hpp>
 
@@ -298,8 +299,8 @@ private:
 
 // The tier every memoize object shares unless its options say memory_tier::none.
 [[nodiscard]] inline memory_store& process_memory_tier() {
-  static memory_store tier;
-  return tier;
+  static detail::immortal<memory_store> tier; // memoize objects with static storage may outlive any static
+  return tier.get();
 }
 
 } // namespace recall

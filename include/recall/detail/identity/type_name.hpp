@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <recall/detail/immortal.hpp>
+
 // Canonical spelling contract (what normalize_name guarantees, and what cache keys rely on).
 //
 // normalize_name(raw) takes a type or value as spelled by g++ 12 or clang++ 16 (libstdc++ or
@@ -1056,8 +1058,8 @@ template <class R, class... A>
 // Canonical spelling of T (contract at the top of this file); computed once per T.
 template <class T>
 [[nodiscard]] std::string canonical_type_name() {
-  static const std::string name = normalize_name(type_name_impl::spell<T>({}));
-  return name;
+  static immortal<const std::string> name{normalize_name(type_name_impl::spell<T>({}))};
+  return name.get();
 }
 
 // Canonical fully qualified name of the function F points to, e.g. `ns::simulate`; template
@@ -1067,9 +1069,9 @@ template <auto F>
   static_assert(std::is_pointer_v<decltype(F)> &&
                     std::is_function_v<std::remove_pointer_t<decltype(F)>>,
                 "recall: canonical_function_name needs a pointer to a function");
-  static const std::string name =
-      type_name_impl::drop_function_template_arguments(normalize_name(raw_value_name<F>()));
-  return name;
+  static immortal<const std::string> name{
+      type_name_impl::drop_function_template_arguments(normalize_name(raw_value_name<F>()))};
+  return name.get();
 }
 
 // Canonical identity of the function F points to: name, parameter types as declared (after the
@@ -1080,11 +1082,10 @@ template <auto F>
   using parts = type_name_impl::function_pointer_parts<decltype(F)>;
   static_assert(parts::valid,
                 "recall: function_signature needs a pointer to a non-variadic function");
-  static const std::string signature = [] {
-    return canonical_function_name<F>() + "(" + type_name_impl::canonical_list(parts{}) +
-           ")->" + canonical_type_name<typename parts::result>();
-  }();
-  return signature;
+  static immortal<const std::string> signature{canonical_function_name<F>() + "(" +
+                                               type_name_impl::canonical_list(parts{}) + ")->" +
+                                               canonical_type_name<typename parts::result>()};
+  return signature.get();
 }
 
 } // namespace recall::detail

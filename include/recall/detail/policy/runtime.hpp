@@ -14,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include <recall/detail/immortal.hpp>
 #include <recall/errors.hpp>
 #include <recall/log.hpp>
 #include <recall/stores/durability.hpp>
@@ -24,9 +25,13 @@ namespace recall::detail {
 // Logs `message` the first time `cause` is seen in this process; later occurrences are dropped
 // so that a cache on a full disk does not print one warning per call. Returns whether it logged.
 inline bool warn_once(const std::string& cause, const std::string& message) {
-  static std::mutex mutex;
-  static std::set<std::string> seen;
+  struct state {
+    std::mutex mutex;
+    std::set<std::string> seen;
+  };
+  static immortal<state> causes; // memoize destructors may warn after main returns
   {
+    auto& [mutex, seen] = causes.get();
     const std::lock_guard lock{mutex};
     if (!seen.insert(cause).second) {
       return false;
@@ -59,8 +64,12 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
 // memoize object on the same cache with the same settings shares its state.
 [[nodiscard]] inline std::shared_ptr<directory_store> shared_directory_store(const std::filesystem::path& root,
                                                                             durability d, const compression& c = {}) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<directory_store>> stores;
+  struct registry {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<directory_store>> stores;
+  };
+  static immortal<registry> shared; // used by memoize objects built after main returns too
+  auto& [mutex, stores] = shared.get();
   const std::string settings = std::to_string(static_cast<int>(d)) + ' ' + std::to_string(static_cast<int>(c.codec)) +
                                ' ' + std::to_string(c.level) + ' ' + std::to_string(c.threshold) + ' ' +
                                std::to_string(c.keep_ratio) + ' ' + root.string();

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <recall/detail/immortal.hpp>
 #include <recall/key/key.hpp>
 
 namespace recall::detail {
@@ -109,8 +110,8 @@ private:
 };
 
 [[nodiscard]] inline single_flight& process_single_flight() {
-  static single_flight table;
-  return table;
+  static immortal<single_flight> table; // memoize objects with static storage may outlive any static
+  return table.get();
 }
 
 } // namespace recall::detail

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <recall/detail/immortal.hpp>
 #include <recall/errors.hpp>
 #include <recall/log.hpp>
 #include <recall/stores/compression.hpp>
@@ -60,8 +61,8 @@ struct zstd_functions {
 
 // The process's libzstd functions, loaded on first use; null when it cannot be loaded.
 [[nodiscard]] inline const zstd_functions* zstd_library() {
-  static const std::optional<zstd_functions> functions = load_zstd("libzstd.so.1");
-  return functions ? &*functions : nullptr;
+  static immortal<const std::optional<zstd_functions>> functions{load_zstd("libzstd.so.1")};
+  return functions.get() ? &*functions.get() : nullptr;
 }
 
 // Decompressed payloads larger than this are refused whatever a frame header claims.
