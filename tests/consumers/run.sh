@@ -43,6 +43,20 @@ step "meson consumer (subproject)" bash -c "
 step "meson consumer used recall's override" grep -q "Dependency recall found: YES .* (overridden)" \
   "$work/meson/build/meson-logs/meson-log.txt"
 
+# meson: dependency('recall-redis') alone, recall as a subproject through a wrap that provides it;
+# and pkg-config's recall-redis from the installed tree. Only where hiredis is installed.
+if pkg-config --exists hiredis; then
+  mkdir -p "$work/meson_redis/subprojects"
+  cp "$src/tests/consumers/meson_redis/meson.build" "$src/tests/consumers/meson_redis/main.cpp" "$work/meson_redis/"
+  cp "$src/tests/consumers/meson_redis/recall.wrap" "$work/meson_redis/subprojects/"
+  ln -s "$src" "$work/meson_redis/subprojects/recall"
+  step "meson consumer of recall-redis alone (subproject)" bash -c "
+    meson setup '$work/meson_redis/build' '$work/meson_redis' --wrap-mode=nodownload && ninja -C '$work/meson_redis/build' &&
+    '$work/meson_redis/build/consumer'"
+  step "pkg-config knows recall-redis" bash -c "
+    PKG_CONFIG_PATH='$prefix/share/pkgconfig' pkg-config --cflags --libs recall-redis | grep -q -- -lhiredis"
+fi
+
 # pkg-config against the installed tree.
 cp -r "$src/tests/consumers/pkgconfig" "$work/pkgconfig"
 cp "$src/tests/consumers/main.cpp" "$work/pkgconfig/"
