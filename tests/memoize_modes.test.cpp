@@ -1,8 +1,11 @@
 // Tests for recall::mode: off, reuse, temp, readonly, refresh, and RECALL_MODE parsing.
 #include "catch.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <string>
 
 #include <recall/recall.hpp>
 
@@ -152,6 +155,17 @@ TEST_CASE("the default directory follows RECALL_CACHE_DIR, then XDG_CACHE_HOME, 
   ::unsetenv("XDG_CACHE_HOME");
   ::setenv("HOME", "/tmp/c", 1);
   CHECK(recall::default_cache_directory() == "/tmp/c/.cache/recall");
+  // Relative values are ignored (XDG Base Directory specification).
+  ::setenv("XDG_CACHE_HOME", "relative/cache", 1);
+  CHECK(recall::default_cache_directory() == "/tmp/c/.cache/recall");
+  ::unsetenv("XDG_CACHE_HOME");
+  // Without a usable HOME: a folder of this user's in the temporary directory, never one shared
+  // by every user.
+  const std::filesystem::path per_user = std::filesystem::temp_directory_path() / ("recall-cache-" + std::to_string(::geteuid()));
+  ::setenv("HOME", "relative/home", 1);
+  CHECK(recall::default_cache_directory() == per_user);
+  ::unsetenv("HOME");
+  CHECK(recall::default_cache_directory() == per_user);
   if (old_home != nullptr) {
     ::setenv("HOME", saved_home.c_str(), 1);
   }

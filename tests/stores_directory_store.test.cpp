@@ -737,3 +737,46 @@ TEST_CASE("directory_store: a root removed or replaced while the store lives is 
     CHECK_FALSE(store.load(address));
   }
 }
+
+TEST_CASE("directory_store: on a full disk the compute lock still works and stats are not lost",
+          "[stores_directory_store]") {
+  const temp_dir dir;
+  const auto root = dir.path() / "fresh";
+  recall::directory_store store{root};
+  const recall::function_id f{"full_disk::f", recall::key{7, 7}};
+  const recall::function_id g{"full_disk::g", recall::key{8, 8}};
+  store.record_stats(g, recall::function_stats{3, 1, 1, 10, 0}); // g's folder and stats exist
+  const recall::entry_address address{f, recall::key{1, 2}};
+
+  // RLIMIT_FSIZE 0 makes every write fail (EFBIG), as a full disk makes them fail with ENOSPC:
+  // CACHEDIR.TAG, lock records and stats cannot be written.
+  ::rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ::rlimit limited = saved;
+  limited.rlim_cur = 0;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  // No assertion until the limit is lifted: the reporter may write to a file.
+  std::string lock_error;
+  bool locked = false;
+  try {
+    locked = store.lock_for_compute(address, std::chrono::milliseconds{0}) != nullptr;
+  } catch (const std::exception& e) {
+    lock_error = e.what();
+  }
+  store.record_stats(f, recall::function_stats{1, 1, 0, 0, 0});
+  store.record_stats(g, recall::function_stats{5, 5, 0, 0, 0});
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous_handler);
+
+  INFO(lock_error);
+  CHECK(locked);
+  CHECK_FALSE(std::filesystem::exists(store.function_folder(f) / "stats")); // no empty stats file left
+  const auto kept = store.stats(g);
+  CHECK(kept.hits == 3); // the failed update left the old counters
+  CHECK(kept.misses == 1);
+  // Once writes work again the tag is written with the next function folder.
+  store.save(recall::entry_address{recall::function_id{"full_disk::h", recall::key{9, 9}}, recall::key{3, 4}},
+             recall::stored_entry{});
+  CHECK(std::filesystem::exists(root / "CACHEDIR.TAG"));
+}

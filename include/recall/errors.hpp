@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace recall {
 
@@ -24,6 +25,18 @@ public:
 class store_error : public error {
 public:
   using error::error;
+};
+
+// A cache folder recall refuses to use because someone it does not trust could write to it
+// (docs/RELIABILITY.md, Trust model): owned by another user, or writable by group or others
+// without sharing::group. `folder()` names it: callers warn once per folder, not per call.
+class untrusted_cache_error : public store_error {
+public:
+  untrusted_cache_error(std::string folder, const std::string& message) : store_error{message}, m_folder{std::move(folder)} {}
+  [[nodiscard]] const std::string& folder() const noexcept { return m_folder; }
+
+private:
+  std::string m_folder;
 };
 
 // Bytes that do not decode: a corrupt or foreign entry, a truncated payload, a forged size.

@@ -39,7 +39,11 @@ class mapped {
 // from a memory map of the entry file: no copy, and pages are loaded as they are touched. Otherwise
 // (a compressed entry, a store without files, mode::off, a big-endian machine) the view owns a
 // decoded vector; is_mapped() tells which. Either way the view stays valid for as long as it
-// lives, whatever happens to the cache meanwhile. Copies share the same storage.
+// lives, whatever recall does to the cache meanwhile: entries are replaced by rename and removed
+// by unlink, never truncated or written in place, so a mapped file keeps its bytes. Truncating
+// an entry file in place by other means is outside this contract (touching the lost pages raises
+// SIGBUS, as with any memory map; docs/RELIABILITY.md says why recall does not catch it). Copies
+// share the same storage.
 template <class T>
 class mapped<std::vector<T>> {
 public:

@@ -797,6 +797,10 @@ private:
   auto guarded(const char* what, Operation&& operation) -> std::optional<decltype(operation())> {
     try {
       return operation();
+    } catch (const untrusted_cache_error& e) {
+      // Every operation on a refused folder fails the same way: one warning per folder.
+      warn_once("untrusted " + e.folder(), std::string{std::string_view{e.what()}.substr(8)});
+      return std::nullopt;
     } catch (const std::exception& e) {
       const std::string where = m_store ? m_store->description() : std::string{"memory"};
       const std::string message = "cache " + std::string{what} + " failed (" + e.what() +

@@ -1,6 +1,8 @@
 // Reads recall's environment variables: RECALL_CACHE_DIR, RECALL_MODE, RECALL_VERBOSE.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -24,19 +26,23 @@ namespace detail {
 
 } // namespace detail
 
-// $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else $HOME/.cache/recall, else (no HOME)
-// a folder in the system's temporary directory.
+// $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else $HOME/.cache/recall, else (no HOME) a
+// folder of this user's in the system's temporary directory, recall-cache-<uid>: a temporary
+// directory is shared by every user, so each gets a folder of their own (created 0700; one that
+// another user made first is refused, see docs/RELIABILITY.md). Relative XDG_CACHE_HOME and HOME
+// values are ignored, as the XDG Base Directory specification says: they would name a different
+// folder in every working directory.
 [[nodiscard]] inline std::filesystem::path default_cache_directory() {
   if (auto dir = detail::environment_value("RECALL_CACHE_DIR")) {
     return std::filesystem::path{*dir};
   }
-  if (auto xdg = detail::environment_value("XDG_CACHE_HOME")) {
+  if (auto xdg = detail::environment_value("XDG_CACHE_HOME"); xdg && xdg->front() == '/') {
     return std::filesystem::path{*xdg} / "recall";
   }
-  if (auto home = detail::environment_value("HOME")) {
+  if (auto home = detail::environment_value("HOME"); home && home->front() == '/') {
     return std::filesystem::path{*home} / ".cache" / "recall";
   }
-  return std::filesystem::temp_directory_path() / "recall-cache";
+  return std::filesystem::temp_directory_path() / ("recall-cache-" + std::to_string(::geteuid()));
 }
 
 // $RECALL_MODE, else reuse. An unknown value is reported and replaced by reuse rather than

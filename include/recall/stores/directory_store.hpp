@@ -32,6 +32,7 @@
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/safe_name.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
+#include <recall/detail/stores/folder_trust.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
@@ -129,7 +130,10 @@ public:
 
   // Who may use what this store creates from now on (recall/stores/sharing.hpp). Existing
   // folders and files keep their modes.
-  void set_sharing(sharing who) noexcept { m_sharing.store(who, std::memory_order_relaxed); }
+  void set_sharing(sharing who) noexcept {
+    m_sharing.store(who, std::memory_order_relaxed);
+    m_root_folder.set_sharing(who);
+  }
   [[nodiscard]] sharing sharing_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed); }
 
   // Enforces the limits now, over the whole directory; returns the entries evicted.
@@ -230,6 +234,7 @@ public:
     // links: a linked function or shard folder is refused, and none can be swapped in later.
     const std::string shard_path = where.path.substr(0, where.function_end + 3);
     const detail::fsio::unique_fd folder = open_making_folders(where, shard_path, "folder", O_RDONLY | O_DIRECTORY);
+    check_folders_trusted(folder.get(), where);
     std::error_code error;
     detail::atomic_file file{folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability,
                              file_mode(), error};
@@ -332,7 +337,7 @@ public:
   // entry. For listing tools: never throws for a damaged or vanished file.
   [[nodiscard]] static std::optional<entry_description> describe_file(const std::string& path) {
     // O_NOFOLLOW: listing walks skip linked folders; this refuses a linked entry file.
-    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW)};
+    const detail::fsio::unique_fd fd{detail::fsio::open_regular(path.c_str(), O_RDONLY | O_NOFOLLOW)};
     if (!fd) {
       return std::nullopt;
     }
@@ -370,19 +375,29 @@ public:
         return;
       }
     }
-    const detail::fsio::unique_fd fd{open_below(folder + "/" + std::string{detail::stats_file_name}, O_RDWR | O_CREAT,
-                                                file_mode(), delta.stores > 0 ? root_check::now : root_check::when_due)};
-    if (fd) {
+    // O_NONBLOCK and the type check: a FIFO planted as the stats file is skipped, never waited on.
+    const detail::fsio::unique_fd fd{open_below(folder + "/" + std::string{detail::stats_file_name},
+                                                O_RDWR | O_CREAT | O_NONBLOCK, file_mode(),
+                                                delta.stores > 0 ? root_check::now : root_check::when_due)};
+    if (fd && detail::fsio::is_regular_file(fd.get())) {
       set_shared_mode(fd.get());
-      static_cast<void>(detail::add_stats(fd.get(), delta));
+      struct ::stat status{};
+      if (!detail::add_stats(fd.get(), delta) && ::fstat(fd.get(), &status) == 0 && status.st_size == 0) {
+        // Nothing could be written (a full disk): leave no empty stats file behind, unlinked
+        // relative to its folder opened without following links, like erase().
+        const detail::fsio::unique_fd parent{open_below(folder, O_PATH | O_DIRECTORY)};
+        if (parent) {
+          static_cast<void>(::unlinkat(parent.get(), std::string{detail::stats_file_name}.c_str(), 0));
+        }
+      }
     }
   }
 
   // The statistics recorded for a function (zeros if none).
   [[nodiscard]] function_stats stats(const function_id& function) const {
-    const detail::fsio::unique_fd fd{
-        open_below(function_folder(function).string() + "/" + std::string{detail::stats_file_name}, O_RDONLY)};
-    return fd ? detail::read_stats(fd.get()) : function_stats{};
+    const detail::fsio::unique_fd fd{open_below(
+        function_folder(function).string() + "/" + std::string{detail::stats_file_name}, O_RDONLY | O_NONBLOCK)};
+    return fd && detail::fsio::is_regular_file(fd.get()) ? detail::read_stats(fd.get()) : function_stats{};
   }
 
   // Single flight across processes: an open-file-description lock (fcntl F_OFD_SETLK) on one
@@ -402,7 +417,11 @@ public:
     const location where = find(address);
     std::string path = where.path.substr(0, where.function_end);
     path.append("/").append(lock_file_name);
-    detail::fsio::unique_fd fd = open_making_folders(where, path, "lock file", O_RDWR | O_CREAT, file_mode());
+    detail::fsio::unique_fd fd =
+        open_making_folders(where, path, "lock file", O_RDWR | O_CREAT | O_NONBLOCK, file_mode());
+    if (!detail::fsio::is_regular_file(fd.get())) {
+      throw store_error{"cannot use lock file " + path + ": not a regular file"};
+    }
     set_shared_mode(fd.get());
     struct ::flock range{};
     range.l_type = F_WRLCK;
@@ -642,8 +661,25 @@ private:
     return fd;
   }
 
-  // Throws store_error for a failed open_below(), saying so plainly when a link was refused.
-  [[noreturn]] static void throw_open_error(std::string_view what, const std::string& path, int error) {
+  // Throws untrusted_cache_error unless the shard folder open as `shard` and its function folder
+  // may be trusted: a function folder that another user made in the root (when it was shared,
+  // say) is refused before anything is written to it. Two fstat calls per save.
+  void check_folders_trusted(int shard, const location& where) const {
+    struct ::stat status{};
+    if (::fstatat(shard, "..", &status, AT_SYMLINK_NOFOLLOW) == 0) {
+      check_trusted(status, where.path.substr(0, where.function_end));
+    }
+    if (::fstat(shard, &status) == 0) {
+      check_trusted(status, where.path.substr(0, where.function_end));
+    }
+  }
+
+  // Throws store_error for a failed open_below(), saying so plainly when a link was refused, and
+  // untrusted_cache_error when the root was (detail/stores/folder_trust.hpp).
+  [[noreturn]] void throw_open_error(std::string_view what, const std::string& path, int error) const {
+    if (error == EACCES && m_root_folder.refused()) {
+      throw untrusted_cache_error{m_root.string(), m_root_folder.refusal()};
+    }
     if (detail::fsio::refused_link(error)) {
       throw store_error{"refusing to open " + std::string{what} + " " + path +
                         ": it, or a folder on its way below the cache root, is a symbolic link (recall follows "
@@ -663,12 +699,14 @@ private:
     }
   }
 
-  [[nodiscard]] static std::uint64_t regular_file_size(int fd, const std::string& path) {
+  [[nodiscard]] std::uint64_t regular_file_size(int fd, const std::string& path) const {
     const auto size = regular_file_status(fd, path).st_size;
     return size < 0 ? 0 : static_cast<std::uint64_t>(size);
   }
 
-  [[nodiscard]] static struct ::stat regular_file_status(int fd, const std::string& path) {
+  // The status of the entry file open as `fd`: a regular file that this store may trust (an
+  // entry written by someone it does not trust is refused like its folder would be).
+  [[nodiscard]] struct ::stat regular_file_status(int fd, const std::string& path) const {
     struct ::stat info{};
     if (::fstat(fd, &info) != 0) {
       detail::fsio::throw_io_error("cannot stat", path, errno);
@@ -676,7 +714,19 @@ private:
     if (!S_ISREG(info.st_mode)) {
       throw store_error{"cannot read " + path + ": not a regular file"};
     }
+    if (info.st_uid != m_uid || (info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      check_trusted(info, path.substr(0, path.size() - 4 - 32 - entry_extension.size()), path);
+    }
     return info;
+  }
+
+  // Throws untrusted_cache_error naming `folder` when `status` (of `folder` itself, or of
+  // `file` in it) may not be trusted under this store's sharing.
+  void check_trusted(const struct ::stat& status, const std::string& folder, const std::string& file = {}) const {
+    const std::string problem = detail::fsio::trust_problem(status, m_sharing.load(std::memory_order_relaxed));
+    if (!problem.empty()) {
+      throw untrusted_cache_error{folder, detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};
+    }
   }
 
   // Last use is kept to the minute: touching an entry on every hit would cost a syscall per
@@ -759,9 +809,14 @@ private:
     const bool function_made = make_folder(where.path.substr(0, where.function_end), false);
     make_folder(where.path.substr(0, where.function_end + 3), false);
     // Checked on the first save into a function folder too, so a root that already existed
-    // (made by the user, or by a tool) also gets its tag.
+    // (made by the user, or by a tool) also gets its tag. The tag only tells backup tools to skip
+    // the tree: failing to write it (a full disk) must not cost the save or the compute lock
+    // that made the folders, so it is tried again with the next function folder.
     if (root_made || function_made) {
-      write_cachedir_tag();
+      try {
+        write_cachedir_tag();
+      } catch (const store_error&) {
+      }
     }
   }
 
@@ -777,6 +832,7 @@ private:
 
   // Tells stores apart in per-thread memos; never reused, unlike an address.
   std::uint64_t m_instance = next_instance();
+  ::uid_t m_uid = ::geteuid(); // who this store trusts (with its group under sharing::group)
   std::filesystem::path m_root;
   std::string m_root_prefix; // m_root and a '/': the start of every path the store builds
   durability m_durability;

@@ -80,6 +80,35 @@ private:
   return fd;
 }
 
+// Whether the open `fd` is a regular file. False (errno EINVAL) for a FIFO, device, socket or
+// folder planted under a cache file's name; errno from fstat if that fails.
+[[nodiscard]] inline bool is_regular_file(int fd) noexcept {
+  struct ::stat status{};
+  if (::fstat(fd, &status) != 0) {
+    return false;
+  }
+  if (!S_ISREG(status.st_mode)) {
+    errno = EINVAL;
+    return false;
+  }
+  return true;
+}
+
+// open_retrying() for a file in the cache that must be a regular file: opened with O_NONBLOCK,
+// which changes nothing for a regular file but keeps a FIFO planted under its name from
+// blocking the open (or a later read) forever, then checked with fstat. Returns -1 with errno
+// EINVAL when something else is there.
+[[nodiscard]] inline int open_regular(const char* path, int flags, ::mode_t mode = 0) noexcept {
+  const int fd = open_retrying(path, flags | O_NONBLOCK, mode);
+  if (fd >= 0 && !is_regular_file(fd)) {
+    const int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
 // Writes every byte of `parts`, in order, with as few writev calls as the kernel allows; loops on
 // short writes and EINTR. Returns 0, or the errno of the failure.
 [[nodiscard]] inline int write_all(int fd,

@@ -32,6 +32,8 @@
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/folder_trust.hpp>
+#include <recall/stores/sharing.hpp>
 
 namespace recall::detail::fsio {
 
@@ -155,7 +157,21 @@ public:
 
   enum class root_check { when_due, now };
 
-  // open_beneath_at() below the root; -1 with errno ENOENT when the root itself is missing.
+  // Whom the root may belong to (fsio::trust_problem), checked each time it is opened. Set it
+  // before the first open.
+  void set_sharing(sharing who) noexcept { m_sharing.store(who, std::memory_order_relaxed); }
+
+  // Whether the root was refused when last opened (owned by someone untrusted, or writable by
+  // others): then every open fails with EACCES and refusal() says why. A refused root is not
+  // held open, so each open checks it again (a chmod or chown that fixes it takes effect at once).
+  [[nodiscard]] bool refused() const noexcept { return m_refused.load(std::memory_order_acquire); }
+  [[nodiscard]] std::string refusal() const {
+    const std::lock_guard lock{m_mutex};
+    return m_refusal;
+  }
+
+  // open_beneath_at() below the root; -1 with errno ENOENT when the root itself is missing, and
+  // EACCES when it was refused.
   [[nodiscard]] int open(const char* relative, int flags, ::mode_t mode = 0,
                          root_check check = root_check::when_due) noexcept {
     const int root = current();
@@ -180,6 +196,9 @@ private:
       return fd;
     }
     const int fd = open_retrying(m_path.c_str(), beneath_detail::root_open_flags);
+    if (fd >= 0 && !trusted(fd)) {
+      return -1;
+    }
     if (fd >= 0) {
       m_last_check.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
       m_fd.store(fd, std::memory_order_release);
@@ -211,7 +230,8 @@ private:
       const std::lock_guard lock{m_mutex};
       if (m_fd.load(std::memory_order_acquire) != seen) {
         replaced = true; // another thread got there first
-      } else if (const int fresh = open_retrying(m_path.c_str(), beneath_detail::root_open_flags); fresh >= 0) {
+      } else if (const int fresh = open_retrying(m_path.c_str(), beneath_detail::root_open_flags);
+                 fresh >= 0 && trusted(fresh)) {
         try {
           m_retired.push_back(seen);
           m_fd.store(fresh, std::memory_order_release);
@@ -225,10 +245,34 @@ private:
     return replaced;
   }
 
+  // Whether the root open as `fd` may be used; if not, closes it and records why (errno EACCES).
+  // Called with m_mutex held.
+  [[nodiscard]] bool trusted(int fd) noexcept {
+    try {
+      struct ::stat status{};
+      std::string problem = ::fstat(fd, &status) != 0 ? "cannot stat it: " + errno_message(errno)
+                                                      : trust_problem(status, m_sharing.load(std::memory_order_relaxed));
+      if (problem.empty()) {
+        m_refused.store(false, std::memory_order_release);
+        return true;
+      }
+      m_refusal = refusal_message(m_path, problem);
+    } catch (...) {
+      // Out of memory while saying why: refused all the same, without a reason.
+    }
+    ::close(fd);
+    m_refused.store(true, std::memory_order_release);
+    errno = EACCES;
+    return false;
+  }
+
   std::string m_path;
+  std::atomic<sharing> m_sharing{sharing::private_to_user};
+  std::atomic<bool> m_refused{false};
+  std::string m_refusal; // guarded by m_mutex
   std::atomic<int> m_fd{-1};
   std::atomic<std::int64_t> m_last_check{0}; // steady_clock ticks of the last check of the path
-  std::mutex m_mutex; // serializes opening and replacing the descriptor
+  mutable std::mutex m_mutex; // serializes opening and replacing the descriptor
   std::vector<int> m_retired;
 };
 

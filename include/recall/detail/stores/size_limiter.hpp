@@ -146,7 +146,7 @@ private:
     } else if (filename.ends_with(".lock")) {
       // A per-key lock file of recall before the function-wide locks file; only one nobody
       // holds: taking it proves the holder is gone.
-      const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+      const int fd = fsio::open_regular(path.c_str(), O_RDWR | O_NOFOLLOW);
       if (fd >= 0) {
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
           std::filesystem::remove(path, ignored);

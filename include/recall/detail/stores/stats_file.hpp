@@ -70,9 +70,10 @@ inline constexpr std::string_view stats_file_name = "stats";
   return got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
 }
 
-// Reads a stats file; a missing or unreadable one, or a symbolic link, reads as zeros.
+// Reads a stats file; a missing or unreadable one, a symbolic link or anything but a regular
+// file (a FIFO would block the open) reads as zeros.
 [[nodiscard]] inline function_stats read_stats(const std::string& path) {
-  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_NOFOLLOW)};
+  const fsio::unique_fd fd{fsio::open_regular(path.c_str(), O_RDONLY | O_NOFOLLOW)};
   return fd ? read_stats(fd.get()) : function_stats{};
 }
 
@@ -89,15 +90,19 @@ inline bool add_stats(int fd, const function_stats& delta) {
     function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
     total += delta;
     const std::string text = format_stats(total);
-    return ::ftruncate(fd, 0) == 0 && ::pwrite(fd, text.data(), text.size(), 0) == static_cast<::ssize_t>(text.size());
+    // Written over the old text, then cut to length: counters only grow, so the new text is at
+    // least as long, and a write that fails (a full disk) leaves the old counters, not nothing.
+    return ::pwrite(fd, text.data(), text.size(), 0) == static_cast<::ssize_t>(text.size()) &&
+           ::ftruncate(fd, static_cast<::off_t>(text.size())) == 0;
   }();
   static_cast<void>(::flock(fd, LOCK_UN));
   return ok;
 }
 
-// As above, for the stats file at `path` (in an existing folder; a symbolic link is refused).
+// As above, for the stats file at `path` (in an existing folder; a symbolic link or anything but
+// a regular file is refused).
 inline bool add_stats(const std::string& path, const function_stats& delta) {
-  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600)};
+  const fsio::unique_fd fd{fsio::open_regular(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600)};
   return fd && add_stats(fd.get(), delta);
 }
 
