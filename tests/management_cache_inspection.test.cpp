@@ -1,7 +1,13 @@
 // Tests for the management API behind recall-cache: list, info, find, clear, verify.
 #include "catch.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <fstream>
 #include <map>
 #include <string>
@@ -265,4 +271,100 @@ TEST_CASE("clear matches a function in every partition unless scoped; verify wal
   CHECK(recall::verify(dir.path(), recall::repair::yes, {}, a).entries == 1);
   CHECK_FALSE(std::filesystem::exists(victim));
   CHECK(recall::list_entries(dir.path()).size() == 1);
+}
+
+TEST_CASE("a FIFO planted as a stats, lock or entry file blocks nothing", "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  populate(dir.path());
+  const auto entries = recall::list_entries(dir.path(), "inspection_test::half");
+  REQUIRE(entries.size() == 1);
+  const auto folder = dir.path() / entries.front().folder;
+  std::filesystem::remove(folder / "stats");
+  REQUIRE(::mkfifo((folder / "stats").c_str(), 0600) == 0);
+  std::filesystem::remove(folder / "locks");
+  REQUIRE(::mkfifo((folder / "locks").c_str(), 0600) == 0);
+  const auto entry = entries.front().path;
+  std::filesystem::remove(entry);
+  REQUIRE(::mkfifo(entry.c_str(), 0600) == 0);
+  // Each step on its own thread: a blocked open is unblocked (by opening the FIFOs for writing)
+  // after a few seconds so that the test fails instead of hanging.
+  const auto finishes = [&](auto&& step) {
+    auto done = std::async(std::launch::async, step);
+    if (done.wait_for(std::chrono::seconds{5}) == std::future_status::ready) {
+      return true;
+    }
+    for (const auto& fifo : {folder / "stats", folder / "locks", entry}) {
+      const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+    done.wait();
+    return false;
+  };
+  CHECK(finishes([&] {
+    const auto info = recall::cache_info(dir.path());
+    for (const auto& f : info.functions) {
+      if (f.folder == entries.front().folder) {
+        CHECK(f.stats.hits == 0);
+      }
+    }
+  }));
+  CHECK(finishes([&] { static_cast<void>(recall::verify(dir.path())); }));
+  CHECK(finishes([&] { static_cast<void>(recall::list_entries(dir.path())); }));
+  // The library: stats read and written, a call (its lock file and entry are FIFOs) computes.
+  CHECK(finishes([&] {
+    recall::process_memory_tier().clear();
+    recall::directory_store store{dir.path()};
+    const recall::function_id id = recall::memoize<&half>::function();
+    CHECK(store.stats(id).hits == 0);
+    store.record_stats(id, recall::function_stats{1, 0, 0, 0, 0});
+    recall::options o;
+    o.directory = dir.path();
+    o.mode = recall::mode::reuse;
+    recall_test::log_capture log;
+    recall::memoize<&half> h{o};
+    CHECK(h(1.0) == 0.5);
+  }));
+  CHECK(std::filesystem::is_fifo(folder / "stats"));
+}
+
+TEST_CASE("temp files of dead writers are counted by info and removed by clear and verify --repair once stale",
+          "[management_cache_inspection]") {
+  using namespace std::chrono_literals;
+  recall_test::temp_dir dir;
+  populate(dir.path());
+  const auto entry = recall::list_entries(dir.path(), "inspection_test::half").front().path;
+  const auto dead = entry.parent_path() / (entry.filename().string() + ".tmp.AbCdEf");
+  const auto live = entry.parent_path() / (entry.filename().string() + ".tmp.GhIjKl");
+  const auto plant_dead = [&] {
+    std::ofstream{dead} << std::string(300, 'x');
+    std::filesystem::last_write_time(dead, std::filesystem::file_time_type::clock::now() - 2h);
+  };
+  plant_dead();
+  std::ofstream{live} << std::string(200, 'y');
+
+  const auto info = recall::cache_info(dir.path());
+  CHECK(info.entries == 4);
+  CHECK(info.temp_files == 2);
+  CHECK(info.temp_bytes == 500);
+  CHECK(info.stale_temp_files == 1);
+
+  CHECK(recall::verify(dir.path()).entries == 0);
+  CHECK(std::filesystem::exists(dead)); // verify without repair changes nothing
+  const auto repaired = recall::verify(dir.path(), recall::repair::yes);
+  CHECK(repaired.failures.empty());
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(live));
+
+  plant_dead();
+  const auto preview = recall::clear(dir.path(), {}, recall::dry_run::yes);
+  CHECK(preview.entries == 5);
+  CHECK(std::filesystem::exists(dead));
+  const auto cleared = recall::clear(dir.path());
+  CHECK(cleared.entries == 5);
+  CHECK(cleared.bytes == preview.bytes);
+  CHECK(cleared.failures.empty());
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(live));
 }

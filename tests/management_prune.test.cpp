@@ -360,3 +360,30 @@ TEST_CASE("prune and cache_info on thousands of entries (the threaded paths) kee
   CHECK(recall::clear(x.dir.path()).entries == 1000);
   CHECK(x.files().empty());
 }
+
+TEST_CASE("prune removes the temp files of dead writers once they are stale, not a live writer's",
+          "[management_prune]") {
+  fixture fx;
+  const auto entry = fx.add(fx.f, 1, 100, 1ms, 0s);
+  const auto shard = entry.parent_path();
+  const auto dead = shard / (entry.filename().string() + ".tmp.AbCdEf");
+  const auto live = shard / (entry.filename().string() + ".tmp.GhIjKl");
+  std::ofstream{dead} << std::string(300, 'x');
+  std::ofstream{live} << std::string(200, 'y');
+  std::filesystem::last_write_time(dead, std::filesystem::file_time_type::clock::now() - 2h);
+  recall::prune_options options;
+  options.max_count = 10;
+  options.dry = recall::dry_run::yes;
+  auto report = recall::prune(fx.dir.path(), options);
+  CHECK(report.removed_temp_files == 1);
+  CHECK(report.removed_temp_bytes == 300);
+  CHECK(std::filesystem::exists(dead));
+  options.dry = recall::dry_run::no;
+  report = recall::prune(fx.dir.path(), options);
+  CHECK(report.removed_temp_files == 1);
+  CHECK(report.removed_entries == 0);
+  CHECK(report.failures.empty());
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(entry));
+}

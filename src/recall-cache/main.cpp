@@ -140,7 +140,9 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
 int run_info(const std::filesystem::path& root, const std::string& scope, bool json, bool verbose) {
   const auto info = recall::cache_info(root, terminal_progress(), scope);
   if (json) {
-    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
+    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged},
+                       {"temp_files", info.temp_files}, {"temp_bytes", info.temp_bytes},
+                       {"stale_temp_files", info.stale_temp_files}};
     if (info.free_bytes) {
       out["free_bytes"] = *info.free_bytes;
     }
@@ -167,6 +169,10 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
   fmt::print("entries      {}\nsize         {}\n", info.entries, human_size(info.bytes));
   if (info.damaged != 0) {
     fmt::print("damaged      {} (recall-cache verify says why)\n", info.damaged);
+  }
+  if (info.temp_files != 0) {
+    fmt::print("temp files   {} ({}), {} left by writers that died (prune, clear and verify --repair remove those)\n",
+               info.temp_files, human_size(info.temp_bytes), info.stale_temp_files);
   }
   if (info.free_bytes) {
     fmt::print("free disk    {}\n", human_size(*info.free_bytes));
@@ -264,6 +270,18 @@ bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& wh
   return true;
 }
 
+// Says on stderr which files could not be removed, and why; 1 if any, else 0.
+int report_failures(const recall::removal_report& report) {
+  for (const auto& [path, reason] : report.failures) {
+    fmt::print(stderr, "recall-cache: {}: {}\n", path.string(), reason);
+  }
+  if (!report.failures.empty()) {
+    fmt::print(stderr, "recall-cache: {} entries could not be removed\n", report.failures.size());
+    return 1;
+  }
+  return 0;
+}
+
 int run_clear(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool force,
               bool dry) {
   const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
@@ -283,7 +301,7 @@ int run_clear(const std::filesystem::path& root, const std::string& function, co
   }
   const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
   fmt::print("removed {} entries ({})\n", done.entries, human_size(done.bytes));
-  return 0;
+  return report_failures(done);
 }
 
 int run_verify(const std::filesystem::path& root, const std::string& scope, bool fix) {
@@ -292,6 +310,9 @@ int run_verify(const std::filesystem::path& root, const std::string& scope, bool
     fmt::print("{}{}: {}\n", fix ? "removed " : "damaged ", path.string(), reason);
   }
   fmt::print("{} damaged entries{}\n", report.entries, fix && report.entries > 0 ? " removed" : "");
+  if (report_failures(report) != 0) {
+    return 1;
+  }
   return report.entries == 0 || fix ? 0 : 1;
 }
 
@@ -342,6 +363,10 @@ int run_prune(const std::filesystem::path& root, const prune_request& request) {
   fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.dry ? "would remove" : "removed",
              report.removed_entries, report.considered_entries, human_size(report.removed_bytes),
              human_size(report.considered_bytes), report.kept_entries, human_size(report.kept_bytes));
+  if (report.removed_temp_files != 0) {
+    fmt::print("{} {} temp files ({}) left by writers that died\n", request.dry ? "would remove" : "removed",
+               report.removed_temp_files, human_size(report.removed_temp_bytes));
+  }
   return report.failures.empty() ? 0 : 1;
 }
 

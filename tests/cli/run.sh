@@ -183,5 +183,26 @@ PY
 check "import a bad partition name" 1 "$tool" --cache-root "$dir/seventh" import "$dir/badpart.tar"
 contains "bad partition named" "$out" "bad partition folder name '.hidden_1a2b3c4d'"
 [ ! -e "$dir/seventh/.hidden_1a2b3c4d" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL a bad partition folder was made"; }
+# clear --force and verify --repair exit 1, naming the file and the reason, when an entry cannot
+# be removed (here: a read-only mount, in a private mount namespace); verify exits 1 on a root it
+# cannot read (here: as another user, mode 000). Both need root; skipped otherwise.
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+  ro=$dir/readonly
+  mkdir -p "$ro"
+  out=$(RECALL_CACHE_DIR=$ro unshare -m sh -c '
+    mount -t tmpfs none "$RECALL_CACHE_DIR" && "$2" >/dev/null &&
+    printf "x" | dd of="$(find "$RECALL_CACHE_DIR" -name "*.rce" | head -1)" bs=1 seek=120 conv=notrunc 2>/dev/null &&
+    mount -o remount,ro "$RECALL_CACHE_DIR" &&
+    { "$1" verify --repair; echo "verify exit $?"; "$1" clear --force; echo "clear exit $?"; }' sh "$tool" "$helper" 2>&1)
+  contains "verify --repair on a read-only cache fails" "$out" "verify exit 1"
+  contains "clear on a read-only cache fails" "$out" "clear exit 1"
+  contains "clear names the reason" "$out" "cannot remove: Read-only file system"
+  if command -v setpriv >/dev/null; then
+    open=$(mktemp -d) && chmod 755 "$open" && mkdir -m 000 "$open/root"
+    check "verify an unreadable root" 1 setpriv --reuid 65534 --regid 65534 --clear-groups "$tool" --cache-root "$open/root" verify
+    contains "verify says why" "$out" "Permission denied"
+    rm -rf "$open"
+  fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

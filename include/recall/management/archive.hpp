@@ -471,7 +471,8 @@ inline import_report import_cache(const std::filesystem::path& root, const std::
                                   const import_options& options = {}) {
   namespace dm = detail::management;
   const std::string path = file.string();
-  const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY)};
+  // O_NONBLOCK: a FIFO is refused below, not waited on.
+  const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
   struct ::stat status{};
   if (!fd || ::fstat(fd.get(), &status) != 0) {
     detail::fsio::throw_io_error("cannot open the archive", path, errno);

@@ -69,6 +69,12 @@ struct partition_summary {
 
 struct cache_summary {
   std::filesystem::path root;
+  // Writers' temp files (<key>.rce.tmp.*): stores in progress, and leftovers of writers killed
+  // mid-store; `stale_temp_files` of them are old enough for prune, clear and verify --repair
+  // to remove (detail::management::stale_temp_age). Not counted in entries or bytes.
+  std::uint64_t temp_files = 0;
+  std::uint64_t temp_bytes = 0;
+  std::uint64_t stale_temp_files = 0;
   // Totals over everything summarized: the root's functions and every partition's.
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
@@ -83,6 +89,10 @@ struct removal_report {
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::vector<std::pair<std::filesystem::path, std::string>> problems; // verify: path, reason
+  // Files that should have been removed but could not be (read-only filesystem, a folder owned
+  // by someone else), with the reason; not counted in entries and bytes. A caller must not
+  // report success when this is not empty.
+  std::vector<std::pair<std::filesystem::path, std::string>> failures;
 };
 
 enum class dry_run { no, yes };
@@ -96,6 +106,28 @@ inline std::chrono::system_clock::time_point to_system(std::filesystem::file_tim
 }
 
 inline bool is_function_folder(std::string_view name) { return management::is_function_folder_name(name); }
+
+// Whether a temp file the scan saw is old enough to be a dead writer's (stale_temp_age).
+[[nodiscard]] inline bool is_stale(const management::scanned_temp_file& t) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::nanoseconds{t.mtime_ns} < now - std::chrono::nanoseconds{management::stale_temp_age};
+}
+
+// Removes the stale temp files of `scan` (none with dry_run::yes), adding them to `report`'s
+// entries and bytes, or to its failures.
+inline void remove_stale_temp_files(const management::scan_result& scan, dry_run dry, removal_report& report) {
+  for (const auto& t : scan.temp_files) {
+    if (!is_stale(t)) {
+      continue;
+    }
+    if (dry == dry_run::no && ::unlink(t.path.c_str()) != 0 && errno != ENOENT) {
+      report.failures.emplace_back(t.path, "cannot remove: " + fsio::errno_message(errno));
+      continue;
+    }
+    report.entries += 1;
+    report.bytes += t.size;
+  }
+}
 
 // Calls visit(file) for every *.rce regular file under the function folders of `root` and of
 // its partition folders (only of partition `scope` when it is set), whatever the file's name:
@@ -255,6 +287,11 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
   for (auto& [name, p] : partitions) {
     summary.partitions.push_back(std::move(p));
   }
+  for (const auto& t : scan.temp_files) {
+    summary.temp_files += 1;
+    summary.temp_bytes += t.size;
+    summary.stale_temp_files += detail::is_stale(t) ? 1 : 0;
+  }
   struct ::statvfs fs{};
   if (::statvfs(root.c_str(), &fs) == 0) {
     summary.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
@@ -277,14 +314,15 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
 }
 
 // Removes the entries of `function` (empty: every function) in every partition, or in partition
-// `scope` only. Costs one stat and one unlink per entry; the functions' stats files and the
-// partition folders stay.
+// `scope` only, and the stale temp files of dead writers there (counted as entries). Costs one
+// stat and one unlink per entry; the functions' stats files and the partition folders stay.
 inline removal_report clear(const std::filesystem::path& root, std::string_view function = {},
                             dry_run dry = dry_run::no, const progress_function& progress = {},
                             std::string_view scope = {}) {
   namespace dm = detail::management;
   const dm::scan_result scan = dm::scan_entries(root, function, progress, scope);
   removal_report report;
+  detail::remove_stale_temp_files(scan, dry, report);
   if (dry == dry_run::yes) {
     for (const auto& e : scan.entries) {
       report.entries += 1;
@@ -293,24 +331,35 @@ inline removal_report clear(const std::filesystem::path& root, std::string_view 
     return report;
   }
   // In scan order (directory by directory) on a few threads, like prune.
-  std::vector<char> removed(scan.entries.size(), 0);
+  // Per entry: 0 removed, else the unlink's errno (ENOENT: gone meanwhile, not a failure).
+  std::vector<int> outcome(scan.entries.size(), 0);
   dm::parallel_syscalls(
       scan.entries.size(),
-      [&](std::size_t i) { removed[i] = ::unlink(scan.entry_path(scan.entries[i]).c_str()) == 0 ? 1 : 0; }, progress,
-      "removing");
+      [&](std::size_t i) { outcome[i] = ::unlink(scan.entry_path(scan.entries[i]).c_str()) == 0 ? 0 : errno; },
+      progress, "removing");
   for (std::size_t i = 0; i < scan.entries.size(); ++i) {
-    if (removed[i] != 0) {
+    if (outcome[i] == 0) {
       report.entries += 1;
       report.bytes += scan.entries[i].size;
+    } else if (outcome[i] != ENOENT) {
+      report.failures.emplace_back(scan.entry_path(scan.entries[i]), "cannot remove: " + detail::fsio::errno_message(outcome[i]));
     }
   }
   return report;
 }
 
 // Reads every entry file (in every partition, or in partition `scope`) whole and checks header,
-// key, sizes, checksum and manifest. With repair::yes, damaged files are removed.
+// key, sizes, checksum and manifest. With repair::yes, damaged files are removed (those that
+// cannot be are in `failures`), and so are the stale temp files of dead writers. Throws store_error when `root` cannot be read: an unreadable
+// cache is not a clean one.
 inline removal_report verify(const std::filesystem::path& root, repair fix = repair::no,
                              const progress_function& progress = {}, std::string_view scope = {}) {
+  {
+    const detail::fsio::unique_fd top{detail::fsio::open_retrying(root.c_str(), O_RDONLY | O_DIRECTORY)};
+    if (!top) {
+      detail::fsio::throw_io_error("cannot read the cache folder", root.string(), errno);
+    }
+  }
   removal_report report;
   detail::management::progress_throttle checking{progress, "verifying", 0};
   std::uint64_t done = 0;
@@ -322,9 +371,12 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
       std::error_code e;
       const auto size = file.file_size(e);
       std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-      const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY)};
+      const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW)};
       if (!fd) {
         return; // vanished
+      }
+      if (!detail::fsio::is_regular_file(fd.get())) {
+        throw format_error{"not a regular file"};
       }
       ::iovec iov[1] = {{bytes.data(), bytes.size()}};
       bytes.resize(detail::fsio::read_all(fd.get(), iov, 1, path));
@@ -343,10 +395,16 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
     report.entries += 1;
     report.bytes += file.file_size(e);
     report.problems.emplace_back(file.path(), reason);
-    if (fix == repair::yes) {
-      std::filesystem::remove(file.path(), e);
+    if (fix == repair::yes && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      report.failures.emplace_back(file.path(), "cannot remove: " + detail::fsio::errno_message(errno));
     }
   });
+  if (fix == repair::yes) {
+    // Leftovers of writers killed mid-store are damage too; they are removed, not listed.
+    removal_report swept;
+    detail::remove_stale_temp_files(detail::management::scan_entries(root, {}, {}, scope), dry_run::no, swept);
+    report.failures.insert(report.failures.end(), swept.failures.begin(), swept.failures.end());
+  }
   checking.finish(done);
   return report;
 }

@@ -75,6 +75,8 @@ struct prune_report {
   std::uint64_t removed_bytes = 0;
   std::uint64_t kept_entries = 0;
   std::uint64_t kept_bytes = 0;
+  std::uint64_t removed_temp_files = 0; // stale temp files of dead writers (with dry_run::yes: would be)
+  std::uint64_t removed_temp_bytes = 0;
   std::vector<pruned_entry> removed;                                    // prune_listing::entries only
   std::vector<std::pair<std::filesystem::path, std::string>> failures; // files that could not be removed
 };
@@ -304,6 +306,12 @@ inline prune_report prune(const std::filesystem::path& root, const prune_options
   }
   report.kept_entries = report.considered_entries - report.removed_entries;
   report.kept_bytes = report.considered_bytes - report.removed_bytes;
+  // Leftovers of writers killed mid-store (not entries: counted apart).
+  removal_report swept;
+  detail::remove_stale_temp_files(scan, options.dry, swept);
+  report.removed_temp_files = swept.entries;
+  report.removed_temp_bytes = swept.bytes;
+  report.failures.insert(report.failures.end(), swept.failures.begin(), swept.failures.end());
   return report;
 }
 

@@ -9,7 +9,9 @@
 //   <root>/<function folder>/<kk>/<32 hex digits>.rce
 //   <root>/<partition>/<function folder>/<kk>/<32 hex digits>.rce   (recall::scope, one level)
 //
-// and ignores everything else (stats files, temp files of writers, lock files, CACHEDIR.TAG).
+// and ignores everything else (stats files, lock files, CACHEDIR.TAG) except writers' temp
+// files, <32 hex digits>.rce.tmp.<suffix> in a shard folder, which it lists apart: a store in
+// progress, or the leftover of a writer killed mid-store.
 // A function's readable name is read from the manifest of one entry per folder.
 
 #include <dirent.h>
@@ -61,10 +63,23 @@ struct scanned_folder {
   std::string partition; // "channels_1a2b3c4d" when under a partition folder; empty at the root
 };
 
+// A writer's temp file as the walk saw it. Few exist, so each keeps its path.
+struct scanned_temp_file {
+  std::string path;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0; // its last write: a live writer's is seconds old
+};
+
+// Temp files last written longer ago than this are leftovers of killed writers, which the
+// management verbs may remove: a live writer writes its temp file in one go and renames it
+// within seconds. The store's size limiter uses the same age.
+inline constexpr auto stale_temp_age = size_limiter::stale_after;
+
 struct scan_result {
   std::filesystem::path root;
   std::vector<scanned_folder> folders;
   std::vector<scanned_entry> entries;
+  std::vector<scanned_temp_file> temp_files; // in the function folders walked
   std::vector<std::string> partitions; // every partition folder walked, even one with no function folder
 
   // "<root>[/<partition>]/<function folder>"
@@ -163,7 +178,7 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
 [[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root, const scanned_folder& folder,
                                                                  const std::vector<scanned_entry>& entries, std::size_t first,
                                                                  std::size_t last) {
-  scan_result view{root, {folder}, {}, {}};
+  scan_result view{root, {folder}, {}, {}, {}};
   // A damaged first entry should not hide the name: try a few.
   for (std::size_t i = first; i < last && i < first + 8; ++i) {
     scanned_entry e = entries[i];
@@ -180,6 +195,23 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
 
 namespace scan_detail {
 
+// Records the temp file `name` of the shard folder open as `shard` (a regular file, not a link).
+inline void add_temp_file(scan_result& out, int shard, const char* name, std::string_view folder, std::string_view shard_name,
+                          std::string_view partition) {
+  struct ::stat status{};
+  if (::fstatat(shard, name, &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(status.st_mode)) {
+    return;
+  }
+  std::string path = out.root.string();
+  for (const std::string_view part : {partition, folder, shard_name, std::string_view{name}}) {
+    if (!part.empty()) {
+      path += '/';
+      path += part;
+    }
+  }
+  out.temp_files.push_back(scanned_temp_file{std::move(path), static_cast<std::uint64_t>(status.st_size), mtime_ns(status)});
+}
+
 // Walks the function folder `folder_name` (a child of the directory open as `parent`) into
 // `out`, unless its function does not match `function_filter`.
 inline void walk_function_folder(int parent, std::string_view folder_name, std::string_view partition,
@@ -191,6 +223,7 @@ inline void walk_function_folder(int parent, std::string_view folder_name, std::
   }
   const auto folder_index = static_cast<std::uint32_t>(out.folders.size());
   const std::size_t first = out.entries.size();
+  const std::size_t first_temp = out.temp_files.size();
   while (const ::dirent* s = ::readdir(folder.get())) {
     const std::string_view shard_name = s->d_name;
     if (shard_name.size() != 2 || !is_hex_digit(shard_name[0]) || !is_hex_digit(shard_name[1]) ||
@@ -204,6 +237,11 @@ inline void walk_function_folder(int parent, std::string_view folder_name, std::
     while (const ::dirent* e = ::readdir(shard.get())) {
       const std::string_view file = e->d_name;
       constexpr std::size_t name_size = 32 + directory_store::entry_extension.size();
+      if (file.size() > name_size && file.substr(name_size).starts_with(".tmp.") &&
+          file.substr(32, directory_store::entry_extension.size()) == directory_store::entry_extension) {
+        add_temp_file(out, ::dirfd(shard.get()), e->d_name, name, shard_name, partition);
+        continue;
+      }
       if (file.size() != name_size || !file.ends_with(directory_store::entry_extension) ||
           (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) {
         continue;
@@ -227,6 +265,7 @@ inline void walk_function_folder(int parent, std::string_view folder_name, std::
   described.function = function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
   if (!filter_matches(function_filter, described.function, described.name)) {
     out.entries.resize(first);
+    out.temp_files.resize(first_temp);
     return;
   }
   out.folders.push_back(std::move(described));
@@ -298,9 +337,9 @@ namespace scan_detail {
 
 // Fills e's header fields from the entry file at `path`; leaves header_ok false when it cannot.
 inline void read_header(scanned_entry& e, const std::string& path) {
-  const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
+  const fsio::unique_fd fd{fsio::open_regular(path.c_str(), O_RDONLY | O_NOFOLLOW)};
   if (!fd) {
-    return; // removed since the scan
+    return; // removed since the scan, or replaced by something else
   }
   entry_header_bytes bytes{};
   if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != static_cast<::ssize_t>(bytes.size())) {
