@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -146,6 +147,15 @@ TEST_CASE("export then import into an empty root: the same entries, and the prog
     const auto again = recall::import_cache(target.path() / "cache", file);
     CHECK(again.imported == 0);
     CHECK(again.already_present == 5);
+  }
+  SECTION("large members streamed through a temp file import the same entries") {
+    recall_test::temp_dir fourth;
+    recall::import_options streamed;
+    streamed.stream_from = 1; // every member goes through the temp file and a memory map
+    const auto report = recall::import_cache(fourth.path(), file, streamed);
+    CHECK(report.imported == 5);
+    CHECK(report.rejected == 0);
+    CHECK(entry_files(fourth.path()) == entry_files(source.path()));
   }
   SECTION("the memory reader (the fuzz entry point) gives the same report") {
     recall_test::temp_dir third;
@@ -409,4 +419,52 @@ TEST_CASE("import rejects a member whose partition is not a partition folder nam
   }
   CHECK(children == std::vector<std::string>{"ok_1a2b3c4d"});
   CHECK(recall::list_entries(target.path(), {}, {}, "ok_1a2b3c4d").size() == 1);
+}
+
+TEST_CASE("a large member that is not an entry is rejected from its header, without being read into memory",
+          "[management_archive]") {
+  // A zstd tar whose one entry member is 256 MiB of zeros (a few KiB compressed): import used to
+  // read it whole before finding the bad magic.
+  constexpr std::size_t zeros = std::size_t{256} << 20;
+  std::vector<std::byte> archive(std::size_t{4} << 20);
+  std::size_t used = 0;
+  ::archive* a = ::archive_write_new();
+  ::archive_write_set_format_pax_restricted(a);
+  ::archive_write_add_filter_zstd(a);
+  REQUIRE(::archive_write_open_memory(a, archive.data(), archive.size(), &used) == ARCHIVE_OK);
+  const auto add = [&](const std::string& name, std::size_t size, const std::string& text) {
+    ::archive_entry* e = ::archive_entry_new();
+    ::archive_entry_set_pathname(e, name.c_str());
+    ::archive_entry_set_filetype(e, AE_IFREG);
+    ::archive_entry_set_perm(e, 0600);
+    ::archive_entry_set_size(e, static_cast<la_int64_t>(size));
+    REQUIRE(::archive_write_header(a, e) == ARCHIVE_OK);
+    if (!text.empty()) {
+      REQUIRE(::archive_write_data(a, text.data(), text.size()) == static_cast<la_ssize_t>(text.size()));
+    } else {
+      const std::vector<char> block(std::size_t{1} << 20, 0);
+      for (std::size_t done = 0; done < size; done += block.size()) {
+        REQUIRE(::archive_write_data(a, block.data(), block.size()) == static_cast<la_ssize_t>(block.size()));
+      }
+    }
+    ::archive_entry_free(e);
+  };
+  add(marker.name, marker.bytes.size(), marker.bytes);
+  add("entries/zeros.rce", zeros, {});
+  REQUIRE(::archive_write_close(a) == ARCHIVE_OK);
+  ::archive_write_free(a);
+  archive.resize(used);
+
+  recall_test::temp_dir target;
+  ::rusage before{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &before) == 0);
+  const auto report = recall::import_cache_from_memory(target.path(), archive);
+  ::rusage after{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &after) == 0);
+  CHECK(report.rejected == 1);
+  CHECK(report.stopped.empty());
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems.front().second.find("magic") != std::string::npos);
+  // ru_maxrss is in KiB: the peak grew by far less than the member's size.
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);
 }

@@ -27,6 +27,11 @@
 //   - the partitioned shape with a partition that is not a partition folder name: rejected;
 //   - declared size over import_options::max_entry_size: rejected before any byte is read;
 //     other sizes are allocated only as the data arrives (a forged size costs nothing);
+//   - its first 96 bytes are checked as an entry header (magic, version, header checksum, and
+//     the sizes it declares against the member's size) as soon as they arrive: a member that
+//     fails is rejected (or skipped as incompatible) before the rest of it is read;
+//   - members of import_options::stream_from bytes or more go to an unnamed temp file and are
+//     verified through a memory map, not read into memory;
 //   - entry format version not this build's, or an archive whose key format is not: skipped as
 //     incompatible (the keys would never be asked for);
 //   - header, size, checksum or manifest damaged: rejected;
@@ -60,6 +65,7 @@
 #include <recall/detail/management/tar_zstd.hpp>
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/file_mapping.hpp>
 #include <recall/errors.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
@@ -76,6 +82,10 @@ struct import_options {
   // Members declaring more bytes than this are rejected unread. Raise it for caches of larger
   // results; it bounds what one member can make import allocate.
   std::uint64_t max_entry_size = std::uint64_t{1} << 30;
+  // Members of this size or more are copied to an unnamed temp file (in the cache's root when
+  // it exists, so on its filesystem) and verified through a memory map, instead of being read
+  // into memory: the archive's bytes of a large entry then cost page cache, not heap.
+  std::uint64_t stream_from = std::uint64_t{64} << 20;
   progress_function progress{}; // phase "importing": compressed bytes read out of the total
 };
 
@@ -213,6 +223,50 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
   }
 }
 
+// Checks the first bytes of an entry member, `head` (a whole entry header), against the
+// member's `declared` size: nullopt when the rest is worth reading, else the verdict
+// (incompatible or rejected) with `why` set, as import_entry() would give it for the whole member.
+[[nodiscard]] inline std::optional<entry_verdict> check_member_header(std::span<const std::byte> head, std::uint64_t declared,
+                                                                      std::string& why) {
+  if (std::equal(entry_magic.begin(), entry_magic.end(), head.begin())) {
+    const auto version = static_cast<std::uint16_t>(std::to_integer<unsigned>(head[4]) | (std::to_integer<unsigned>(head[5]) << 8));
+    if (version != entry_format_version) {
+      why = "entry format version " + std::to_string(version) + " (this build reads " + std::to_string(entry_format_version) + ")";
+      return entry_verdict::incompatible;
+    }
+  }
+  try {
+    check_entry_size(decode_header(head), declared);
+    return std::nullopt;
+  } catch (const format_error& e) {
+    why = e.what();
+    if (why.starts_with("recall: ")) {
+      why.erase(0, 8);
+    }
+    return entry_verdict::rejected;
+  }
+}
+
+// An unnamed file for a large member, gone when closed: in `root` when it exists (the cache's
+// filesystem: the system's temporary directory may be a tmpfs, in memory), else in the system's
+// temporary directory. O_TMPFILE, or a named file unlinked at once where that is unsupported.
+[[nodiscard]] inline fsio::unique_fd unnamed_temp_file(const std::filesystem::path& root) {
+  std::error_code error;
+  const std::filesystem::path folder = std::filesystem::is_directory(root, error) ? root : std::filesystem::temp_directory_path();
+  int fd = fsio::open_retrying(folder.c_str(), O_TMPFILE | O_RDWR, 0600);
+  if (fd < 0) {
+    std::string pattern = (folder / "recall-import-XXXXXX").string();
+    fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+    if (fd >= 0) {
+      ::unlink(pattern.c_str());
+    }
+  }
+  if (fd < 0) {
+    fsio::throw_io_error("cannot create a temp file in", folder.string(), errno);
+  }
+  return fsio::unique_fd{fd};
+}
+
 // Reads a whole archive from `a` (opened by the caller) into the cache at `root`.
 inline import_report import_from(::archive* a, const std::filesystem::path& root, std::uint64_t total_bytes,
                                  const import_options& options) {
@@ -305,18 +359,48 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
       reject("declares " + std::to_string(declared) + " bytes, over the limit of " + std::to_string(options.max_entry_size));
       continue; // libarchive skips the unread data on the next header
     }
-    if (read_member(a, declared, data) != member_read::complete) {
-      report.stopped = "the archive is truncated in member '" + name + "': " + archive_message(a, "unexpected end");
-      return report;
-    }
     if (!keys_compatible) {
       report.skipped_incompatible += 1;
       report.problems.emplace_back(name, "key format " + key_format_text + " (this build uses " +
                                              std::to_string(key_format_version) + ")");
-      continue;
+      continue; // unread: libarchive skips it
+    }
+    const auto truncated = [&] {
+      report.stopped = "the archive is truncated in member '" + name + "': " + archive_message(a, "unexpected end");
+      return report;
+    };
+    // The header as soon as its bytes arrive: a member that is not an entry of its size is
+    // judged before anything more of it is read or kept.
+    const auto head = static_cast<std::size_t>(std::min<std::uint64_t>(declared, entry_header_size));
+    if (read_member(a, head, data) != member_read::complete) {
+      return truncated();
     }
     std::string why;
-    switch (import_entry(store_for(*partition), data, why)) {
+    std::optional<entry_verdict> verdict;
+    if (head == entry_header_size) {
+      verdict = check_member_header(data, declared, why);
+    }
+    fsio::unique_fd spill;
+    std::unique_ptr<const file_mapping> mapping;
+    std::span<const std::byte> bytes;
+    if (!verdict && declared >= options.stream_from) {
+      spill = unnamed_temp_file(root);
+      const std::span<const std::byte> first{data};
+      if (const int error = fsio::write_all(spill.get(), std::span<const std::span<const std::byte>>{&first, 1}); error != 0) {
+        fsio::throw_io_error("cannot write", "a temp file for " + name, error);
+      }
+      if (stream_member(a, declared - head, spill.get(), "a temp file for " + name) != member_read::complete) {
+        return truncated();
+      }
+      mapping = std::make_unique<const file_mapping>(spill.get(), static_cast<std::size_t>(declared), "a temp file for " + name);
+      bytes = mapping->bytes();
+    } else if (!verdict) {
+      if (read_member(a, declared, data, head) != member_read::complete) {
+        return truncated();
+      }
+      bytes = data;
+    }
+    switch (verdict ? *verdict : import_entry(store_for(*partition), bytes, why)) {
     case entry_verdict::imported: report.imported += 1; break;
     case entry_verdict::already_present: report.already_present += 1; break;
     case entry_verdict::incompatible:

@@ -9,9 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <recall/detail/stores/atomic_file.hpp>
 
 namespace recall::detail::management {
 
@@ -54,11 +57,13 @@ enum class member_read {
 
 // Reads the current member's data into `out`, growing it as bytes arrive (at most 1 MiB ahead
 // of what was read), so a forged size field costs nothing until the data is really there.
-// The caller has checked `declared` against its limit.
-[[nodiscard]] inline member_read read_member(::archive* a, std::uint64_t declared, std::vector<std::byte>& out) {
+// The caller has checked `declared` against its limit. The first `kept` bytes of `out` are
+// taken as the member's first bytes, already read; the rest is read after them.
+[[nodiscard]] inline member_read read_member(::archive* a, std::uint64_t declared, std::vector<std::byte>& out,
+                                             std::size_t kept = 0) {
   constexpr std::size_t step = std::size_t{1} << 20;
-  out.clear();
-  std::size_t have = 0;
+  out.resize(kept);
+  std::size_t have = kept;
   while (have < declared) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(declared - have, step));
     out.resize(have + want);
@@ -70,6 +75,26 @@ enum class member_read {
     have += static_cast<std::size_t>(got);
   }
   out.resize(have);
+  return member_read::complete;
+}
+
+// Copies the rest of the current member's data (`remaining` bytes) to the file open as `fd`, 1 MiB
+// at a time. Returns truncated when the archive ends first; throws store_error naming `what` when
+// the file cannot be written.
+[[nodiscard]] inline member_read stream_member(::archive* a, std::uint64_t remaining, int fd, const std::string& what) {
+  std::vector<std::byte> buffer(std::size_t{1} << 20);
+  while (remaining > 0) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
+    const ::la_ssize_t got = ::archive_read_data(a, buffer.data(), want);
+    if (got <= 0) {
+      return member_read::truncated;
+    }
+    const std::span<const std::byte> part{buffer.data(), static_cast<std::size_t>(got)};
+    if (const int error = fsio::write_all(fd, std::span<const std::span<const std::byte>>{&part, 1}); error != 0) {
+      fsio::throw_io_error("cannot write", what, error);
+    }
+    remaining -= static_cast<std::uint64_t>(got);
+  }
   return member_read::complete;
 }
 
