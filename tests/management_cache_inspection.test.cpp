@@ -2,6 +2,7 @@
 #include "catch.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -365,4 +366,21 @@ TEST_CASE("temp files of dead writers are counted by info and removed by clear a
   CHECK(cleared.failures.empty());
   CHECK_FALSE(std::filesystem::exists(dead));
   CHECK(std::filesystem::exists(live));
+}
+
+TEST_CASE("verify judges an entry grown by a hole from its header, without reading it into memory",
+          "[management_cache_inspection]") {
+  recall_test::temp_dir dir;
+  populate(dir.path());
+  const auto entry = recall::list_entries(dir.path(), "inspection_test::half").front().path;
+  REQUIRE(::truncate(entry.c_str(), off_t{256} << 20) == 0); // 256 MiB, nearly all a hole
+  ::rusage before{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &before) == 0);
+  const auto report = recall::verify(dir.path());
+  ::rusage after{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &after) == 0);
+  CHECK(report.entries == 1);
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems.front().second.find("size mismatch") != std::string::npos);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024); // KiB
 }

@@ -780,3 +780,22 @@ TEST_CASE("directory_store: on a full disk the compute lock still works and stat
              recall::stored_entry{});
   CHECK(std::filesystem::exists(root / "CACHEDIR.TAG"));
 }
+
+TEST_CASE("directory_store: a file grown by a hole is refused from its header, before it is mapped",
+          "[stores_directory_store]") {
+  const temp_dir dir;
+  directory_store store{dir.path()};
+  const entry_address address{simulate, recall::key{0x77, 0x88}};
+  store.save(address, make_entry(2 * 1024 * 1024)); // large: map() and large loads map it
+  const auto path = store.entry_path(address);
+  // 256 MiB, all but the first 2 MiB a hole: the header's sizes no longer match the file.
+  REQUIRE(::truncate(path.c_str(), std::off_t{256} << 20) == 0);
+  ::rusage before{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &before) == 0);
+  const auto mapped = store.map(address, recall::verification::checksum);
+  ::rusage after{};
+  REQUIRE(::getrusage(RUSAGE_SELF, &after) == 0);
+  CHECK_FALSE(mapped.has_value());
+  CHECK_FALSE(fs::exists(path)); // discarded as damaged
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024); // KiB: nothing near the file's size was touched
+}

@@ -604,6 +604,15 @@ private:
       if (size < detail::entry_header_size) {
         throw format_error{"entry too short: " + std::to_string(size) + " bytes"};
       }
+      // The header and the sizes it declares are checked against the file before anything is
+      // mapped: a forged header, or a file grown by a hole (truncate -s 3G), costs one pread.
+      detail::entry_header_bytes head{};
+      if (::pread(fd, head.data(), head.size(), 0) != static_cast<::ssize_t>(head.size())) {
+        throw format_error{"entry shrank while it was read"};
+      }
+      const detail::entry_header declared = detail::decode_header(head);
+      detail::check_entry_call(declared, address.call);
+      detail::check_entry_size(declared, size);
       // Checking the checksum reads every page anyway: map them all at once.
       auto mapping = std::make_shared<const detail::file_mapping>(
           fd, static_cast<std::size_t>(size), path,
