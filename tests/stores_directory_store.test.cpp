@@ -789,7 +789,7 @@ TEST_CASE("directory_store: a file grown by a hole is refused from its header, b
   store.save(address, make_entry(2 * 1024 * 1024)); // large: map() and large loads map it
   const auto path = store.entry_path(address);
   // 256 MiB, all but the first 2 MiB a hole: the header's sizes no longer match the file.
-  REQUIRE(::truncate(path.c_str(), std::off_t{256} << 20) == 0);
+  REQUIRE(::truncate(path.c_str(), ::off_t{256} << 20) == 0);
   ::rusage before{};
   REQUIRE(::getrusage(RUSAGE_SELF, &before) == 0);
   const auto mapped = store.map(address, recall::verification::checksum);

@@ -190,7 +190,7 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
   ro=$dir/readonly
   mkdir -p "$ro"
   out=$(RECALL_CACHE_DIR=$ro unshare -m sh -c '
-    mount -t tmpfs none "$RECALL_CACHE_DIR" && "$2" >/dev/null &&
+    mount -t tmpfs -o mode=0700 none "$RECALL_CACHE_DIR" && "$2" >/dev/null &&
     printf "x" | dd of="$(find "$RECALL_CACHE_DIR" -name "*.rce" | head -1)" bs=1 seek=120 conv=notrunc 2>/dev/null &&
     mount -o remount,ro "$RECALL_CACHE_DIR" &&
     { "$1" verify --repair; echo "verify exit $?"; "$1" clear --force; echo "clear exit $?"; }' sh "$tool" "$helper" 2>&1)
