@@ -9,7 +9,7 @@ Each new connection reads MODE_FILE (one word) and behaves accordingly:
   drip        answer a valid-looking reply one byte a second
   garbage     answer bytes that are not HTTP, then close
   truncate    answer 200 with Content-Length 4096 and 10 body bytes, then close
-  status:N    answer HTTP status N with an S3 <Error> body (503: SlowDown)
+  status:N    answer HTTP status N with an S3 <Error> body (404: NoSuchBucket, 503: SlowDown)
   reset       close at once without answering
 """
 import socket
@@ -21,7 +21,7 @@ upstream_port = int(sys.argv[1])
 mode_file = sys.argv[2]
 
 REASONS = {403: ("Forbidden", "AccessDenied", "Access Denied"),
-           404: ("Not Found", "NoSuchKey", "The specified key does not exist."),
+           404: ("Not Found", "NoSuchBucket", "The specified bucket does not exist"),
            500: ("Internal Server Error", "InternalError", "We encountered an internal error."),
            503: ("Slow Down", "SlowDown", "Please reduce your request rate.")}
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/remote_health.hpp>
 #include <recall/detail/stores/s3_client.hpp>
 #include <recall/detail/stores/s3_url.hpp>
 #include <recall/detail/stores/s3_xml.hpp>
@@ -54,130 +55,16 @@ struct s3_options {
   // most this much once; then the circuit breaker takes over.
   std::chrono::milliseconds timeout{3000};
   std::uint64_t min_transfer_rate = std::uint64_t{8} << 20; // bytes per second
-  // After a failure the store is skipped (no I/O) for retry_after, doubling up to
-  // max_retry_after while it keeps failing; then one call probes the server with a request
-  // bounded by probe_timeout (so a call never waits longer than that on a server still down).
-  std::chrono::milliseconds retry_after{1000};
-  std::chrono::milliseconds max_retry_after{60'000};
-  std::chrono::milliseconds probe_timeout{40};
+  // After a failure the store is skipped (no I/O) for backoff.first, doubling up to
+  // backoff.longest while it keeps failing; then one call runs its operation as a probe, with
+  // detail::remote_health::probe_budget (50 ms) instead of `timeout` as its budget, so a call
+  // never waits longer than that on a server still down (detail/stores/remote_health.hpp).
+  retry_backoff backoff{};
   // Idle handles (each with its open connection) kept for reuse.
   std::size_t max_connections = 4;
 };
 
 namespace detail::s3 {
-
-// The circuit breaker: whether the server is believed reachable, when to try again, and the
-// one warning per outage and one note on recovery.
-class health {
-public:
-  health(std::string label, std::chrono::milliseconds first, std::chrono::milliseconds most)
-      : m_label{std::move(label)}, m_first{first}, m_most{most} {}
-
-  enum class verdict {
-    go,    // healthy: run the operation
-    probe, // down, but this call may check whether it came back (only one caller at a time)
-    skip,  // down: fail at once, without I/O
-  };
-
-  verdict admit() {
-    if (!m_down.load(std::memory_order_acquire)) {
-      return verdict::go;
-    }
-    const std::lock_guard lock{m_mutex};
-    if (!m_down.load(std::memory_order_relaxed)) {
-      return verdict::go;
-    }
-    if (m_probing || std::chrono::steady_clock::now() < m_retry_at) {
-      return verdict::skip;
-    }
-    m_probing = true;
-    return verdict::probe;
-  }
-
-  // A failure of the server or the network. The first of an outage logs a warning, unless one
-  // was logged less than `quiet` ago: a server that flaps (answers reads, refuses writes) makes
-  // one warning and one note, not one per flap.
-  void failed(const std::string& reason) {
-    bool warn = false;
-    std::chrono::milliseconds wait{};
-    {
-      const std::lock_guard lock{m_mutex};
-      const auto now = std::chrono::steady_clock::now();
-      m_probing = false;
-      const bool first = !m_down.load(std::memory_order_relaxed);
-      m_backoff = first ? m_first : std::min(m_backoff * 2, m_most);
-      wait = m_backoff;
-      m_retry_at = now + m_backoff;
-      if (first) {
-        m_reason = reason;
-        m_since = now;
-        m_down.store(true, std::memory_order_release);
-        warn = !m_warned_before || now - m_last_warning >= quiet;
-        if (warn) {
-          m_warned_before = true;
-          m_last_warning = now;
-          m_note_due = true;
-        }
-      }
-    }
-    if (warn) {
-      log(log_level::warning, m_label + ": " + reason + "; calls go on without it, retrying after " +
-                                  std::to_string(wait.count()) + " ms and backing off while it fails");
-    } else {
-      log(log_level::debug, m_label + ": failing (" + reason + "); next try in " + std::to_string(wait.count()) + " ms");
-    }
-  }
-
-  // An operation run as a probe got a proper answer: the outage is over (a note, once per warning).
-  void succeeded() {
-    bool note = false;
-    std::chrono::steady_clock::duration down_for{};
-    {
-      const std::lock_guard lock{m_mutex};
-      m_probing = false;
-      if (!m_down.load(std::memory_order_relaxed)) {
-        return;
-      }
-      m_down.store(false, std::memory_order_release);
-      down_for = std::chrono::steady_clock::now() - m_since;
-      note = m_note_due;
-      m_note_due = false;
-    }
-    const std::string line = m_label + ": reachable again after " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(down_for).count()) +
-                             " ms; using it again";
-    log(note ? log_level::info : log_level::debug, line);
-  }
-
-  // A probe that neither succeeded nor failed (it was not run): let another caller probe.
-  void abandon_probe() {
-    const std::lock_guard lock{m_mutex};
-    m_probing = false;
-  }
-
-  [[nodiscard]] bool down() const noexcept { return m_down.load(std::memory_order_acquire); }
-
-  [[nodiscard]] std::string reason() const {
-    const std::lock_guard lock{m_mutex};
-    return m_reason;
-  }
-
-private:
-  std::string m_label;
-  std::chrono::milliseconds m_first;
-  std::chrono::milliseconds m_most;
-  std::atomic<bool> m_down{false};
-  mutable std::mutex m_mutex;
-  bool m_probing = false;
-  std::chrono::milliseconds m_backoff{0};
-  std::chrono::steady_clock::time_point m_retry_at{};
-  std::chrono::steady_clock::time_point m_since{};
-  std::string m_reason;
-  bool m_warned_before = false;
-  std::chrono::steady_clock::time_point m_last_warning{};
-  bool m_note_due = false; // a warning was logged and its outage has not ended yet
-  static constexpr std::chrono::seconds quiet{60};
-};
 
 // A reply that says the server, not the request, is at fault (or refuses this client
 // altogether): 403 (credentials), 5xx (500 InternalError, 503 SlowDown...), or a status S3 never
@@ -199,10 +86,11 @@ private:
 // once written.
 //
 // Failures: a failure of the server or the network (refused, timed out, reset, not HTTP,
-// truncated, 403, 5xx) throws store_error, and opens a circuit breaker: one warning, then every
-// call skips the store without I/O for s3_options::retry_after (doubling while it keeps
-// failing), then one call probes it with a request of at most probe_timeout; a note is logged
-// when it answers again. Secrets never appear in messages.
+// truncated, 403, 5xx, a missing bucket) throws store_error, and opens the circuit breaker of
+// detail/stores/remote_health.hpp: one warning, then every call skips the store without I/O for
+// s3_options::backoff (doubling while it keeps failing), then one call runs its operation as a
+// probe within remote_health::probe_budget; a note is logged when it answers again. Damaged or
+// oversized entries are not failures of the server. Secrets never appear in messages.
 //
 // Thread safety: every method may be called from several threads at once; each request takes a
 // libcurl handle of its own from a small pool, which keeps connections open for reuse.
@@ -223,7 +111,7 @@ public:
   explicit s3_store(s3_options options)
       : m_location{detail::s3::parse_location(options.url)}, m_options{validated(std::move(options))},
         m_client{detail::s3::find_credentials(), m_location.region, m_options.connect_timeout, m_options.max_connections},
-        m_health{"s3 cache " + m_location.text(), m_options.retry_after, m_options.max_retry_after} {
+        m_health{"s3 cache " + m_location.text(), m_options.backoff} {
     if (m_location.read_only) {
       m_options.access = tier_access::read_only;
     }
@@ -418,39 +306,32 @@ private:
   // Runs `operation` under the circuit breaker. A store_error from it is a failure of the
   // server: it opens the breaker (or keeps it open) and is rethrown, naming the store. When the
   // breaker is open the call throws at once, or (one caller, once the back-off has passed) runs
-  // the operation as a probe: with probe_timeout instead of timeout as its budget, so that a
-  // server still down costs that call no more than probe_timeout (plus its bytes' transfer time).
+  // the operation as a probe: with remote_health::probe_budget instead of timeout as its budget,
+  // so that a server still down costs that call no more than that (plus, once the server has
+  // answered, its bytes' transfer time at min_transfer_rate).
   template <class Operation>
   auto run(std::string_view what, Operation&& operation) -> decltype(operation(std::declval<const deadline_of&>())) {
-    const auto verdict = m_health.admit();
-    if (verdict == detail::s3::health::verdict::skip) {
-      throw store_error{description() + " is skipped after a failure (" + m_health.reason() + "); it is retried later"};
+    const detail::remote_attempt attempt = m_health.admit();
+    if (attempt == detail::remote_attempt::skip) {
+      throw store_error{m_health.unavailable_message()};
     }
-    const bool probing = verdict == detail::s3::health::verdict::probe;
-    const deadline_of until{std::chrono::steady_clock::now(), probing ? m_options.probe_timeout : m_options.timeout,
-                            m_options.min_transfer_rate, probing};
+    const bool probing = attempt == detail::remote_attempt::probe;
+    const deadline_of until{std::chrono::steady_clock::now(),
+                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate,
+                            probing};
     try {
       if constexpr (std::is_void_v<decltype(operation(until))>) {
         operation(until);
-        if (probing) {
-          m_health.succeeded();
-        }
+        m_health.succeeded(attempt);
       } else {
         auto result = operation(until);
-        if (probing) {
-          m_health.succeeded();
-        }
+        m_health.succeeded(attempt);
         return result;
       }
     } catch (const store_error& e) {
-      const std::string reason = std::string{e.what()}.substr(8) + " (during " + std::string{what} + ")";
-      m_health.failed(reason);
-      throw store_error{description() + ": " + reason};
-    } catch (...) {
-      if (probing) {
-        m_health.abandon_probe(); // not an answer either way (out of memory, a damaged reply)
-      }
-      throw;
+      const std::string reason = std::string{e.what()}.substr(8);
+      m_health.failed(attempt, what, reason);
+      throw store_error{description() + ": " + reason + " (during " + std::string{what} + ")"};
     }
   }
 
@@ -703,11 +584,11 @@ private:
     if ((o.max_entry_size + o.part_size - 1) / o.part_size > 10'000) {
       fail("max_entry_size / part_size exceeds the 10,000 parts an S3 upload may have");
     }
-    if (o.connect_timeout.count() <= 0 || o.timeout.count() <= 0 || o.probe_timeout.count() <= 0) {
+    if (o.connect_timeout.count() <= 0 || o.timeout.count() <= 0) {
       fail("timeouts must be positive");
     }
-    if (o.retry_after.count() <= 0 || o.max_retry_after < o.retry_after) {
-      fail("retry_after must be positive and at most max_retry_after");
+    if (o.backoff.first.count() <= 0 || o.backoff.longest < o.backoff.first) {
+      fail("backoff.first must be positive and at most backoff.longest");
     }
     if (o.min_transfer_rate == 0) {
       fail("min_transfer_rate must be positive");
@@ -718,7 +599,7 @@ private:
   detail::s3::location m_location;
   s3_options m_options;
   detail::s3::client m_client;
-  detail::s3::health m_health;
+  detail::remote_health m_health;
 };
 
 // A store for an s3:// URL with the other fields of `options` (its url is replaced): what
