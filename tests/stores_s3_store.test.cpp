@@ -400,7 +400,7 @@ std::string run_command(const std::string& command, int& status) {
 } // namespace
 
 TEST_CASE("s3 faults: right values, one warning per outage, at most 50 ms a call after it, one note on recovery",
-          "[stores_s3_store]") {
+          "[stores_s3_store][faults]") {
   s3_test::use_test_credentials();
   const std::string bucket = s3_test::moto::instance().bucket();
   s3_test::fault_proxy& proxy = s3_test::fault_proxy::instance();
