@@ -3,6 +3,9 @@
 //
 //   s3-helper share URL DIR
 //       one memoized call; prints "computed" or "loaded", then the result's size, last value and key.
+//   s3-helper fill URL NAME IDENTITY COUNT
+//       saves COUNT small entries of function NAME whose identity is IDENTITY (a number), for the
+//       recall-cache --s3 tests.
 //   s3-helper bench URL [N]
 //       on an empty bucket: an S3 hit of a 100-byte and a 10 MiB result (s3_store::load) against a
 //       raw libcurl GET of the same object; prints one line per figure (median of N runs).
@@ -45,6 +48,18 @@ int share(const char* url, const char* dir) {
   const auto result = relax(0.125, 40);
   std::printf("%s %zu %.15f %s\n", sweep::g_computations == 1 ? "computed" : "loaded", result.size(), result.back(),
               relax.key(0.125, 40).hex().c_str());
+  return 0;
+}
+
+int fill(const char* url, const char* name, const char* identity, int count) {
+  auto store = recall::make_s3_store(url);
+  // The identity's number goes in the first hex digit, which the function's folder name shows.
+  const recall::function_id function{name, recall::key{std::strtoull(identity, nullptr, 10) << 60, 0}};
+  for (int i = 0; i < count; ++i) {
+    recall::stored_entry entry;
+    entry.payload.assign(100 + static_cast<std::size_t>(i), std::byte{0x11});
+    store->save(recall::entry_address{function, recall::key{42, static_cast<std::uint64_t>(i)}}, entry);
+  }
   return 0;
 }
 
@@ -101,6 +116,9 @@ int main(int argc, char** argv) {
     if (mode == "share" && argc == 4) {
       return share(argv[2], argv[3]);
     }
+    if (mode == "fill" && argc == 6) {
+      return fill(argv[2], argv[3], argv[4], std::atoi(argv[5]));
+    }
     if (mode == "bench" && (argc == 3 || argc == 4)) {
       return bench(argv[2], argc == 4 ? std::atoi(argv[3]) : 20);
     }
@@ -108,6 +126,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "s3-helper: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: s3-helper share URL DIR | s3-helper bench URL [N]\n");
+  std::fprintf(stderr, "usage: s3-helper share URL DIR | s3-helper fill URL NAME IDENTITY COUNT | s3-helper bench URL [N]\n");
   return 2;
 }
