@@ -153,12 +153,24 @@ public:
   [[nodiscard]] std::string socket_path() const { return (m_dir.path() / "redis.sock").string(); }
 
   void kill() { stop(SIGKILL); }
+  // Starts the server again on the same port (after kill()), empty.
+  void restart() {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (start(m_extra, m_port)) {
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("redis-server did not restart on port " << m_port);
+  }
   void pause() { ::kill(m_pid, SIGSTOP); }
   void resume() { ::kill(m_pid, SIGCONT); }
 
 private:
-  bool start(const std::vector<std::string>& extra) {
-    m_port = free_port();
+  bool start(const std::vector<std::string>& extra, int port = 0) {
+    m_extra = extra;
+    m_port = port != 0 ? port : free_port();
+    std::filesystem::remove(socket_path());
     std::vector<std::string> args{*redis_server_binary(),
                                   "--port", std::to_string(m_port),
                                   "--bind", "127.0.0.1",
@@ -212,6 +224,7 @@ private:
   }
 
   recall_test::temp_dir m_dir;
+  std::vector<std::string> m_extra;
   int m_port = 0;
   pid_t m_pid = -1;
 };
@@ -809,14 +822,18 @@ TEST_CASE("list, total_size and clear walk the prefix with SCAN", "[stores_redis
   CHECK(store.list().size() == 1);
   CHECK(a.keys(rd::all_keys_pattern("lab")).size() == 1); // the chunks went with their head
 
-  // clear() with no filter also takes stray keys, but not the locks of computations under way.
+  // clear() with no filter also takes stray keys and compute locks; strays() counts them first.
   const std::string stray = "{lab:" + std::string(32, 'a') + "}:c0.0123456789abcdef";
   a.run({"SET", stray, "left by an interrupted save"});
   const auto lock = store.lock_for_compute(address_of(4), 0ms);
   REQUIRE(lock != nullptr);
+  const auto strays = store.strays();
+  CHECK(strays.orphan_chunks == 1);
+  CHECK(strays.orphan_bytes == 27);
+  CHECK(strays.locks == 1);
   CHECK(store.clear() == 1);
   CHECK(a.integer({"EXISTS", stray}) == 0);
-  CHECK(a.keys(rd::all_keys_pattern("lab")).size() == 1); // the lock
+  CHECK(a.keys(rd::all_keys_pattern("lab")).empty()); // the lock went too
   CHECK(neighbour.list().size() == 1);        // another prefix is untouched
   CHECK(neighbour.load(address_of(1)));
 }
@@ -846,7 +863,7 @@ TEST_CASE("passwords authenticate and are never shown", "[stores_redis_store]") 
     }
     CHECK(store.disabled());
   }
-  CHECK(capture.count(recall::log_level::warning, "disabled for the rest of this process") == 2);
+  CHECK(capture.count(recall::log_level::warning, "is skipped for 1 s, then retried") == 2);
 
   // A read-only user (a laptop's) cannot delete a damaged entry: a miss, logged, and the store
   // goes on reading.
@@ -961,15 +978,15 @@ TEST_CASE("a server killed mid-run: calls still return, with one warning, then n
   CHECK(g_square_calls == 7);
   CHECK(remote->disabled());
   CHECK(capture.warnings() == 1);
-  CHECK(capture.count(recall::log_level::warning, "disabled for the rest of this process") == 1);
+  CHECK(capture.count(recall::log_level::warning, "is skipped for 1 s, then retried") == 1);
   CHECK_THROWS_AS(local_socket.save(address_of(2), entry_of(100'000)), recall::store_error);
   CHECK(capture.warnings() == 2);
-  // Disabled: every operation fails at once, naming the first cause.
+  // Skipped: every operation fails at once (until the 1 s back-off ends), naming the cause.
   try {
     static_cast<void>(remote->load(address_of(1)));
     FAIL("a disabled store loaded");
   } catch (const recall::store_error& e) {
-    CHECK(contains(e.what(), "disabled after an earlier failure"));
+    CHECK(contains(e.what(), "is skipped after a failure"));
   }
   CHECK_THROWS_AS(remote->lock_for_compute(address_of(1), 0ms), recall::store_error);
 }
@@ -1015,6 +1032,7 @@ TEST_CASE("a server that stops answering costs one operation timeout, then the s
   recall_test::temp_dir dir;
   auto o = options_for(s);
   o.operation_timeout = 200ms;
+  o.retry = recall::retry_backoff{100ms, 200ms};
   auto remote = std::make_shared<recall::redis_store>(o);
   recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
   recall_test::log_capture capture;
@@ -1025,14 +1043,28 @@ TEST_CASE("a server that stops answering costs one operation timeout, then the s
   const auto first = std::chrono::steady_clock::now() - started;
   CHECK(first >= 190ms);
   CHECK(first < 1500ms);
+  // After the first failure: the back-off windows pass (100 ms, then 200 ms) and a call probes
+  // the server in each; no call takes more than the 50 ms probe budget (plus the call's own cost).
   started = std::chrono::steady_clock::now();
-  for (int i = 3; i < 10; ++i) {
-    CHECK(f(i) == i * i);
+  auto slowest = std::chrono::steady_clock::duration{};
+  int calls = 0;
+  for (int i = 3; std::chrono::steady_clock::now() - started < 700ms; ++i, ++calls) {
+    const auto call_started = std::chrono::steady_clock::now();
+    CHECK(f(i) == static_cast<double>(i) * i);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - call_started);
+    std::this_thread::sleep_for(2ms);
   }
-  CHECK(std::chrono::steady_clock::now() - started < 150ms);
+  CHECK(calls > 50);
+  CHECK(slowest < 80ms);
+  CHECK(slowest >= 45ms); // some call did probe, and waited out its budget
   CHECK(capture.warnings() == 1);
   CHECK(capture.count(recall::log_level::warning, "timed out") == 1);
+  CHECK(capture.count(recall::log_level::debug, "") == 0);
   s.resume();
+  std::this_thread::sleep_for(250ms);
+  CHECK(f(1000.0) == 1e6);
+  CHECK(capture.count(recall::log_level::info, "reachable again") == 1);
+  CHECK_FALSE(remote->disabled());
 
   // A server that is not there at all: refused at once.
   recall::redis_store nowhere{recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(free_port()) + "/0"}};
@@ -1099,12 +1131,12 @@ TEST_CASE("compute locks: one holder, renewed while held, released, recovered fr
   CHECK(node_b.erase(address));
 
   // A holder that died: its lease runs out and the lock is taken over.
-  a.run({"SET", lock_name, "ghost", "PX", "300"});
+  a.run({"SET", lock_name, "ghost-host:4242:0123456789abcdef", "PX", "300"});
   started = std::chrono::steady_clock::now();
   taken = node_b.lock_for_compute(address, 5s);
   CHECK(taken != nullptr);
   CHECK(std::chrono::steady_clock::now() - started >= 200ms);
-  CHECK(a.string({"GET", lock_name}) != "ghost");
+  CHECK(a.string({"GET", lock_name}) != "ghost-host:4242:0123456789abcdef");
   taken.reset();
 
   // A lock lost to another holder is neither renewed nor released by the one that lost it.
@@ -1230,4 +1262,183 @@ TEST_CASE("memoize through memory -> directory -> Redis returns large results in
   const auto loaded = b(1'500'000);
   CHECK(loaded == computed);
   CHECK(b_remote->list().front().size > (std::size_t{12} << 20) - (std::size_t{1} << 20));
+}
+
+TEST_CASE("a lock key holding garbage or without expiry is stale at once, with one warning", "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  admin a{s};
+  recall::redis_store store{options_for(s)};
+  const auto address = address_of(21);
+  const std::string lock_name = rd::lock_key(store.head_of(address));
+  recall_test::log_capture capture;
+  for (const auto& [value, why] : {std::pair{"garbage", "holds no recall lock token"},
+                                   std::pair{"node-3:77:0123456789abcdef", "has no expiry"},
+                                   std::pair{"node-3:7x:0123456789abcdef", "holds no recall lock token"}}) {
+    a.run({"SET", lock_name, value}); // no expiry: without the check, a wait of the whole limit
+    const auto started = std::chrono::steady_clock::now();
+    auto held = store.lock_for_compute(address, 5s);
+    CHECK(held != nullptr);
+    CHECK(std::chrono::steady_clock::now() - started < 500ms);
+    CHECK(a.string({"GET", lock_name}) != value);
+    CHECK(capture.count(recall::log_level::warning, why) >= 1);
+  }
+  CHECK(capture.warnings() == 3); // one per stale lock
+  // A well-formed lock with an expiry is a holder's: waited for.
+  a.run({"SET", lock_name, "node-3:77:0123456789abcdef", "PX", "60000"});
+  CHECK(store.lock_for_compute(address, 100ms) == nullptr);
+  CHECK(capture.warnings() == 3);
+  // clear() removes an entry's lock with the entry, and with no filter every lock.
+  store.save(address, entry_of(10));
+  CHECK(store.clear("simulate") == 1);
+  CHECK(a.integer({"EXISTS", lock_name}) == 0);
+  a.run({"SET", lock_name, "garbage"});
+  CHECK(store.strays().locks == 1);
+  static_cast<void>(store.clear());
+  CHECK(a.integer({"EXISTS", lock_name}) == 0);
+}
+
+namespace redis_test {
+
+// A server that answers every command, one byte per `pause`: a reply that never completes in time
+// although each read gets something before a per-read timeout would fire.
+class dripping_server {
+public:
+  explicit dripping_server(std::chrono::milliseconds pause) : m_pause{pause} {
+    m_listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(m_listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(m_listener, 8) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    m_port = ntohs(address.sin_port);
+    m_thread = std::thread{[this] { serve(); }};
+  }
+  dripping_server(const dripping_server&) = delete;
+  dripping_server& operator=(const dripping_server&) = delete;
+  ~dripping_server() {
+    m_stop = true;
+    ::shutdown(m_listener, SHUT_RDWR);
+    m_thread.join();
+    ::close(m_listener);
+  }
+  [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(m_port) + "/0"; }
+
+private:
+  void serve() {
+    while (!m_stop) {
+      const int client = ::accept(m_listener, nullptr, nullptr);
+      if (client < 0) {
+        return;
+      }
+      char request[4096];
+      if (::recv(client, request, sizeof request, 0) > 0) {
+        const std::string reply = "$40\r\n" + std::string(40, 'x') + "\r\n";
+        for (const char c : reply) {
+          if (m_stop || ::send(client, &c, 1, MSG_NOSIGNAL) != 1) {
+            break;
+          }
+          std::this_thread::sleep_for(m_pause);
+        }
+      }
+      ::close(client);
+    }
+  }
+
+  std::chrono::milliseconds m_pause;
+  int m_listener = -1;
+  int m_port = 0;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
+} // namespace redis_test
+
+TEST_CASE("operation_timeout is a deadline for the whole operation, not for each read", "[stores_redis_store]") {
+  dripping_server drip{50ms};
+  recall::redis_options o;
+  o.url = drip.url();
+  o.operation_timeout = 300ms;
+  recall::redis_store store{o};
+  recall_test::log_capture capture;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    static_cast<void>(store.load(address_of(1)));
+    FAIL("a load from a dripping server succeeded");
+  } catch (const recall::store_error& e) {
+    CHECK(contains(e.what(), "timed out"));
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  // Byte by byte, the 47-byte reply takes 2.3 s; each read alone gets a byte within 50 ms.
+  CHECK(took >= 290ms);
+  CHECK(took < 600ms);
+  CHECK(store.disabled());
+  CHECK(capture.warnings() == 1);
+}
+
+TEST_CASE("a dead Redis: one warning per outage, no line per miss, used again when it is back, with a note",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  recall_test::temp_dir dir;
+  auto o = options_for(s);
+  o.retry = recall::retry_backoff{50ms, 100ms};
+  auto remote = std::make_shared<recall::redis_store>(o);
+  recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
+  recall_test::log_capture capture;
+  g_square_calls = 0;
+  CHECK(f(1.0) == 1.0);
+  s.kill();
+  for (int i = 2; i < 40; ++i) { // misses, each asking Redis for a lock (while it is not skipped)
+    CHECK(f(i) == i * i);
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(capture.warnings() == 1);
+  CHECK(capture.count(recall::log_level::debug, "") == 0);
+  CHECK(remote->disabled());
+  s.restart();
+  admin a{s};
+  std::this_thread::sleep_for(120ms); // past the longest back-off
+  for (int i = 100; i < 103; ++i) {
+    CHECK(f(i) == i * i);
+  }
+  CHECK_FALSE(remote->disabled());
+  CHECK(capture.count(recall::log_level::info, "reachable again") == 1);
+  CHECK(a.keys(rd::all_keys_pattern("recall-test")).size() >= 2); // saved to the new server
+  // A second outage is a second warning.
+  s.kill();
+  CHECK(f(200.0) == 40000.0);
+  CHECK(capture.warnings() == 2);
+}
+
+TEST_CASE("a failed chunked save leaves chunks that expire; strays() counts them", "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s{{"--maxmemory", "4mb", "--maxmemory-policy", "noeviction"}};
+  admin a{s};
+  auto o = options_for(s);
+  o.chunk_size = std::size_t{1} << 16;
+  recall::redis_store store{o};
+  recall_test::log_capture capture;
+  // Fits: its chunks are persistent once the head is written.
+  store.save(address_of(1), entry_of(300'000, 1));
+  for (const auto& chunk : a.keys(store.head_of(address_of(1)) + ":c*")) {
+    CHECK(a.integer({"PTTL", chunk}) == -1);
+  }
+  CHECK(store.strays().orphan_chunks == 0);
+  // Does not fit: the server refuses a chunk (OOM) and the head is never written.
+  CHECK_THROWS_AS(store.save(address_of(2), entry_of(std::size_t{8} << 20, 2)), recall::store_error);
+  const auto left = a.keys(store.head_of(address_of(2)) + ":c*");
+  REQUIRE_FALSE(left.empty());
+  for (const auto& chunk : left) {
+    const long long ttl = a.integer({"PTTL", chunk});
+    CHECK(ttl > 0);
+    CHECK(ttl <= 70'000); // the save's deadline plus a minute
+  }
+  CHECK(a.integer({"EXISTS", store.head_of(address_of(2))}) == 0);
+  const auto strays = recall::redis_store{options_for(s)}.strays();
+  CHECK(strays.orphan_chunks == left.size());
+  CHECK(strays.orphan_bytes == left.size() * (std::size_t{1} << 16));
 }

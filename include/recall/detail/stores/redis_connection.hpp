@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <initializer_list>
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -80,26 +82,31 @@ struct timeouts {
 
 // One blocking connection. Every failure (connect, I/O, timeout, protocol) throws store_error,
 // after which the connection is unusable and must be dropped. Not thread-safe: one user at a time.
+//
+// Deadlines: each operation sets one (set_deadline) and every read and write of it must end by
+// then: before each read(2) or write(2) the socket's timeout is cut to the time left, so a server
+// that drips a byte at a time cannot stretch an operation past its deadline the way a per-read
+// timeout would let it.
 class connection {
 public:
-  // Connects, sets the operation timeout on the socket, authenticates and selects the database.
+  using clock = std::chrono::steady_clock;
+
+  // Connects (within `connect_limit`), authenticates and selects the database (by `deadline`).
   // `label` (the redacted URL) starts every message.
-  connection(const server_url& url, const timeouts& limits, std::string label) : m_label{std::move(label)} {
-    const timeval connect_limit = to_timeval(limits.connect);
+  connection(const server_url& url, std::chrono::milliseconds connect_limit, clock::time_point deadline,
+             std::string label)
+      : m_label{std::move(label)}, m_deadline{deadline} {
+    const timeval limit = to_timeval(connect_limit);
     {
       const sigpipe_guard guard;
-      m_context.reset(url.kind == transport::tcp
-                          ? redisConnectWithTimeout(url.host.c_str(), url.port, connect_limit)
-                          : redisConnectUnixWithTimeout(url.socket_path.c_str(), connect_limit));
+      m_context.reset(url.kind == transport::tcp ? redisConnectWithTimeout(url.host.c_str(), url.port, limit)
+                                                 : redisConnectUnixWithTimeout(url.socket_path.c_str(), limit));
     }
     if (!m_context) {
       throw store_error{m_label + ": cannot allocate a connection"};
     }
     if (m_context->err != 0) {
       throw store_error{m_label + ": cannot connect: " + std::string{m_context->errstr}};
-    }
-    if (redisSetTimeout(m_context.get(), to_timeval(limits.operation)) != REDIS_OK) {
-      fail("cannot set the operation timeout");
     }
     if (url.kind == transport::tcp) {
       // Finds a peer that vanished without closing (a crashed machine) on idle pooled sockets.
@@ -117,9 +124,19 @@ public:
     }
   }
 
+  // Connects with the limits of `limits`: the operation timeout bounds authentication.
+  connection(const server_url& url, const timeouts& limits, std::string label)
+      : connection{url, limits.connect, clock::now() + limits.operation, std::move(label)} {}
+
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection() = default;
+
+  // Every later read and write must end by `deadline`.
+  void set_deadline(clock::time_point deadline) noexcept { m_deadline = deadline; }
+  [[nodiscard]] clock::time_point deadline() const noexcept { return m_deadline; }
+  // Moves the deadline `more` later: for an operation that learns it has more bytes to move.
+  void extend_deadline(clock::duration more) noexcept { m_deadline += more; }
 
   // Queues a command without sending it (pipelining): send with the next get_reply().
   void append(std::initializer_list<std::string_view> args) { append(std::span{args.begin(), args.size()}); }
@@ -137,16 +154,28 @@ public:
     }
   }
 
-  // Sends whatever is queued and reads the next reply, in order.
+  // Sends whatever is queued and reads the next reply, in order, by the deadline. The loop is
+  // hiredis's redisGetReply with the socket timeout cut to the time left before each system call.
   [[nodiscard]] reply get_reply() {
     void* raw = nullptr;
-    int status = REDIS_ERR;
-    {
-      const sigpipe_guard guard;
-      status = redisGetReply(m_context.get(), &raw);
-    }
-    if (status != REDIS_OK || raw == nullptr) {
+    if (redisGetReplyFromReader(m_context.get(), &raw) != REDIS_OK) {
       fail("lost the connection");
+    }
+    if (raw == nullptr) {
+      const sigpipe_guard guard;
+      int done = 0;
+      while (done == 0) {
+        limit_to_deadline();
+        if (redisBufferWrite(m_context.get(), &done) != REDIS_OK) {
+          fail("lost the connection");
+        }
+      }
+      while (raw == nullptr) {
+        limit_to_deadline();
+        if (redisBufferRead(m_context.get()) != REDIS_OK || redisGetReplyFromReader(m_context.get(), &raw) != REDIS_OK) {
+          fail("lost the connection");
+        }
+      }
     }
     return reply{static_cast<redisReply*>(raw)};
   }
@@ -164,7 +193,7 @@ public:
     }
     std::string detail = r->type == REDIS_REPLY_ERROR ? std::string{text_of(*r)} : "reply of type " + std::to_string(r->type);
     if (detail.starts_with("MOVED") || detail.starts_with("ASK")) {
-      detail += " (a Redis Cluster node: recall talks to one server; use a cluster-aware proxy)";
+      detail += " (a Redis Cluster node: use a redis+cluster:// URL)";
     }
     throw store_error{label + ": " + std::string{what} + " failed: " + detail};
   }
@@ -176,6 +205,27 @@ public:
   [[nodiscard]] const std::string& label() const noexcept { return m_label; }
 
 private:
+  // The socket's timeout, re-set only when the time left has fallen 5 ms or more below the one
+  // in force: a read may overrun the deadline by at most that, and a large transfer makes one
+  // setsockopt per 5 ms rather than one per read.
+  static constexpr auto timeout_slack = std::chrono::milliseconds{5};
+
+  void limit_to_deadline() {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(m_deadline - clock::now());
+    if (left.count() <= 0) {
+      throw store_error{m_label + ": timed out"};
+    }
+    if (m_applied.count() >= 0 && left + timeout_slack > m_applied) {
+      return;
+    }
+    const timeval tv{static_cast<time_t>(left.count() / 1'000'000), static_cast<suseconds_t>(left.count() % 1'000'000)};
+    if (::setsockopt(m_context->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        ::setsockopt(m_context->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+      throw store_error{m_label + ": cannot set the socket timeout"};
+    }
+    m_applied = left;
+  }
+
   [[noreturn]] void fail(std::string_view what) const {
     std::string reason = m_context->errstr[0] != '\0' ? std::string{m_context->errstr} : std::string{"unknown error"};
     if (m_context->err == REDIS_ERR_IO && (reason.find("temporarily unavailable") != std::string::npos ||
@@ -191,6 +241,8 @@ private:
 
   std::string m_label;
   std::unique_ptr<redisContext, context_deleter> m_context;
+  clock::time_point m_deadline;
+  std::chrono::microseconds m_applied{-1}; // the socket timeout in force; negative: none set yet
 };
 
 // Up to `capacity` connections, opened on demand and kept for reuse. A thread leases one for one
@@ -200,9 +252,9 @@ private:
 // so that a process with many threads opens at most `capacity` sockets.
 class pool {
 public:
-  pool(server_url url, timeouts limits, std::size_t capacity)
-      : m_url{std::move(url)}, m_label{"redis " + m_url.redacted()}, m_limits{limits},
-        m_capacity{capacity == 0 ? 1 : capacity} {}
+  pool(server_url url, timeouts limits, std::size_t capacity, std::string label = {})
+      : m_url{std::move(url)}, m_label{label.empty() ? "redis " + m_url.redacted() : std::move(label)},
+        m_limits{limits}, m_capacity{capacity == 0 ? 1 : capacity} {}
 
   class lease {
   public:
@@ -230,35 +282,37 @@ public:
     bool m_healthy = false;
   };
 
-  // A connection for one operation. Throws store_error if a new one cannot be opened, or when
-  // the pool is closed (the store was disabled) while waiting.
-  [[nodiscard]] lease acquire() {
+  // A connection for one operation that must end by `deadline` (a new connection's connect is
+  // bounded by the smaller of the connect timeout and `connect_limit` too). Throws store_error if
+  // a new one cannot be opened, or when no connection comes back by the deadline.
+  [[nodiscard]] lease acquire(connection::clock::time_point deadline,
+                              std::chrono::milliseconds connect_limit = std::chrono::milliseconds::max()) {
     std::unique_lock lock{m_mutex};
-    m_returned.wait(lock, [&] { return m_closed || !m_idle.empty() || m_open < m_capacity; });
-    if (m_closed) {
-      throw store_error{m_label + ": disabled"};
+    if (!m_returned.wait_until(lock, deadline, [&] { return !m_idle.empty() || m_open < m_capacity; })) {
+      throw store_error{m_label + ": timed out waiting for a free connection"};
     }
     if (!m_idle.empty()) {
       auto c = std::move(m_idle.back());
       m_idle.pop_back();
+      c->set_deadline(deadline);
       return lease{*this, std::move(c)};
     }
     ++m_open; // the slot is taken now; the connect (up to the connect timeout) runs unlocked
     lock.unlock();
     try {
-      return lease{*this, std::make_unique<connection>(m_url, m_limits, m_label)};
+      return lease{*this, std::make_unique<connection>(m_url, std::min(m_limits.connect, connect_limit), deadline, m_label)};
     } catch (...) {
       give_back(nullptr);
       throw;
     }
   }
 
-  // Closes idle connections and fails every later acquire() at once.
-  void close() {
+  // Closes the idle connections: after a failure they are suspect. Leased ones are closed when
+  // they come back failed.
+  void drop_idle() {
     std::vector<std::unique_ptr<connection>> idle;
     {
       const std::lock_guard lock{m_mutex};
-      m_closed = true;
       idle.swap(m_idle);
       m_open -= idle.size();
     }
@@ -267,16 +321,15 @@ public:
 
   [[nodiscard]] const std::string& label() const noexcept { return m_label; }
   [[nodiscard]] const server_url& url() const noexcept { return m_url; }
+  [[nodiscard]] const timeouts& limits() const noexcept { return m_limits; }
 
 private:
   void give_back(std::unique_ptr<connection> c) {
-    std::unique_ptr<connection> dropped;
     {
       const std::lock_guard lock{m_mutex};
-      if (c && !m_closed) {
+      if (c) {
         m_idle.push_back(std::move(c));
       } else {
-        dropped = std::move(c); // closed outside the lock
         --m_open;
       }
     }
@@ -291,7 +344,6 @@ private:
   std::condition_variable m_returned;
   std::vector<std::unique_ptr<connection>> m_idle;
   std::size_t m_open = 0; // idle + leased + being opened
-  bool m_closed = false;
 };
 
 } // namespace recall::detail::redis
