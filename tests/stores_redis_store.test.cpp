@@ -1055,7 +1055,9 @@ TEST_CASE("a server that stops answering costs one operation timeout, then the s
     std::this_thread::sleep_for(2ms);
   }
   CHECK(calls > 50);
-  CHECK(slowest < 80ms);
+  // 50 ms of probe plus the call's own work on a loaded 2-core CI machine; an unbounded probe
+  // would take the 200 ms operation timeout.
+  CHECK(slowest < 150ms);
   CHECK(slowest >= 45ms); // some call did probe, and waited out its budget
   CHECK(capture.warnings() == 1);
   CHECK(capture.count(recall::log_level::warning, "timed out") == 1);
@@ -1441,4 +1443,198 @@ TEST_CASE("a failed chunked save leaves chunks that expire; strays() counts them
   const auto strays = recall::redis_store{options_for(s)}.strays();
   CHECK(strays.orphan_chunks == left.size());
   CHECK(strays.orphan_bytes == left.size() * (std::size_t{1} << 16));
+}
+
+TEST_CASE("redis cluster: hash slots honour {...} tags; redis+cluster:// URLs", "[stores_redis_store]") {
+  CHECK(rd::crc16("123456789") == 0x31C3); // the specification's check value
+  CHECK(rd::hash_slot("{user1000}.following") == rd::hash_slot("user1000"));
+  CHECK(rd::hash_slot("foo{}{bar}") == rd::crc16("foo{}{bar}") % 16384); // an empty tag is no tag
+  CHECK(rd::hash_slot("foo") == 12182);                                  // as CLUSTER KEYSLOT foo
+  const std::string head = rd::head_key("recall", recall::key{1, 2});
+  CHECK(rd::hash_slot(head) == rd::hash_slot(rd::lock_key(head)));
+  CHECK(rd::hash_slot(head) == rd::hash_slot(rd::chunk_key(head, 7, 3)));
+  const auto u = rd::parse_cluster_url("redis+cluster://alice:s%40cret@10.0.0.1:7000,10.0.0.2:7001,node3");
+  REQUIRE(u.seeds.size() == 3);
+  CHECK(u.seeds[1].host == "10.0.0.2");
+  CHECK(u.seeds[1].port == 7001);
+  CHECK(u.seeds[2].port == 6379);
+  CHECK(u.seeds[2].user == "alice");
+  CHECK(u.seeds[2].password == "s@cret");
+  CHECK(u.redacted() == "redis+cluster://alice:********@10.0.0.1:7000,10.0.0.2:7001,node3:6379");
+  const auto error = [](std::string_view url) { return config_error_of([&] { return rd::parse_cluster_url(url); }); };
+  CHECK(contains(error("redis+cluster://a:1,,b:2"), "an empty seed node"));
+  CHECK(contains(error("redis+cluster://a:1/2"), "no database"));
+  CHECK(contains(error("redis+cluster://pw@a:99999"), "bad port"));
+  CHECK_FALSE(contains(error("redis+cluster://user:hunter2@a:99999"), "hunter2"));
+}
+
+namespace redis_test {
+
+// Three redis-server --cluster-enabled yes on free loopback ports, joined with redis-cli --cluster
+// create (all 16384 slots, no replicas), stopped by pid when destroyed. ok() is false (and the
+// test skips) only when they cannot be started.
+class cluster {
+public:
+  cluster() {
+    const auto binary = redis_server_binary();
+    const std::string cli = std::filesystem::path{*binary}.parent_path() / "redis-cli";
+    if (::access(cli.c_str(), X_OK) != 0) {
+      return;
+    }
+    std::string nodes;
+    for (int i = 0; i < 3; ++i) {
+      m_ports[i] = free_port();
+      const std::string port = std::to_string(m_ports[i]);
+      std::vector<std::string> args{*binary, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                    "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file",
+                                    (m_dir.path() / ("nodes-" + port + ".conf")).string(), "--cluster-node-timeout", "1000",
+                                    "--dir", m_dir.path().string(), "--logfile", (m_dir.path() / (port + ".log")).string()};
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      if (::posix_spawn(&m_pids[i], argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+        return;
+      }
+      nodes += " 127.0.0.1:" + port;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (!wait_for(i, "PONG", {"PING"})) {
+        return;
+      }
+    }
+    int status = 0;
+    static_cast<void>(run_command("timeout 20 " + cli + " --cluster create" + nodes + " --cluster-yes 2>&1", status));
+    if (status != 0) {
+      return;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (!wait_for(i, "cluster_state:ok", {"CLUSTER", "INFO"})) {
+        return;
+      }
+    }
+    m_ok = true;
+  }
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+  ~cluster() {
+    for (int i = 0; i < 3; ++i) {
+      kill(i);
+    }
+  }
+
+  [[nodiscard]] bool ok() const noexcept { return m_ok; }
+  [[nodiscard]] std::string url() const { return "redis+cluster://127.0.0.1:" + std::to_string(m_ports[0]); }
+  [[nodiscard]] int port(int i) const { return m_ports[i]; }
+  void kill(int i) {
+    if (m_pids[i] > 0) {
+      ::kill(m_pids[i], SIGKILL);
+      int status = 0;
+      ::waitpid(m_pids[i], &status, 0);
+      m_pids[i] = -1;
+    }
+  }
+  // Keys node i holds.
+  long long keys_on(int i) {
+    rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{}, "admin"};
+    return c.command({"DBSIZE"})->integer;
+  }
+
+private:
+  bool wait_for(int i, std::string_view expected, std::initializer_list<std::string_view> command) {
+    for (int attempt = 0; attempt < 500; ++attempt) { // 10 s at most
+      try {
+        rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{}, "probe"};
+        const rd::reply r = c.command(command);
+        if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && contains(rd::text_of(*r), expected)) {
+          return true;
+        }
+      } catch (const recall::store_error&) {
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  recall_test::temp_dir m_dir;
+  std::array<int, 3> m_ports{};
+  std::array<pid_t, 3> m_pids{-1, -1, -1};
+  bool m_ok = false;
+};
+
+} // namespace redis_test
+
+TEST_CASE("redis cluster: entries spread over the masters, MOVED followed, a master killed mid-run, two processes",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  cluster c;
+  if (!c.ok()) {
+    WARN("a Redis Cluster could not be started: cluster test skipped");
+    return;
+  }
+  recall::redis_options o;
+  o.url = c.url(); // one seed: the others are learnt from CLUSTER SLOTS
+  o.prefix = "recall-test";
+  o.chunk_size = std::size_t{1} << 12;
+  recall::redis_store store{o};
+  CHECK(contains(store.description(), "redis+cluster://127.0.0.1:"));
+  // Entries, small and chunked, land on all three masters and read back.
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    store.save(address_of(i), entry_of(i % 3 == 0 ? 20'000 : 100, static_cast<unsigned>(i)));
+  }
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    check_same(store.load(address_of(i)), entry_of(i % 3 == 0 ? 20'000 : 100, static_cast<unsigned>(i)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    CHECK(c.keys_on(i) > 0);
+  }
+  CHECK(store.list().size() == 30);
+  const auto lock = store.lock_for_compute(address_of(40), 0ms);
+  CHECK(lock != nullptr);
+  CHECK(store.strays().locks == 1);
+
+  // A plain redis:// store pointed at one node is told to use the cluster form.
+  recall_test::log_capture capture;
+  {
+    recall::redis_store single{recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(c.port(0)) + "/0",
+                                                     .prefix = "recall-test"}};
+    int moved = 0;
+    for (std::uint64_t i = 0; i < 6; ++i) {
+      try {
+        static_cast<void>(single.load(address_of(i)));
+      } catch (const recall::store_error& e) {
+        moved += contains(e.what(), "MOVED") && contains(e.what(), "use a redis+cluster:// URL") ? 1 : 0;
+        break;
+      }
+    }
+    CHECK(moved == 1);
+  }
+
+  // Two processes with their own directories share a result through the cluster.
+  const std::string helper = helper_binary();
+  if (!helper.empty()) {
+    recall_test::temp_dir dir_a;
+    recall_test::temp_dir dir_b;
+    int status = 0;
+    const std::string first = run_command(helper + " share '" + c.url() + "' '" + dir_a.path().string() + "'", status);
+    CHECK(status == 0);
+    const std::string second = run_command(helper + " share '" + c.url() + "' '" + dir_b.path().string() + "'", status);
+    CHECK(status == 0);
+    INFO("first: " << first << "second: " << second);
+    CHECK(first.starts_with("computed "));
+    CHECK(second.starts_with("loaded "));
+  }
+
+  // A master killed mid-run: every call still returns the right value.
+  recall_test::temp_dir dir;
+  auto remote = std::make_shared<recall::redis_store>(o);
+  recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
+  for (int i = 0; i < 20; ++i) {
+    CHECK(f(i) == i * i);
+  }
+  c.kill(1);
+  for (int i = 0; i < 40; ++i) {
+    CHECK(f(i) == i * i);
+  }
 }

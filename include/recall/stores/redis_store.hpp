@@ -33,6 +33,7 @@
 
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/redis_cluster.hpp>
 #include <recall/detail/stores/redis_connection.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/redis_url.hpp>
@@ -50,7 +51,9 @@ inline constexpr const char* redis_url_variable = "RECALL_REDIS_URL";
 
 struct redis_options {
   // redis://[user:password@]host[:port][/db] (port 6379 and db 0 by default), or
-  // unix://[user:password@]/path/to/socket[?db=N]. Percent-escape '@', ':' and '/' in passwords.
+  // unix://[user:password@]/path/to/socket[?db=N], or a Redis Cluster's seed nodes:
+  // redis+cluster://[user:password@]host:port[,host:port...]. Percent-escape '@', ':' and '/' in
+  // passwords.
   std::string url;
   // Namespace: every key starts with "{<prefix>:". Letters, digits and _ . : / - only.
   std::string prefix = "recall";
@@ -90,55 +93,94 @@ inline constexpr std::uint64_t bytes_per_second_floor = std::uint64_t{16} << 20;
   return std::chrono::milliseconds{static_cast<std::int64_t>(bytes / (bytes_per_second_floor / 1000))};
 }
 
-// What every operation of a store, and its compute locks, share: the pool, the options, and the
-// server's health (detail/stores/remote_health.hpp). Locks hold it too, so they may outlive the
-// store object.
+// What every operation of a store, and its compute locks, share: the connections (one pool for
+// a server, a router over per-node pools for a cluster), the options, and the remote's health
+// (detail/stores/remote_health.hpp). Locks hold it too, so they may outlive the store object.
 class backend {
 public:
-  backend(server_url url, const redis_options& options)
-      : m_pool{std::move(url), timeouts{options.connect_timeout, options.operation_timeout}, options.max_connections},
-        m_health{m_pool.label(), options.retry}, m_prefix{options.prefix}, m_ttl{options.ttl},
-        m_chunk_size{options.chunk_size}, m_max_entry_size{options.max_entry_size}, m_lock_lease{options.lock_lease} {}
-
-  // Runs `operation` on a leased connection whose deadline is the operation timeout from now. A
-  // store_error from it (or from connecting) is a failure of the server or the network: it is
-  // reported to the circuit breaker (one warning per outage) and rethrown. While the server is
-  // down, calls throw store_error at once, without I/O, but one every back-off interval, which
-  // first checks the server with a PING bounded by remote_health::probe_budget.
-  template <class Operation>
-  auto run(std::string_view what, Operation&& operation) -> decltype(operation(std::declval<connection&>())) {
-    remote_attempt attempt = m_health.admit();
-    if (attempt == remote_attempt::skip) {
-      throw store_error{m_health.unavailable_message()};
+  backend(std::string_view url, const redis_options& options)
+      : m_prefix{options.prefix}, m_ttl{options.ttl}, m_chunk_size{options.chunk_size},
+        m_max_entry_size{options.max_entry_size}, m_lock_lease{options.lock_lease} {
+    const timeouts limits{options.connect_timeout, options.operation_timeout};
+    if (is_cluster_url(url)) {
+      m_cluster = std::make_unique<cluster_router>(parse_cluster_url(url), limits, options.max_connections);
+      m_label = m_cluster->label();
+      m_redacted = m_cluster->url().redacted();
+    } else {
+      m_single = std::make_unique<pool>(parse_server_url(url), limits, options.max_connections);
+      m_label = m_single->label();
+      m_redacted = m_single->url().redacted();
     }
+    m_health = std::make_unique<remote_health>(m_label, options.retry);
+  }
+
+  // Runs `operation` on a connection to the node serving `routing_key` (all keys an operation
+  // names share its hash tag), by a deadline of the operation timeout from now. In a cluster,
+  // MOVED updates the slot map and ASK goes to the importing node, and the operation is run
+  // again there (at most 5 redirections). A store_error (refused, timed out, an error reply) is
+  // a failure of the remote: it is reported to the circuit breaker (one warning per outage) and
+  // rethrown. While the remote is down, calls throw store_error at once, without I/O, but one
+  // every back-off interval, which first checks it with a PING bounded by probe_budget.
+  template <class Operation>
+  auto run(std::string_view what, std::string_view routing_key, Operation&& operation)
+      -> decltype(operation(std::declval<connection&>())) {
+    remote_attempt attempt = admit();
     try {
-      if (attempt == remote_attempt::probe) {
-        probe();
-        m_health.succeeded(attempt);
-        attempt = remote_attempt::go;
+      const auto deadline = connection::clock::now() + limits().operation;
+      if (m_single) {
+        auto lease = m_single->acquire(deadline);
+        return finish(lease, operation);
       }
-      auto lease = m_pool.acquire(connection::clock::now() + m_pool.limits().operation);
-      if constexpr (std::is_void_v<decltype(operation(*lease))>) {
-        operation(*lease);
-        lease.keep();
-      } else {
-        auto result = operation(*lease);
-        lease.keep();
-        return result;
+      const std::uint16_t slot = hash_slot(routing_key);
+      std::optional<std::pair<std::string, std::uint16_t>> asked;
+      for (int hop = 0;; ++hop) {
+        pool& p = asked ? m_cluster->pool_at(asked->first, asked->second) : m_cluster->pool_for(slot, deadline);
+        auto lease = p.acquire(deadline);
+        try {
+          if (asked) {
+            lease->expect_ok(lease->command({"ASKING"}), "ASKING");
+          }
+          return finish(lease, operation);
+        } catch (const redirection& r) {
+          if (hop >= 5) {
+            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.what()}.substr(8)};
+          }
+          if (r.which() == redirection::kind::moved) {
+            m_cluster->moved(r.slot(), r.host(), r.port());
+            asked.reset();
+          } else {
+            asked.emplace(r.host(), r.port());
+          }
+        }
       }
     } catch (const store_error& e) {
-      if (!m_health.down()) {
-        m_pool.drop_idle();
-      }
-      m_health.failed(attempt, what, e.what());
+      failed(attempt, what, e);
       throw;
     }
   }
 
-  // True while the server is skipped after a failure.
-  [[nodiscard]] bool disabled() const noexcept { return m_health.down(); }
-  [[nodiscard]] const std::string& label() const noexcept { return m_pool.label(); }
-  [[nodiscard]] const server_url& url() const noexcept { return m_pool.url(); }
+  // Runs `operation` once on every node that holds keys (the server; a cluster's masters), for
+  // SCAN. Failures as in run().
+  template <class Operation>
+  void run_each(std::string_view what, Operation&& operation) {
+    remote_attempt attempt = admit();
+    try {
+      const auto deadline = connection::clock::now() + limits().operation;
+      const std::vector<pool*> nodes = m_single ? std::vector<pool*>{m_single.get()} : m_cluster->masters(deadline);
+      for (pool* p : nodes) {
+        auto lease = p->acquire(deadline);
+        finish(lease, operation);
+      }
+    } catch (const store_error& e) {
+      failed(attempt, what, e);
+      throw;
+    }
+  }
+
+  // True while the remote is skipped after a failure.
+  [[nodiscard]] bool disabled() const noexcept { return m_health->down(); }
+  [[nodiscard]] const std::string& label() const noexcept { return m_label; }
+  [[nodiscard]] const std::string& redacted_url() const noexcept { return m_redacted; }
   [[nodiscard]] const std::string& prefix() const noexcept { return m_prefix; }
   [[nodiscard]] const std::optional<std::chrono::milliseconds>& ttl() const noexcept { return m_ttl; }
   [[nodiscard]] std::size_t chunk_size() const noexcept { return m_chunk_size; }
@@ -146,16 +188,60 @@ public:
   [[nodiscard]] std::chrono::milliseconds lock_lease() const noexcept { return m_lock_lease; }
 
 private:
-  // A PING on a fresh or pooled connection, everything within probe_budget.
-  void probe() {
-    const auto deadline = connection::clock::now() + remote_health::probe_budget;
-    auto lease = m_pool.acquire(deadline, remote_health::probe_budget);
-    lease->expect(lease->command({"PING"}), REDIS_REPLY_STATUS, "PING");
-    lease.keep();
+  [[nodiscard]] const timeouts& limits() const noexcept { return m_single ? m_single->limits() : m_cluster->limits(); }
+
+  template <class Operation>
+  static auto finish(pool::lease& lease, Operation& operation) -> decltype(operation(*lease)) {
+    if constexpr (std::is_void_v<decltype(operation(*lease))>) {
+      operation(*lease);
+      lease.keep();
+    } else {
+      auto result = operation(*lease);
+      lease.keep();
+      return result;
+    }
   }
 
-  pool m_pool;
-  remote_health m_health;
+  // skip: throws at once. probe: checks the remote (a PING within probe_budget) and, when it
+  // answers, ends the outage; the operation then runs as a normal one.
+  remote_attempt admit() {
+    remote_attempt attempt = m_health->admit();
+    if (attempt == remote_attempt::skip) {
+      throw store_error{m_health->unavailable_message()};
+    }
+    if (attempt == remote_attempt::probe) {
+      try {
+        const auto deadline = connection::clock::now() + remote_health::probe_budget;
+        auto lease = (m_single ? *m_single : m_cluster->first_seed()).acquire(deadline, remote_health::probe_budget);
+        lease->expect(lease->command({"PING"}), REDIS_REPLY_STATUS, "PING");
+        lease.keep();
+      } catch (const store_error& e) {
+        failed(attempt, "retry", e);
+        throw;
+      }
+      m_health->succeeded(attempt);
+      attempt = remote_attempt::go;
+    }
+    return attempt;
+  }
+
+  void failed(remote_attempt attempt, std::string_view what, const store_error& e) {
+    if (!m_health->down()) {
+      if (m_single) {
+        m_single->drop_idle();
+      } else {
+        m_cluster->drop_idle();
+        m_cluster->forget_map(); // a failed node may mean a failover: re-read the slot map
+      }
+    }
+    m_health->failed(attempt, what, e.what());
+  }
+
+  std::unique_ptr<pool> m_single;
+  std::unique_ptr<cluster_router> m_cluster;
+  std::string m_label;
+  std::string m_redacted;
+  std::unique_ptr<remote_health> m_health;
   std::string m_prefix;
   std::optional<std::chrono::milliseconds> m_ttl;
   std::size_t m_chunk_size;
@@ -231,7 +317,7 @@ public:
       return; // not ours anymore, or the server is skipped: the lease runs out by itself
     }
     try {
-      m_backend->run("release lock", [&](connection& c) {
+      m_backend->run("release lock", m_key, [&](connection& c) {
         const reply r = c.command({"EVAL", release_lock_script, "1", m_key, m_token});
         c.expect(r, REDIS_REPLY_INTEGER, "EVAL (release lock)");
       });
@@ -249,7 +335,7 @@ private:
     std::unique_lock lock{mutex};
     while (!wake.wait_for(lock, stop, lease / 3, [] { return false; }) && !stop.stop_requested()) {
       try {
-        const bool renewed = m_backend->run("renew lock", [&](connection& c) {
+        const bool renewed = m_backend->run("renew lock", m_key, [&](connection& c) {
           const reply r = c.command({"EVAL", renew_lock_script, "1", m_key, m_token, lease_ms});
           return c.expect(r, REDIS_REPLY_INTEGER, "EVAL (renew lock)").integer == 1;
         });
@@ -312,8 +398,7 @@ public:
   // Throws config_error for a malformed URL (bad scheme, bad port, ...) or out-of-range options.
   // Does not connect: the first operation does, so a program starts even when Redis is down.
   explicit redis_store(redis_options options)
-      : m_backend{std::make_shared<detail::redis::backend>(detail::redis::parse_server_url(options.url),
-                                                           validated(options))} {}
+      : m_backend{std::make_shared<detail::redis::backend>(options.url, validated(options))} {}
 
   explicit redis_store(std::string_view url) : redis_store{redis_options{.url = std::string{url}}} {}
 
@@ -343,7 +428,7 @@ public:
   // pipelined in groups of about 8 MiB.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("load", [&](detail::redis::connection& c) -> std::optional<stored_entry> {
+    return m_backend->run("load", head, [&](detail::redis::connection& c) -> std::optional<stored_entry> {
       const detail::redis::reply r = c.command({"GETRANGE", head, "0", head_read_end()});
       const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
       if (bytes.empty()) {
@@ -406,7 +491,7 @@ public:
       }
     }
 
-    m_backend->run("save", [&](detail::redis::connection& c) {
+    m_backend->run("save", head, [&](detail::redis::connection& c) {
       const auto started = std::chrono::steady_clock::now();
       // Chunks that must become persistent with the head (entries without a TTL).
       std::vector<std::string> pending;
@@ -434,7 +519,7 @@ public:
   // well-formed entry is there, not that every chunk still is.
   [[nodiscard]] bool contains(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("contains", [&](detail::redis::connection& c) {
+    return m_backend->run("contains", head, [&](detail::redis::connection& c) {
       const detail::redis::reply r =
           c.command({"GETRANGE", head, "0", std::to_string(detail::redis::max_head_size - 1)});
       const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
@@ -454,7 +539,7 @@ public:
 
   bool erase(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("erase", [&](detail::redis::connection& c) { return erase_head(c, head, nullptr); });
+    return m_backend->run("erase", head, [&](detail::redis::connection& c) { return erase_head(c, head, nullptr); });
   }
 
   // Waits (polling with backoff from 2 ms to 100 ms, one round trip per poll) until this process
@@ -475,7 +560,7 @@ public:
     while (true) {
       enum class outcome { acquired, entry_present, busy, stale_removed };
       std::string stale_reason;
-      const outcome seen = m_backend->run("lock", [&](detail::redis::connection& c) {
+      const outcome seen = m_backend->run("lock", head, [&](detail::redis::connection& c) {
         c.append({"SET", lock_name, token, "NX", "PX", lease});
         c.append({"EXISTS", head});
         c.append({"GET", lock_name});
@@ -533,8 +618,8 @@ public:
   // `function_filter` (all entries when it is empty), found with SCAN (never KEYS) and one
   // pipelined head record read per batch. Damaged heads are skipped.
   [[nodiscard]] std::vector<entry_info> list(std::string_view function_filter = {}) {
-    return m_backend->run("list", [&](detail::redis::connection& c) {
-      std::vector<entry_info> out;
+    std::vector<entry_info> out;
+    m_backend->run_each("list", [&](detail::redis::connection& c) {
       for_each_head(c, function_filter, [&](const std::string&, const detail::redis::head_record& m, std::span<const std::byte>) {
         entry_info info;
         info.call = m.call;
@@ -544,21 +629,21 @@ public:
         info.created = m.created;
         out.push_back(std::move(info));
       });
-      return out;
     });
+    return out;
   }
 
   // Removes the entries list(function_filter) would report, and their compute locks; returns how
   // many entries. With an empty filter it also removes every other key under the prefix (chunks
   // left by an interrupted save, damaged heads, compute locks).
   std::size_t clear(std::string_view function_filter = {}) {
-    return m_backend->run("clear", [&](detail::redis::connection& c) {
+    std::size_t removed = 0;
+    m_backend->run_each("clear", [&](detail::redis::connection& c) {
       std::vector<std::pair<std::string, std::vector<std::byte>>> doomed;
       for_each_head(c, function_filter,
                     [&](const std::string& head, const detail::redis::head_record&, std::span<const std::byte> bytes) {
                       doomed.emplace_back(head, std::vector<std::byte>(bytes.begin(), bytes.end()));
                     });
-      std::size_t removed = 0;
       std::vector<std::string> locks;
       for (const auto& [head, bytes] : doomed) {
         removed += erase_head(c, head, &bytes) ? 1 : 0;
@@ -568,8 +653,8 @@ public:
       if (function_filter.empty()) {
         remove_strays(c);
       }
-      return removed;
     });
+    return removed;
   }
 
   // Keys under the prefix that belong to no entry: what list() cannot see.
@@ -582,8 +667,8 @@ public:
   // Counts the keys clear() would remove besides the entries: chunks of saves that failed before
   // their head was written (they expire by themselves, see write_chunks) and compute locks.
   [[nodiscard]] stray_keys strays() {
-    return m_backend->run("strays", [&](detail::redis::connection& c) {
-      stray_keys out;
+    stray_keys out;
+    m_backend->run_each("strays", [&](detail::redis::connection& c) {
       std::map<std::string, std::vector<std::string>> chunks_by_head; // head -> its chunk keys
       const std::string pattern = detail::redis::all_keys_pattern(m_backend->prefix());
       std::unordered_set<std::string> seen;
@@ -627,9 +712,9 @@ public:
       for (std::size_t i = 0; i < orphans.size(); ++i) {
         out.orphan_bytes += static_cast<std::uint64_t>(c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "STRLEN").integer);
       }
-      out.orphan_chunks = orphans.size();
-      return out;
+      out.orphan_chunks += orphans.size();
     });
+    return out;
   }
 
   // Bytes of the entries list(function_filter) would report.
@@ -645,7 +730,7 @@ public:
   [[nodiscard]] bool disabled() const noexcept { return m_backend->disabled(); }
 
   // The URL with its password replaced by ********.
-  [[nodiscard]] std::string redacted_url() const { return m_backend->url().redacted(); }
+  [[nodiscard]] std::string redacted_url() const { return m_backend->redacted_url(); }
 
   // The head key of an entry: "{<prefix>:<hex>}".
   [[nodiscard]] std::string head_of(const entry_address& address) const {
@@ -862,15 +947,18 @@ private:
     unlink_all(c, chunk_keys(head, replaced));
   }
 
+  // One UNLINK per key, pipelined 512 at a time: keys of different hash slots (a cluster node's
+  // SCAN page) may not share one command.
   static void unlink_all(detail::redis::connection& c, const std::vector<std::string>& keys) {
-    constexpr std::size_t per_command = 512;
-    for (std::size_t start = 0; start < keys.size(); start += per_command) {
-      const std::size_t end = std::min(keys.size(), start + per_command);
-      std::vector<std::string_view> args{"UNLINK"};
-      args.insert(args.end(), keys.begin() + static_cast<std::ptrdiff_t>(start),
-                  keys.begin() + static_cast<std::ptrdiff_t>(end));
-      c.append(args);
-      c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "UNLINK");
+    constexpr std::size_t per_batch = 512;
+    for (std::size_t start = 0; start < keys.size(); start += per_batch) {
+      const std::size_t end = std::min(keys.size(), start + per_batch);
+      for (std::size_t i = start; i < end; ++i) {
+        c.append({"UNLINK", keys[i]});
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "UNLINK");
+      }
     }
   }
 

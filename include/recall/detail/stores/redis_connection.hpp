@@ -80,6 +80,50 @@ struct timeouts {
   return timeval{static_cast<time_t>(count / 1000), static_cast<suseconds_t>((count % 1000) * 1000)};
 }
 
+// A MOVED or ASK reply: the key's slot is served by another node (for good, or during a
+// migration). Cluster routing follows it; to a single-server store it is a failure like another.
+class redirection : public store_error {
+public:
+  enum class kind { moved, ask };
+  redirection(kind k, std::uint16_t slot, std::string host, std::uint16_t port, const std::string& text)
+      : store_error{text}, m_kind{k}, m_slot{slot}, m_host{std::move(host)}, m_port{port} {}
+  [[nodiscard]] kind which() const noexcept { return m_kind; }
+  [[nodiscard]] std::uint16_t slot() const noexcept { return m_slot; }
+  [[nodiscard]] const std::string& host() const noexcept { return m_host; }
+  [[nodiscard]] std::uint16_t port() const noexcept { return m_port; }
+
+private:
+  kind m_kind;
+  std::uint16_t m_slot;
+  std::string m_host;
+  std::uint16_t m_port;
+};
+
+// Throws redirection (with `message`) when `r` is "MOVED <slot> <host>:<port>" or "ASK ...".
+inline void throw_if_redirection(const redisReply& r, const std::string& message) {
+  if (r.type != REDIS_REPLY_ERROR) {
+    return;
+  }
+  const std::string_view text = text_of(r);
+  const bool moved = text.starts_with("MOVED ");
+  if (!moved && !text.starts_with("ASK ")) {
+    return;
+  }
+  const std::size_t slot_at = moved ? 6 : 4;
+  const std::size_t space = text.find(' ', slot_at);
+  const std::size_t colon = text.rfind(':');
+  if (space == std::string_view::npos || colon == std::string_view::npos || colon < space) {
+    return;
+  }
+  const long long slot = url_detail::parse_number(text.substr(slot_at, space - slot_at), 0, 16383);
+  const long long port = url_detail::parse_number(text.substr(colon + 1), 1, 65535);
+  if (slot < 0 || port < 0) {
+    return;
+  }
+  throw redirection{moved ? redirection::kind::moved : redirection::kind::ask, static_cast<std::uint16_t>(slot),
+                    std::string{text.substr(space + 1, colon - space - 1)}, static_cast<std::uint16_t>(port), message};
+}
+
 // One blocking connection. Every failure (connect, I/O, timeout, protocol) throws store_error,
 // after which the connection is unusable and must be dropped. Not thread-safe: one user at a time.
 //
@@ -185,17 +229,18 @@ public:
     return get_reply();
   }
 
-  // A reply of the expected type, or store_error naming the command and what came instead. An
-  // error reply is a failure too: recall only sends commands a healthy server accepts.
+  // A reply of the expected type, or store_error naming the command and what came instead (a
+  // redirection for MOVED and ASK, which cluster routing follows). An error reply is a failure
+  // too: recall only sends commands a healthy server accepts.
   static const redisReply& expect(const reply& r, int type, std::string_view what, const std::string& label) {
     if (r->type == type) {
       return *r;
     }
-    std::string detail = r->type == REDIS_REPLY_ERROR ? std::string{text_of(*r)} : "reply of type " + std::to_string(r->type);
-    if (detail.starts_with("MOVED") || detail.starts_with("ASK")) {
-      detail += " (a Redis Cluster node: use a redis+cluster:// URL)";
-    }
-    throw store_error{label + ": " + std::string{what} + " failed: " + detail};
+    const std::string detail =
+        r->type == REDIS_REPLY_ERROR ? std::string{text_of(*r)} : "reply of type " + std::to_string(r->type);
+    const std::string message = label + ": " + std::string{what} + " failed: " + detail;
+    throw_if_redirection(*r, message + " (a Redis Cluster node: use a redis+cluster:// URL)");
+    throw store_error{message};
   }
   const redisReply& expect(const reply& r, int type, std::string_view what) const {
     return expect(r, type, what, m_label);
