@@ -422,8 +422,15 @@ int run_redis_info(redis_target& r, bool json, bool verbose) {
     entries += 1;
     bytes += e.size;
   }
+  const auto strays = r.store->strays();
   if (json) {
-    nlohmann::json out{{"redis", r.where}, {"entries", entries}, {"bytes", bytes}, {"functions", nlohmann::json::array()}};
+    nlohmann::json out{{"redis", r.where},
+                       {"entries", entries},
+                       {"bytes", bytes},
+                       {"orphan_chunks", strays.orphan_chunks},
+                       {"orphan_bytes", strays.orphan_bytes},
+                       {"locks", strays.locks},
+                       {"functions", nlohmann::json::array()}};
     for (const auto& [folder, t] : by_folder) {
       out["functions"].push_back({{"name", t.name},
                                   {"folder", folder},
@@ -436,6 +443,10 @@ int run_redis_info(redis_target& r, bool json, bool verbose) {
     return 0;
   }
   fmt::print("redis        {}\nentries      {}\nsize         {}\n", r.where, entries, human_size(bytes));
+  // Chunks of saves that failed before their head was written: they expire by themselves (or
+  // `clear` removes them), but they take memory until then.
+  fmt::print("orphans      {} chunks ({})\nlocks        {}\n", strays.orphan_chunks, human_size(strays.orphan_bytes),
+             strays.locks);
   if (by_folder.empty()) {
     return 0;
   }
