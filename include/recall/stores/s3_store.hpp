@@ -21,6 +21,8 @@
 #include <vector>
 
 #include <recall/detail/stores/entry_format.hpp>
+// For entry_assembler only (an entry checked and assembled from pieces); nothing of Redis.
+#include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/remote_health.hpp>
 #include <recall/detail/stores/s3_client.hpp>
 #include <recall/detail/stores/s3_url.hpp>
@@ -129,13 +131,16 @@ public:
   }
 
   // One GET. The object's announced length is checked against max_entry_size before anything is
-  // allocated; its bytes are verified like a local file.
+  // allocated; its bytes go from libcurl's buffer straight into the header, manifest and payload
+  // they are (one copy), and are verified like a local file.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
     const std::string object = object_key(address);
     return run("load", [&](const deadline_of& until) -> std::optional<stored_entry> {
+      assembling_sink sink;
       detail::s3::request r;
       r.url = url_of(object);
       r.max_response = m_options.max_entry_size;
+      r.sink = &sink;
       until(r, 0);
       const detail::s3::response got = checked(r, {200, 404});
       if (got.status == 404) {
@@ -151,7 +156,13 @@ public:
         return std::nullopt;
       }
       try {
-        return detail::decode_entry(std::as_bytes(std::span{got.body}), address.call);
+        if (!sink.assembler) { // no announced length (a server that streams its replies)
+          return detail::decode_entry(std::as_bytes(std::span{got.body}), address.call);
+        }
+        if (sink.defect) {
+          throw format_error{*sink.defect};
+        }
+        return sink.assembler->finish(address.call);
       } catch (const format_error& error) {
         discard(object, error);
         return std::nullopt;
@@ -282,6 +293,23 @@ public:
   }
 
 private:
+  // Checks and assembles an entry as its bytes arrive; keeps the first defect found.
+  struct assembling_sink final : detail::s3::body_sink {
+    std::optional<detail::redis::entry_assembler> assembler;
+    std::optional<std::string> defect;
+    void begin(std::uint64_t length) noexcept override { assembler.emplace(length); }
+    void feed(std::span<const std::byte> bytes) noexcept override {
+      if (defect) {
+        return;
+      }
+      try {
+        assembler->feed(bytes);
+      } catch (const std::exception& e) { // format_error, or bad_alloc
+        defect = e.what();
+      }
+    }
+  };
+
   // Sets a request's deadline: the operation's, stretched by `bytes` at min_transfer_rate.
   class deadline_of {
   public:
