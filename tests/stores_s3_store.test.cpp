@@ -476,6 +476,19 @@ TEST_CASE("s3 faults: right values, one warning per outage, at most 50 ms a call
   }
 }
 
+TEST_CASE("s3 requests reuse their connections", "[stores_s3_store]") {
+  s3_test::use_test_credentials();
+  s3_test::fault_proxy& proxy = s3_test::fault_proxy::instance();
+  proxy.set("keepalive"); // an empty 404 to every request, on a connection kept open
+  recall::s3_store store{"s3://keepalive/x?endpoint=" + proxy.endpoint()};
+  const int before = proxy.connections();
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    CHECK_FALSE(store.contains(recall::entry_address{test_function, recall::key{99, i}}));
+  }
+  CHECK(proxy.connections() - before == 1);
+  proxy.set("pass");
+}
+
 TEST_CASE("s3 shared by two processes with separate local caches: the second one hits", "[stores_s3_store]") {
   const char* helper_path = std::getenv("RECALL_TEST_S3_HELPER");
   if (helper_path == nullptr) {

@@ -66,17 +66,6 @@ struct s3_options {
   std::size_t max_connections = 4;
 };
 
-namespace detail::s3 {
-
-// A reply that says the server, not the request, is at fault (or refuses this client
-// altogether): 403 (credentials), 5xx (500 InternalError, 503 SlowDown...), or a status S3 never
-// sends for these requests.
-[[nodiscard]] inline bool server_failure(long status) noexcept {
-  return status == 401 || status == 403 || status >= 500 || status < 200 || (status >= 300 && status < 400);
-}
-
-} // namespace detail::s3
-
 // A store keeping each entry as one object, <prefix>/<function folder>/<call key>.rce, holding
 // exactly the bytes of a directory_store file (detail/stores/entry_format.hpp): a damaged,
 // truncated or foreign object is detected by the same header and checksum checks, read as a
@@ -164,7 +153,7 @@ public:
         }
         return sink.assembler->finish(address.call);
       } catch (const format_error& error) {
-        discard(object, error);
+        remove_damaged(object, error);
         return std::nullopt;
       }
     });
@@ -313,22 +302,19 @@ private:
   // Sets a request's deadline: the operation's, stretched by `bytes` at min_transfer_rate.
   class deadline_of {
   public:
-    deadline_of(std::chrono::steady_clock::time_point started, std::chrono::milliseconds budget, std::uint64_t rate,
-                bool probing)
-        : m_started{started}, m_budget{budget}, m_rate{rate}, m_probing{probing} {}
+    deadline_of(std::chrono::steady_clock::time_point started, std::chrono::milliseconds budget, std::uint64_t rate)
+        : m_started{started}, m_budget{budget}, m_rate{rate} {}
     void operator()(detail::s3::request& r, std::uint64_t bytes) const {
       const auto transfer = std::chrono::milliseconds{static_cast<std::int64_t>(bytes * 1000 / std::max<std::uint64_t>(1, m_rate))};
       r.deadline = m_started + m_budget + transfer;
       r.slack = m_budget;
       r.bytes_per_second = m_rate;
     }
-    [[nodiscard]] bool probing() const noexcept { return m_probing; }
 
   private:
     std::chrono::steady_clock::time_point m_started;
     std::chrono::milliseconds m_budget;
     std::uint64_t m_rate;
-    bool m_probing;
   };
 
   // Runs `operation` under the circuit breaker. A store_error from it is a failure of the
@@ -345,8 +331,7 @@ private:
     }
     const bool probing = attempt == detail::remote_attempt::probe;
     const deadline_of until{std::chrono::steady_clock::now(),
-                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate,
-                            probing};
+                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate};
     try {
       if constexpr (std::is_void_v<decltype(operation(until))>) {
         operation(until);
@@ -494,7 +479,7 @@ private:
 
   // Logs a damaged object and deletes it (unless read-only; a failure to delete is logged too,
   // and does not fail the load).
-  void discard(const std::string& object, const format_error& error) {
+  void remove_damaged(const std::string& object, const format_error& error) {
     std::string_view reason = error.what();
     if (reason.starts_with("recall: ")) {
       reason.remove_prefix(8);
