@@ -285,23 +285,22 @@ public:
     }
 
     const CURLcode code = run(*s, t);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
+    // The options point into this frame (headers, error buffer, callbacks' state): cleared before
+    // the handle is kept or destroyed. Its connection stays in the multi handle's cache.
+    const std::string reason = code == CURLE_OPERATION_TIMEDOUT ? std::string{"timed out"}
+                               : error[0] != '\0'               ? std::string{error}
+                                                               : std::string{curl_easy_strerror(code)};
+    curl_easy_reset(e);
     if (t.too_large) {
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
       out.body.clear();
       out.too_large = true;
       return out; // the handle is dropped: its connection still holds the unread body
     }
     if (code != CURLE_OK) {
       // The handle's connection may be stuck (a black hole) or half-read: it is not reused.
-      std::string reason;
-      if (code == CURLE_OPERATION_TIMEDOUT) {
-        reason = "timed out";
-      } else {
-        reason = error[0] != '\0' ? std::string{error} : std::string{curl_easy_strerror(code)};
-      }
       throw store_error{std::string{r.method} + " " + redacted(r.url) + ": " + reason};
     }
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
     give_back(std::move(s));
     return out;
   }
