@@ -120,7 +120,7 @@ public:
   void set_sharing(sharing who) noexcept {
     m_sharing.store(who, std::memory_order_relaxed);
     for (auto& shard : m_shards) {
-      shard->file_mode = file_mode();
+      shard->file_mode.store(file_mode(), std::memory_order_relaxed);
     }
   }
   [[nodiscard]] sharing sharing_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed); }
@@ -300,6 +300,11 @@ public:
       }
     }
     const std::string own = m_writer.current_name();
+    // Small segments are merged only when there are several: rewriting a lone one gains nothing.
+    std::size_t small = 0;
+    for (const auto& name : names) {
+      small += name != own && segment_file_size(name) * 4 < m_settings.max_segment_size ? 1 : 0;
+    }
     for (const auto& name : names) {
       const std::uint64_t size = segment_file_size(name);
       report.bytes_before += size;
@@ -313,7 +318,7 @@ public:
       for (const auto& r : records) {
         live_bytes += r.length;
       }
-      const bool wasteful = live_bytes * 2 <= size || size * 4 < m_settings.max_segment_size;
+      const bool wasteful = live_bytes * 2 <= size || (small > 1 && size * 4 < m_settings.max_segment_size);
       if (scope == compaction_scope::wasteful && !wasteful) {
         report.bytes_after += size;
         continue;

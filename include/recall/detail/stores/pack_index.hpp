@@ -274,8 +274,8 @@ public:
 
   // Makes folders on demand; set by the store.
   std::function<void()> make_folders;
-  // Mode of a file this shard creates.
-  ::mode_t file_mode = 0600;
+  // Mode of a file this shard creates (set when the store's sharing changes, read by saves).
+  std::atomic<::mode_t> file_mode{0600};
 
 private:
   // An open index file as this process knows it. Immutable once published.
@@ -454,10 +454,10 @@ private:
   template <class Body>
   void change(Body&& body) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-      fsio::unique_fd fd{m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode)};
+      fsio::unique_fd fd{m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode.load(std::memory_order_relaxed))};
       if (!fd && errno == ENOENT && make_folders) {
         make_folders();
-        fd.reset(m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode,
+        fd.reset(m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode.load(std::memory_order_relaxed),
                              fsio::root_folder::root_check::now));
       }
       if (!fd) {
@@ -472,6 +472,11 @@ private:
       }
       if (!S_ISREG(held.st_mode)) {
         throw store_error{"index " + m_display + " is not a regular file"};
+      }
+      // open(2) applied the umask; group sharing needs the mode exactly (only the owner may set it).
+      if (const ::mode_t mode = file_mode.load(std::memory_order_relaxed);
+          (held.st_mode & 07777) != mode && held.st_uid == ::geteuid()) {
+        static_cast<void>(::fchmod(fd.get(), mode));
       }
       if (!lock_byte(fd.get(), 0, true)) {
         fsio::throw_io_error("cannot lock index", m_display, errno);
@@ -576,7 +581,8 @@ private:
       std::copy(bytes.begin(), bytes.end(), table.begin() + static_cast<std::ptrdiff_t>(std::size_t{position} * slot_size));
     }
     const std::string temp = m_relative + ".tmp." + m_temp_tag;
-    fsio::unique_fd fd{m_root.open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, file_mode)};
+    fsio::unique_fd fd{m_root.open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW,
+                                 file_mode.load(std::memory_order_relaxed))};
     if (!fd) {
       fsio::throw_io_error("cannot create", m_display + ".tmp." + m_temp_tag, errno);
     }
