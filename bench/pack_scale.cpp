@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: pack-scale WORK-DIR [N]\n");
     return 2;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0); // a line per figure as it is measured, even into a file
   const std::filesystem::path work = argv[1];
   const long long n = argc > 2 ? std::atoll(argv[2]) : 1'000'000;
   const std::size_t samples = 100'000;

@@ -258,6 +258,48 @@ public:
     }
   }
 
+  // The call keys of every live slot, from the index alone (damaged records included).
+  [[nodiscard]] std::vector<key> live_keys() {
+    std::vector<key> out;
+    for (auto& s : m_shards) {
+      for (const auto& slot : s->live_slots()) {
+        out.push_back(slot.call);
+      }
+    }
+    return out;
+  }
+
+  // Reads the entry of `call` whole and checks it (header, key, length, checksum, manifest),
+  // changing nothing: the defect, or nullopt if it is sound. For verify.
+  [[nodiscard]] std::optional<std::string> check(const key& call) {
+    const auto found = shard(call).find(call);
+    if (!found) {
+      return "not in the index";
+    }
+    const auto segment = m_readers.get(found->value.segment);
+    if (!segment) {
+      return "its segment is missing or unreadable";
+    }
+    try {
+      static_cast<void>(read_record(*segment, found->value, call, manifest_reading::decode));
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return std::string{e.what()};
+    }
+  }
+
+  // The segment file and offset of the entry of `call`, for people ("<segment>@<offset>").
+  [[nodiscard]] std::string where(const key& call) {
+    const auto found = shard(call).find(call);
+    if (!found) {
+      return m_root + "/" + std::string{detail::pack::index_folder} + "/" +
+             detail::pack::shard_name(detail::pack::shard_of(call)) + " [" + call.hex() + "]";
+    }
+    const auto segment = m_readers.get(found->value.segment);
+    return m_root + "/" + std::string{detail::pack::segment_folder} + "/" +
+           (segment ? segment->name : std::string{"?"}) + "@" + std::to_string(found->value.offset);
+  }
+
   // Live entries and their bytes, from the index alone (fast: no record is read).
   struct usage {
     std::uint64_t entries = 0;
