@@ -32,6 +32,7 @@
 
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/lock_record.hpp>
 #include <recall/detail/stores/redis_connection.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/redis_url.hpp>
@@ -430,30 +431,13 @@ public:
                                                                std::chrono::milliseconds wait_limit) override {
     const std::string head = head_of(address);
     const std::string lock_name = detail::redis::lock_key(head);
-    const std::string token = lock_token();
-    const std::string lease = std::to_string(m_backend->lock_lease().count());
+    const std::string token = lock_token(address.function, {});
     const auto deadline = std::chrono::steady_clock::now() + wait_limit;
     std::minstd_rand jitter{static_cast<std::minstd_rand::result_type>(detail::redis::random_u64())};
     auto backoff = std::chrono::milliseconds{2};
     while (true) {
-      enum class outcome { acquired, entry_present, busy };
-      const outcome seen = m_backend->run("lock", [&](detail::redis::connection& c) {
-        c.append({"SET", lock_name, token, "NX", "PX", lease});
-        c.append({"EXISTS", head});
-        const detail::redis::reply set = c.get_reply();
-        const detail::redis::reply exists = c.get_reply();
-        const bool acquired = set->type != REDIS_REPLY_NIL;
-        if (acquired) {
-          c.expect_ok(set, "SET NX (lock)");
-        }
-        const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
-        return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
-      });
-      if (seen == outcome::acquired) {
-        return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
-      }
-      if (seen == outcome::entry_present) {
-        return std::make_unique<detail::redis::entry_ready>();
+      if (auto lock = attempt_lock(head, lock_name, token)) {
+        return lock;
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -465,6 +449,61 @@ public:
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
       backoff = std::min(backoff * 2, std::chrono::milliseconds{100});
     }
+  }
+
+  // One round trip of lock_for_compute(): acquired (or the entry is there), or busy.
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view label) override {
+    const std::string head = head_of(address);
+    auto lock = attempt_lock(head, detail::redis::lock_key(head), lock_token(address.function, label));
+    const lock_outcome outcome = lock ? lock_outcome::acquired : lock_outcome::busy;
+    return {outcome, std::move(lock)};
+  }
+
+  // A computation under way, as its lock's value tells (see lock_token()).
+  struct running_computation {
+    std::string folder; // the function's folder name in a directory_store
+    key call;
+    detail::lock_holder holder;
+  };
+
+  // The compute locks held under this prefix, found with SCAN and one pipelined GET per page.
+  [[nodiscard]] std::vector<running_computation> running_computations() {
+    return m_backend->run("running", [&](detail::redis::connection& c) {
+      std::vector<running_computation> out;
+      const std::string pattern = detail::redis::head_pattern(m_backend->prefix()) + ":lock";
+      const std::size_t hex_at = m_backend->prefix().size() + 2; // after "{prefix:"
+      std::unordered_set<std::string> seen;
+      std::string cursor = "0";
+      do {
+        std::vector<std::string> locks;
+        for (auto& name : scan_page(c, cursor, pattern)) {
+          if (seen.insert(name).second) {
+            locks.push_back(std::move(name));
+          }
+        }
+        for (const auto& name : locks) {
+          c.append({"GET", name});
+        }
+        for (const auto& name : locks) {
+          const detail::redis::reply got = c.get_reply();
+          if (got->type != REDIS_REPLY_STRING) {
+            continue; // released since SCAN saw it
+          }
+          const auto call = key::from_hex(std::string_view{name}.substr(hex_at, 32));
+          // value ::= token16 ' ' folder ' ' lock record (detail/stores/lock_record.hpp)
+          const std::string_view value = detail::redis::text_of(*got);
+          const auto folder_at = value.find(' ');
+          const auto record_at = folder_at == std::string_view::npos ? folder_at : value.find(' ', folder_at + 1);
+          if (!call || record_at == std::string_view::npos) {
+            continue; // an older build's "host:pid:random" token: nothing to show
+          }
+          if (auto holder = detail::parse_lock_record(value.substr(record_at + 1))) {
+            out.push_back({std::string{value.substr(folder_at + 1, record_at - folder_at - 1)}, *call, std::move(*holder)});
+          }
+        }
+      } while (cursor != "0");
+      return out;
+    });
   }
 
   // Every entry under this prefix whose function's readable name or folder name contains
@@ -571,10 +610,39 @@ private:
     return end;
   }
 
-  // "host:pid:random": unique per acquisition, and tells an operator who holds a lock.
-  static std::string lock_token() {
-    return detail::host_name() + ":" + std::to_string(::getpid()) + ":" +
-           detail::entry_format_detail::hex(detail::redis::random_u64(), 16);
+  // The lock's value: 16 random hex digits (unique per acquisition: release and renewal compare
+  // it), the function's folder name and a lock record (host, pid, since, label), for
+  // running_computations() and anyone reading it with redis-cli.
+  static std::string lock_token(const function_id& function, std::string_view label) {
+    return detail::entry_format_detail::hex(detail::redis::random_u64(), 16) + " " +
+           directory_store::folder_name(function) + " " + detail::format_lock_record(label);
+  }
+
+  // SET NX PX the lock and check for the entry, in one round trip: the lock when acquired, a
+  // lock holding nothing when the entry is there, null when another holder has it.
+  [[nodiscard]] std::unique_ptr<compute_lock> attempt_lock(const std::string& head, const std::string& lock_name,
+                                                           const std::string& token) {
+    const std::string lease = std::to_string(m_backend->lock_lease().count());
+    enum class outcome { acquired, entry_present, busy };
+    const outcome seen = m_backend->run("lock", [&](detail::redis::connection& c) {
+      c.append({"SET", lock_name, token, "NX", "PX", lease});
+      c.append({"EXISTS", head});
+      const detail::redis::reply set = c.get_reply();
+      const detail::redis::reply exists = c.get_reply();
+      const bool acquired = set->type != REDIS_REPLY_NIL;
+      if (acquired) {
+        c.expect_ok(set, "SET NX (lock)");
+      }
+      const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
+      return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
+    });
+    if (seen == outcome::acquired) {
+      return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
+    }
+    if (seen == outcome::entry_present) {
+      return std::make_unique<detail::redis::entry_ready>();
+    }
+    return nullptr;
   }
 
   // The TTL argument for the head, in ms ("0": none). Chunks were given the full TTL when their
