@@ -129,6 +129,20 @@ struct named_target {
 
 enum class call_kind { cached, refresh };
 
+// How recall::sweep (recall/sweep.hpp) asks memoize for one point, and what it got.
+enum class point_step {
+  load,  // a cached result (memory tier or store), or nothing
+  claim, // also: compute and store it unless another process is computing it (try-lock)
+};
+enum class point_source { loaded, computed, busy, missing };
+
+template <class Result>
+struct point_outcome {
+  std::optional<Result> value;
+  point_source source = point_source::missing;
+  std::int64_t compute_ns = 0; // stored compute time when loaded, measured when computed
+};
+
 // A memoize object's counters since they were last added to its store. Relaxed atomics: they
 // are statistics, and the hot path must not take a lock for them. Hits come from every thread
 // at memory-tier speed, so they are striped over cache lines: threads counting into one shared
@@ -143,6 +157,7 @@ struct stats_batch {
   std::atomic<std::uint64_t> misses{0};
   std::atomic<std::uint64_t> stores{0};
   std::atomic<std::uint64_t> bytes_stored{0};
+  std::atomic<std::uint64_t> compute_ns{0};
   std::atomic<std::int64_t> last_flush_ns{0};
 
   // Each thread takes the next stripe the first time it counts, so concurrent threads use
@@ -171,6 +186,7 @@ struct stats_batch {
     s.misses = misses.exchange(0, std::memory_order_relaxed);
     s.stores = stores.exchange(0, std::memory_order_relaxed);
     s.bytes_stored = bytes_stored.exchange(0, std::memory_order_relaxed);
+    s.compute_ns = compute_ns.exchange(0, std::memory_order_relaxed);
     return s;
   }
 };
@@ -285,6 +301,72 @@ public:
     }
     const entry_address address{identity().id, k};
     return guarded("erase", [&] { return m_store->erase(address); }).value_or(false) || removed_from_memory;
+  }
+
+  // One point of recall::sweep (recall/sweep.hpp), never waiting for another process: a cached
+  // result, or (point_step::claim) the result computed and stored here under the store's
+  // try_lock_for_compute(), or point_source::busy when another process holds that lock. The
+  // function's exceptions propagate, and nothing is cached for them.
+  detail::point_outcome<result_type> sweep_point(detail::point_step step, Params... params) {
+    using outcome = detail::point_outcome<result_type>;
+    using detail::point_source;
+    if (m_mode == mode::off) {
+      if (step == detail::point_step::load) {
+        return {};
+      }
+      const auto started = std::chrono::steady_clock::now();
+      result_type value = m_target.invoke(std::forward<Params>(params)...);
+      return {std::move(value), point_source::computed, elapsed_ns(started)};
+    }
+    const auto parts = hash_call(std::as_const(params)...);
+    const entry_address address{identity().id, parts.call};
+    const bool may_load = m_mode != mode::refresh;
+    if (may_load && m_memory != nullptr) {
+      std::int64_t compute_ns = 0;
+      if (auto value = m_memory->template find<result_type>(parts.call, &compute_ns)) {
+        m_stats->hit(compute_ns);
+        return {std::move(*value), point_source::loaded, compute_ns};
+      }
+    }
+    while (true) {
+      auto ticket = process_single_flight().join(parts.call);
+      if (!ticket.leader()) {
+        if (auto shared = ticket.wait()) {
+          m_stats->hit(0);
+          return {*static_cast<const result_type*>(shared.get()), point_source::loaded, 0};
+        }
+        continue; // the leader failed or found nothing: look again
+      }
+      const bool may_load_store = may_load && m_store;
+      if (may_load_store) {
+        if (auto loaded = load(address)) {
+          const std::int64_t compute_ns = loaded->compute_ns;
+          return {serve_loaded(ticket, address.call, std::move(*loaded)), point_source::loaded, compute_ns};
+        }
+      }
+      if (step == detail::point_step::load) {
+        return {};
+      }
+      std::unique_ptr<compute_lock> lock;
+      if (m_store && m_mode != mode::readonly) {
+        auto attempt = guarded("lock", [&] {
+          return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...));
+        });
+        if (attempt && attempt->outcome == lock_outcome::busy) {
+          return outcome{std::nullopt, point_source::busy, 0};
+        }
+        lock = attempt ? std::move(attempt->lock) : nullptr;
+        if (lock && may_load_store) {
+          if (auto loaded = load(address)) {
+            const std::int64_t compute_ns = loaded->compute_ns;
+            return {serve_loaded(ticket, address.call, std::move(*loaded)), point_source::loaded, compute_ns};
+          }
+        }
+      }
+      const auto started = std::chrono::steady_clock::now();
+      result_type value = compute_and_store(ticket, address, parts, std::forward<Params>(params)...);
+      return {std::move(value), point_source::computed, elapsed_ns(started)};
+    }
   }
 
   // The key these arguments are cached under.
@@ -627,6 +709,9 @@ private:
       payload = std::move(entry.payload);
     }
     m_stats->misses.fetch_add(1, std::memory_order_relaxed);
+    m_stats->compute_ns.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time).count()),
+        std::memory_order_relaxed);
     flush_stats_if_due();
     if (m_verbose) {
       log_event("miss", address, m_store ? m_store->locate(address) : std::string{"memory"}, compute_time);
@@ -642,6 +727,10 @@ private:
       ticket.publish([&] { return std::make_shared<const result_type>(result); });
     }
     return result;
+  }
+
+  static std::int64_t elapsed_ns(std::chrono::steady_clock::time_point started) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
   }
 
   // What the entry tells tools and miss explanations about this call.
@@ -661,7 +750,7 @@ private:
     for (const auto& digest : hash_globals(typename policies::globals_type{})) {
       m.global_digests.push_back(digest.hex());
     }
-    m.host = host_name();
+    m.host = host_name() + ":" + std::to_string(::getpid());
     return m;
   }
 
