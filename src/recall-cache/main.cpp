@@ -1,5 +1,5 @@
-// recall-cache: inspect and manage a recall cache (info, ls, show, prune, clear, verify, export,
-// import), a directory or, for info, ls, clear and prune, a Redis server (--redis URL).
+// recall-cache: inspect and manage a recall cache (info, ls, show, running, prune, clear, verify,
+// export, import), a directory or, for info, ls, running, clear and prune, a Redis server (--redis URL).
 //
 // Exit codes (also in --help and docs/CLI.md): 0 success; 1 the operation failed, verify found
 // damaged entries, or import rejected entries or stopped early; 2 a bad command line (one line
@@ -227,14 +227,48 @@ int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
   if (!r.partition.empty()) {
     fmt::print("partition    {}\n", r.partition);
   }
-  fmt::print("size         {}\ncreated      {}\nlast use     {}\ncompute time {}\nhost         {}\npath         {}\n",
-             human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), m.host,
+  // "<host>:<pid>" since sweeps; older entries name the host only.
+  const auto colon = m.host.rfind(':');
+  const std::string host = colon == std::string::npos ? m.host : m.host.substr(0, colon);
+  const std::string process = colon == std::string::npos ? std::string{"(not recorded)"} : m.host.substr(colon + 1);
+  fmt::print("size         {}\ncreated      {}\nlast use     {}\ncompute time {}\nhost         {}\nprocess      {}\n"
+             "path         {}\n",
+             human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), host, process,
              r.path.string());
   for (std::size_t i = 0; i < m.argument_digests.size(); ++i) {
     fmt::print("argument {}   {}  {}\n", i, m.argument_digests[i], i < m.argument_types.size() ? m.argument_types[i] : "");
   }
   for (std::size_t i = 0; i < m.global_digests.size(); ++i) {
     fmt::print("global       {}  {}\n", m.global_digests[i], i < m.global_names.size() ? m.global_names[i] : "");
+  }
+  return 0;
+}
+
+// The computations under way, one line each (key, function folder, host, pid, since, label),
+// oldest first; or a JSON array.
+template <class Running>
+int print_running(std::vector<Running> running, bool json) {
+  std::sort(running.begin(), running.end(), [](const auto& a, const auto& b) { return a.holder.since < b.holder.since; });
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : running) {
+      out.push_back({{"key", r.call.hex()},
+                     {"folder", r.folder},
+                     {"host", r.holder.host},
+                     {"pid", r.holder.pid},
+                     {"since", std::chrono::duration_cast<std::chrono::milliseconds>(r.holder.since.time_since_epoch()).count() / 1000},
+                     {"label", r.holder.label}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  if (running.empty()) {
+    fmt::print("no computations under way\n");
+    return 0;
+  }
+  for (const auto& r : running) {
+    fmt::print("{}  {}  {}  pid {}  since {}  {}\n", r.call.hex(), r.folder, r.holder.host.empty() ? "-" : r.holder.host,
+               r.holder.pid, age(r.holder.since), r.holder.label);
   }
   return 0;
 }
@@ -607,7 +641,7 @@ int main(int argc, char** argv) {
   std::string redis_prefix = "recall";
   app.add_option("--redis", redis_url,
                  "work on the Redis store at URL (redis://[user:password@]host:port/db or unix:///path) instead of the "
-                 "directory; for info, ls, clear and prune");
+                 "directory; for info, ls, running, clear and prune");
   app.add_option("--redis-prefix", redis_prefix, "the Redis store's key prefix (default: recall)");
 
   bool json = false;
@@ -632,6 +666,9 @@ int main(int argc, char** argv) {
   std::string key_prefix;
   auto* show = app.add_subcommand("show", "one entry's manifest");
   show->add_option("key", key_prefix, "the entry's key, or its first digits (at least 4)")->required();
+
+  auto* running = app.add_subcommand("running", "computations under way: function, key, host, pid, since, arguments");
+  running->add_flag("--json", json, "machine-readable output");
 
   prune_request pruning;
   auto* prune = app.add_subcommand("prune", "remove entries until the cache is within a size, a count and an age");
@@ -689,7 +726,7 @@ int main(int argc, char** argv) {
 
   if (!redis_url.empty()) {
     if (*show || *verify || *export_verb || *import_verb) {
-      fmt::print(stderr, "recall-cache: --redis works with info, ls, clear and prune only\n");
+      fmt::print(stderr, "recall-cache: --redis works with info, ls, running, clear and prune only\n");
       return 2;
     }
     if (!scope.empty() || !pruning.scope.empty()) {
@@ -709,6 +746,9 @@ int main(int argc, char** argv) {
       }
       if (*ls) {
         return run_redis_ls(target, function, json);
+      }
+      if (*running) {
+        return print_running(target.store->running_computations(), json);
       }
       if (*clear) {
         return run_redis_clear(target, function, force, dry);
@@ -742,6 +782,9 @@ int main(int argc, char** argv) {
     }
     if (*show) {
       return run_show(root, key_prefix);
+    }
+    if (*running) {
+      return print_running(recall::directory_store::running_computations(root), json);
     }
     if (*prune) {
       return run_prune(root, pruning);
