@@ -1,4 +1,4 @@
-// What recall already knows about a function's compute time: its stats (directory stores).
+// What recall already knows about a function's compute time: its stats (directory and pack stores).
 #pragma once
 
 #include <chrono>
@@ -7,6 +7,7 @@
 
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/layered_store.hpp>
+#include <recall/stores/pack_store.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall::detail::sweep {
@@ -18,16 +19,18 @@ struct time_estimate {
 };
 
 // The mean compute time recorded in the stats of `function` (compute_ns / misses) by the first
-// directory store in `s` (itself, or a tier of a layered store): nullopt when none keeps stats
-// or none has recorded a computation.
+// directory or pack store in `s` (itself, or a tier of a layered store): nullopt when none keeps
+// stats or none has recorded a computation.
 [[nodiscard]] inline std::optional<time_estimate> recorded_compute_time(store* s, const function_id& function) {
   if (s == nullptr) {
     return std::nullopt;
   }
-  if (auto* directory = dynamic_cast<directory_store*>(s)) {
+  auto* directory = dynamic_cast<directory_store*>(s);
+  auto* pack = dynamic_cast<pack_store*>(s);
+  if (directory != nullptr || pack != nullptr) {
     function_stats stats;
     try {
-      stats = directory->stats(function);
+      stats = directory != nullptr ? directory->stats(function) : pack->stats(function);
     } catch (const std::exception&) {
       return std::nullopt; // advisory: no estimate
     }
