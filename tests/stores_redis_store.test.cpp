@@ -153,12 +153,24 @@ public:
   [[nodiscard]] std::string socket_path() const { return (m_dir.path() / "redis.sock").string(); }
 
   void kill() { stop(SIGKILL); }
+  // Starts the server again on the same port (after kill()), empty.
+  void restart() {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (start(m_extra, m_port)) {
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("redis-server did not restart on port " << m_port);
+  }
   void pause() { ::kill(m_pid, SIGSTOP); }
   void resume() { ::kill(m_pid, SIGCONT); }
 
 private:
-  bool start(const std::vector<std::string>& extra) {
-    m_port = free_port();
+  bool start(const std::vector<std::string>& extra, int port = 0) {
+    m_extra = extra;
+    m_port = port != 0 ? port : free_port();
+    std::filesystem::remove(socket_path());
     std::vector<std::string> args{*redis_server_binary(),
                                   "--port", std::to_string(m_port),
                                   "--bind", "127.0.0.1",
@@ -212,6 +224,7 @@ private:
   }
 
   recall_test::temp_dir m_dir;
+  std::vector<std::string> m_extra;
   int m_port = 0;
   pid_t m_pid = -1;
 };
@@ -809,14 +822,18 @@ TEST_CASE("list, total_size and clear walk the prefix with SCAN", "[stores_redis
   CHECK(store.list().size() == 1);
   CHECK(a.keys(rd::all_keys_pattern("lab")).size() == 1); // the chunks went with their head
 
-  // clear() with no filter also takes stray keys, but not the locks of computations under way.
+  // clear() with no filter also takes stray keys and compute locks; strays() counts them first.
   const std::string stray = "{lab:" + std::string(32, 'a') + "}:c0.0123456789abcdef";
   a.run({"SET", stray, "left by an interrupted save"});
   const auto lock = store.lock_for_compute(address_of(4), 0ms);
   REQUIRE(lock != nullptr);
+  const auto strays = store.strays();
+  CHECK(strays.orphan_chunks == 1);
+  CHECK(strays.orphan_bytes == 27);
+  CHECK(strays.locks == 1);
   CHECK(store.clear() == 1);
   CHECK(a.integer({"EXISTS", stray}) == 0);
-  CHECK(a.keys(rd::all_keys_pattern("lab")).size() == 1); // the lock
+  CHECK(a.keys(rd::all_keys_pattern("lab")).empty()); // the lock went too
   CHECK(neighbour.list().size() == 1);        // another prefix is untouched
   CHECK(neighbour.load(address_of(1)));
 }
@@ -846,7 +863,7 @@ TEST_CASE("passwords authenticate and are never shown", "[stores_redis_store]") 
     }
     CHECK(store.disabled());
   }
-  CHECK(capture.count(recall::log_level::warning, "disabled for the rest of this process") == 2);
+  CHECK(capture.count(recall::log_level::warning, "is skipped for 1 s, then retried") == 2);
 
   // A read-only user (a laptop's) cannot delete a damaged entry: a miss, logged, and the store
   // goes on reading.
@@ -961,15 +978,15 @@ TEST_CASE("a server killed mid-run: calls still return, with one warning, then n
   CHECK(g_square_calls == 7);
   CHECK(remote->disabled());
   CHECK(capture.warnings() == 1);
-  CHECK(capture.count(recall::log_level::warning, "disabled for the rest of this process") == 1);
+  CHECK(capture.count(recall::log_level::warning, "is skipped for 1 s, then retried") == 1);
   CHECK_THROWS_AS(local_socket.save(address_of(2), entry_of(100'000)), recall::store_error);
   CHECK(capture.warnings() == 2);
-  // Disabled: every operation fails at once, naming the first cause.
+  // Skipped: every operation fails at once (until the 1 s back-off ends), naming the cause.
   try {
     static_cast<void>(remote->load(address_of(1)));
     FAIL("a disabled store loaded");
   } catch (const recall::store_error& e) {
-    CHECK(contains(e.what(), "disabled after an earlier failure"));
+    CHECK(contains(e.what(), "is skipped after a failure"));
   }
   CHECK_THROWS_AS(remote->lock_for_compute(address_of(1), 0ms), recall::store_error);
 }
@@ -1015,6 +1032,7 @@ TEST_CASE("a server that stops answering costs one operation timeout, then the s
   recall_test::temp_dir dir;
   auto o = options_for(s);
   o.operation_timeout = 200ms;
+  o.retry = recall::retry_backoff{100ms, 200ms};
   auto remote = std::make_shared<recall::redis_store>(o);
   recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
   recall_test::log_capture capture;
@@ -1025,14 +1043,30 @@ TEST_CASE("a server that stops answering costs one operation timeout, then the s
   const auto first = std::chrono::steady_clock::now() - started;
   CHECK(first >= 190ms);
   CHECK(first < 1500ms);
+  // After the first failure: the back-off windows pass (100 ms, then 200 ms) and a call probes
+  // the server in each; no call takes more than the 50 ms probe budget (plus the call's own cost).
   started = std::chrono::steady_clock::now();
-  for (int i = 3; i < 10; ++i) {
-    CHECK(f(i) == i * i);
+  auto slowest = std::chrono::steady_clock::duration{};
+  int calls = 0;
+  for (int i = 3; std::chrono::steady_clock::now() - started < 700ms; ++i, ++calls) {
+    const auto call_started = std::chrono::steady_clock::now();
+    CHECK(f(i) == static_cast<double>(i) * i);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - call_started);
+    std::this_thread::sleep_for(2ms);
   }
-  CHECK(std::chrono::steady_clock::now() - started < 150ms);
+  CHECK(calls > 50);
+  // 50 ms of probe plus the call's own work on a loaded 2-core CI machine; an unbounded probe
+  // would take the 200 ms operation timeout.
+  CHECK(slowest < 150ms);
+  CHECK(slowest >= 45ms); // some call did probe, and waited out its budget
   CHECK(capture.warnings() == 1);
   CHECK(capture.count(recall::log_level::warning, "timed out") == 1);
+  CHECK(capture.count(recall::log_level::debug, "") == 0);
   s.resume();
+  std::this_thread::sleep_for(250ms);
+  CHECK(f(1000.0) == 1e6);
+  CHECK(capture.count(recall::log_level::info, "reachable again") == 1);
+  CHECK_FALSE(remote->disabled());
 
   // A server that is not there at all: refused at once.
   recall::redis_store nowhere{recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(free_port()) + "/0"}};
@@ -1099,12 +1133,12 @@ TEST_CASE("compute locks: one holder, renewed while held, released, recovered fr
   CHECK(node_b.erase(address));
 
   // A holder that died: its lease runs out and the lock is taken over.
-  a.run({"SET", lock_name, "ghost", "PX", "300"});
+  a.run({"SET", lock_name, "ghost-host:4242:0123456789abcdef", "PX", "300"});
   started = std::chrono::steady_clock::now();
   taken = node_b.lock_for_compute(address, 5s);
   CHECK(taken != nullptr);
   CHECK(std::chrono::steady_clock::now() - started >= 200ms);
-  CHECK(a.string({"GET", lock_name}) != "ghost");
+  CHECK(a.string({"GET", lock_name}) != "ghost-host:4242:0123456789abcdef");
   taken.reset();
 
   // A lock lost to another holder is neither renewed nor released by the one that lost it.
@@ -1230,4 +1264,377 @@ TEST_CASE("memoize through memory -> directory -> Redis returns large results in
   const auto loaded = b(1'500'000);
   CHECK(loaded == computed);
   CHECK(b_remote->list().front().size > (std::size_t{12} << 20) - (std::size_t{1} << 20));
+}
+
+TEST_CASE("a lock key holding garbage or without expiry is stale at once, with one warning", "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  admin a{s};
+  recall::redis_store store{options_for(s)};
+  const auto address = address_of(21);
+  const std::string lock_name = rd::lock_key(store.head_of(address));
+  recall_test::log_capture capture;
+  for (const auto& [value, why] : {std::pair{"garbage", "holds no recall lock token"},
+                                   std::pair{"node-3:77:0123456789abcdef", "has no expiry"},
+                                   std::pair{"node-3:7x:0123456789abcdef", "holds no recall lock token"}}) {
+    a.run({"SET", lock_name, value}); // no expiry: without the check, a wait of the whole limit
+    const auto started = std::chrono::steady_clock::now();
+    auto held = store.lock_for_compute(address, 5s);
+    CHECK(held != nullptr);
+    CHECK(std::chrono::steady_clock::now() - started < 500ms);
+    CHECK(a.string({"GET", lock_name}) != value);
+    CHECK(capture.count(recall::log_level::warning, why) >= 1);
+  }
+  CHECK(capture.warnings() == 3); // one per stale lock
+  // A well-formed lock with an expiry is a holder's: waited for.
+  a.run({"SET", lock_name, "node-3:77:0123456789abcdef", "PX", "60000"});
+  CHECK(store.lock_for_compute(address, 100ms) == nullptr);
+  CHECK(capture.warnings() == 3);
+  // clear() removes an entry's lock with the entry, and with no filter every lock.
+  store.save(address, entry_of(10));
+  CHECK(store.clear("simulate") == 1);
+  CHECK(a.integer({"EXISTS", lock_name}) == 0);
+  a.run({"SET", lock_name, "garbage"});
+  CHECK(store.strays().locks == 1);
+  static_cast<void>(store.clear());
+  CHECK(a.integer({"EXISTS", lock_name}) == 0);
+}
+
+namespace redis_test {
+
+// A server that answers every command, one byte per `pause`: a reply that never completes in time
+// although each read gets something before a per-read timeout would fire.
+class dripping_server {
+public:
+  explicit dripping_server(std::chrono::milliseconds pause) : m_pause{pause} {
+    m_listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(m_listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(m_listener, 8) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    m_port = ntohs(address.sin_port);
+    m_thread = std::thread{[this] { serve(); }};
+  }
+  dripping_server(const dripping_server&) = delete;
+  dripping_server& operator=(const dripping_server&) = delete;
+  ~dripping_server() {
+    m_stop = true;
+    ::shutdown(m_listener, SHUT_RDWR);
+    m_thread.join();
+    ::close(m_listener);
+  }
+  [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(m_port) + "/0"; }
+
+private:
+  void serve() {
+    while (!m_stop) {
+      const int client = ::accept(m_listener, nullptr, nullptr);
+      if (client < 0) {
+        return;
+      }
+      char request[4096];
+      if (::recv(client, request, sizeof request, 0) > 0) {
+        const std::string reply = "$40\r\n" + std::string(40, 'x') + "\r\n";
+        for (const char c : reply) {
+          if (m_stop || ::send(client, &c, 1, MSG_NOSIGNAL) != 1) {
+            break;
+          }
+          std::this_thread::sleep_for(m_pause);
+        }
+      }
+      ::close(client);
+    }
+  }
+
+  std::chrono::milliseconds m_pause;
+  int m_listener = -1;
+  int m_port = 0;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
+} // namespace redis_test
+
+TEST_CASE("operation_timeout is a deadline for the whole operation, not for each read", "[stores_redis_store]") {
+  dripping_server drip{50ms};
+  recall::redis_options o;
+  o.url = drip.url();
+  o.operation_timeout = 300ms;
+  recall::redis_store store{o};
+  recall_test::log_capture capture;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    static_cast<void>(store.load(address_of(1)));
+    FAIL("a load from a dripping server succeeded");
+  } catch (const recall::store_error& e) {
+    CHECK(contains(e.what(), "timed out"));
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+  // Byte by byte, the 47-byte reply takes 2.3 s; each read alone gets a byte within 50 ms.
+  CHECK(took >= 290ms);
+  CHECK(took < 600ms);
+  CHECK(store.disabled());
+  CHECK(capture.warnings() == 1);
+}
+
+TEST_CASE("a dead Redis: one warning per outage, no line per miss, used again when it is back, with a note",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  recall_test::temp_dir dir;
+  auto o = options_for(s);
+  o.retry = recall::retry_backoff{50ms, 100ms};
+  auto remote = std::make_shared<recall::redis_store>(o);
+  recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
+  recall_test::log_capture capture;
+  g_square_calls = 0;
+  CHECK(f(1.0) == 1.0);
+  s.kill();
+  for (int i = 2; i < 40; ++i) { // misses, each asking Redis for a lock (while it is not skipped)
+    CHECK(f(i) == i * i);
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(capture.warnings() == 1);
+  CHECK(capture.count(recall::log_level::debug, "") == 0);
+  CHECK(remote->disabled());
+  s.restart();
+  admin a{s};
+  std::this_thread::sleep_for(120ms); // past the longest back-off
+  for (int i = 100; i < 103; ++i) {
+    CHECK(f(i) == i * i);
+  }
+  CHECK_FALSE(remote->disabled());
+  CHECK(capture.count(recall::log_level::info, "reachable again") == 1);
+  CHECK(a.keys(rd::all_keys_pattern("recall-test")).size() >= 2); // saved to the new server
+  // A second outage is a second warning.
+  s.kill();
+  CHECK(f(200.0) == 40000.0);
+  CHECK(capture.warnings() == 2);
+}
+
+TEST_CASE("a failed chunked save leaves chunks that expire; strays() counts them", "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s{{"--maxmemory", "4mb", "--maxmemory-policy", "noeviction"}};
+  admin a{s};
+  auto o = options_for(s);
+  o.chunk_size = std::size_t{1} << 16;
+  recall::redis_store store{o};
+  recall_test::log_capture capture;
+  // Fits: its chunks are persistent once the head is written.
+  store.save(address_of(1), entry_of(300'000, 1));
+  for (const auto& chunk : a.keys(store.head_of(address_of(1)) + ":c*")) {
+    CHECK(a.integer({"PTTL", chunk}) == -1);
+  }
+  CHECK(store.strays().orphan_chunks == 0);
+  // Does not fit: the server refuses a chunk (OOM) and the head is never written.
+  CHECK_THROWS_AS(store.save(address_of(2), entry_of(std::size_t{8} << 20, 2)), recall::store_error);
+  const auto left = a.keys(store.head_of(address_of(2)) + ":c*");
+  REQUIRE_FALSE(left.empty());
+  for (const auto& chunk : left) {
+    const long long ttl = a.integer({"PTTL", chunk});
+    CHECK(ttl > 0);
+    CHECK(ttl <= 70'000); // the save's deadline plus a minute
+  }
+  CHECK(a.integer({"EXISTS", store.head_of(address_of(2))}) == 0);
+  const auto strays = recall::redis_store{options_for(s)}.strays();
+  CHECK(strays.orphan_chunks == left.size());
+  CHECK(strays.orphan_bytes == left.size() * (std::size_t{1} << 16));
+}
+
+TEST_CASE("redis cluster: hash slots honour {...} tags; redis+cluster:// URLs", "[stores_redis_store]") {
+  CHECK(rd::crc16("123456789") == 0x31C3); // the specification's check value
+  CHECK(rd::hash_slot("{user1000}.following") == rd::hash_slot("user1000"));
+  CHECK(rd::hash_slot("foo{}{bar}") == rd::crc16("foo{}{bar}") % 16384); // an empty tag is no tag
+  CHECK(rd::hash_slot("foo") == 12182);                                  // as CLUSTER KEYSLOT foo
+  const std::string head = rd::head_key("recall", recall::key{1, 2});
+  CHECK(rd::hash_slot(head) == rd::hash_slot(rd::lock_key(head)));
+  CHECK(rd::hash_slot(head) == rd::hash_slot(rd::chunk_key(head, 7, 3)));
+  const auto u = rd::parse_cluster_url("redis+cluster://alice:s%40cret@10.0.0.1:7000,10.0.0.2:7001,node3");
+  REQUIRE(u.seeds.size() == 3);
+  CHECK(u.seeds[1].host == "10.0.0.2");
+  CHECK(u.seeds[1].port == 7001);
+  CHECK(u.seeds[2].port == 6379);
+  CHECK(u.seeds[2].user == "alice");
+  CHECK(u.seeds[2].password == "s@cret");
+  CHECK(u.redacted() == "redis+cluster://alice:********@10.0.0.1:7000,10.0.0.2:7001,node3:6379");
+  const auto error = [](std::string_view url) { return config_error_of([&] { return rd::parse_cluster_url(url); }); };
+  CHECK(contains(error("redis+cluster://a:1,,b:2"), "an empty seed node"));
+  CHECK(contains(error("redis+cluster://a:1/2"), "no database"));
+  CHECK(contains(error("redis+cluster://pw@a:99999"), "bad port"));
+  CHECK_FALSE(contains(error("redis+cluster://user:hunter2@a:99999"), "hunter2"));
+}
+
+namespace redis_test {
+
+// Three redis-server --cluster-enabled yes on free loopback ports, joined with redis-cli --cluster
+// create (all 16384 slots, no replicas), stopped by pid when destroyed. ok() is false (and the
+// test skips) only when they cannot be started.
+class cluster {
+public:
+  cluster() {
+    const auto binary = redis_server_binary();
+    const std::string cli = std::filesystem::path{*binary}.parent_path() / "redis-cli";
+    if (::access(cli.c_str(), X_OK) != 0) {
+      return;
+    }
+    std::string nodes;
+    for (int i = 0; i < 3; ++i) {
+      m_ports[i] = free_port();
+      const std::string port = std::to_string(m_ports[i]);
+      std::vector<std::string> args{*binary, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                    "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file",
+                                    (m_dir.path() / ("nodes-" + port + ".conf")).string(), "--cluster-node-timeout", "1000",
+                                    "--dir", m_dir.path().string(), "--logfile", (m_dir.path() / (port + ".log")).string()};
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      if (::posix_spawn(&m_pids[i], argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+        return;
+      }
+      nodes += " 127.0.0.1:" + port;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (!wait_for(i, "PONG", {"PING"})) {
+        return;
+      }
+    }
+    int status = 0;
+    static_cast<void>(run_command("timeout 20 " + cli + " --cluster create" + nodes + " --cluster-yes 2>&1", status));
+    if (status != 0) {
+      return;
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (!wait_for(i, "cluster_state:ok", {"CLUSTER", "INFO"})) {
+        return;
+      }
+    }
+    m_ok = true;
+  }
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+  ~cluster() {
+    for (int i = 0; i < 3; ++i) {
+      kill(i);
+    }
+  }
+
+  [[nodiscard]] bool ok() const noexcept { return m_ok; }
+  [[nodiscard]] std::string url() const { return "redis+cluster://127.0.0.1:" + std::to_string(m_ports[0]); }
+  [[nodiscard]] int port(int i) const { return m_ports[i]; }
+  void kill(int i) {
+    if (m_pids[i] > 0) {
+      ::kill(m_pids[i], SIGKILL);
+      int status = 0;
+      ::waitpid(m_pids[i], &status, 0);
+      m_pids[i] = -1;
+    }
+  }
+  // Keys node i holds.
+  long long keys_on(int i) {
+    rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{}, "admin"};
+    return c.command({"DBSIZE"})->integer;
+  }
+
+private:
+  bool wait_for(int i, std::string_view expected, std::initializer_list<std::string_view> command) {
+    for (int attempt = 0; attempt < 500; ++attempt) { // 10 s at most
+      try {
+        rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{}, "probe"};
+        const rd::reply r = c.command(command);
+        if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && contains(rd::text_of(*r), expected)) {
+          return true;
+        }
+      } catch (const recall::store_error&) {
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  recall_test::temp_dir m_dir;
+  std::array<int, 3> m_ports{};
+  std::array<pid_t, 3> m_pids{-1, -1, -1};
+  bool m_ok = false;
+};
+
+} // namespace redis_test
+
+TEST_CASE("redis cluster: entries spread over the masters, MOVED followed, a master killed mid-run, two processes",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  cluster c;
+  if (!c.ok()) {
+    WARN("a Redis Cluster could not be started: cluster test skipped");
+    return;
+  }
+  recall::redis_options o;
+  o.url = c.url(); // one seed: the others are learnt from CLUSTER SLOTS
+  o.prefix = "recall-test";
+  o.chunk_size = std::size_t{1} << 12;
+  recall::redis_store store{o};
+  CHECK(contains(store.description(), "redis+cluster://127.0.0.1:"));
+  // Entries, small and chunked, land on all three masters and read back.
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    store.save(address_of(i), entry_of(i % 3 == 0 ? 20'000 : 100, static_cast<unsigned>(i)));
+  }
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    check_same(store.load(address_of(i)), entry_of(i % 3 == 0 ? 20'000 : 100, static_cast<unsigned>(i)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    CHECK(c.keys_on(i) > 0);
+  }
+  CHECK(store.list().size() == 30);
+  const auto lock = store.lock_for_compute(address_of(40), 0ms);
+  CHECK(lock != nullptr);
+  CHECK(store.strays().locks == 1);
+
+  // A plain redis:// store pointed at one node is told to use the cluster form.
+  recall_test::log_capture capture;
+  {
+    recall::redis_store single{recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(c.port(0)) + "/0",
+                                                     .prefix = "recall-test"}};
+    int moved = 0;
+    for (std::uint64_t i = 0; i < 6; ++i) {
+      try {
+        static_cast<void>(single.load(address_of(i)));
+      } catch (const recall::store_error& e) {
+        moved += contains(e.what(), "MOVED") && contains(e.what(), "use a redis+cluster:// URL") ? 1 : 0;
+        break;
+      }
+    }
+    CHECK(moved == 1);
+  }
+
+  // Two processes with their own directories share a result through the cluster.
+  const std::string helper = helper_binary();
+  if (!helper.empty()) {
+    recall_test::temp_dir dir_a;
+    recall_test::temp_dir dir_b;
+    int status = 0;
+    const std::string first = run_command(helper + " share '" + c.url() + "' '" + dir_a.path().string() + "'", status);
+    CHECK(status == 0);
+    const std::string second = run_command(helper + " share '" + c.url() + "' '" + dir_b.path().string() + "'", status);
+    CHECK(status == 0);
+    INFO("first: " << first << "second: " << second);
+    CHECK(first.starts_with("computed "));
+    CHECK(second.starts_with("loaded "));
+  }
+
+  // A master killed mid-run: every call still returns the right value.
+  recall_test::temp_dir dir;
+  auto remote = std::make_shared<recall::redis_store>(o);
+  recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
+  for (int i = 0; i < 20; ++i) {
+    CHECK(f(i) == i * i);
+  }
+  c.kill(1);
+  for (int i = 0; i < 40; ++i) {
+    CHECK(f(i) == i * i);
+  }
 }

@@ -67,9 +67,16 @@ check "clear FUNCTION --dry-run" 0 "$tool" "${r[@]}" clear sweep::relax --dry-ru
 contains "clear dry run" "$out" "would remove 1 entries"
 check "clear FUNCTION --force" 0 "$tool" "${r[@]}" clear sweep::relax --force
 contains "clear one" "$out" "removed 1 entries"
+# A lock key left behind (here: garbage without expiry, written by another client).
+exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'AUTH s3cret\r\nSET {helper:%s}:lock garbage\r\nQUIT\r\n' \
+  "0123456789abcdef0123456789abcdef" >&3 && cat <&3 >/dev/null; exec 3<&-
+check "info counts the lock" 0 "$tool" "${r[@]}" info
+contains "one lock" "$out" "locks        1"
+contains "no orphans" "$out" "orphans      0 chunks"
 check "clear --force" 0 "$tool" "${r[@]}" clear --force
 check "empty after clear" 0 "$tool" "${r[@]}" info
 contains "nothing left" "$out" "entries      0"
+contains "the lock went too" "$out" "locks        0"
 
 check "--redis with show" 2 "$tool" "${r[@]}" show abcd
 contains "--redis verbs" "$out" "info, ls, clear and prune only"

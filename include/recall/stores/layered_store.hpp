@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <recall/detail/stores/remote_health.hpp>
 #include <recall/errors.hpp>
 #include <recall/log.hpp>
 #include <recall/stores/store.hpp>
@@ -140,7 +141,10 @@ public:
           held->locks.push_back(std::move(lock));
         }
       } catch (const std::exception& e) {
-        log(log_level::debug, "compute lock in " + t.store->description() + " failed: " + e.what());
+        // The tier warned about its own outage; a line per miss only for those who ask.
+        if (detail::verbose_logging()) {
+          log(log_level::debug, "compute lock in " + t.store->description() + " failed: " + e.what());
+        }
       }
     }
     if (held->locks.empty()) {
@@ -200,7 +204,9 @@ private:
       try {
         m_tiers[i].store->save(address, entry);
       } catch (const std::exception& e) {
-        log(log_level::debug, "back-fill of " + m_tiers[i].store->description() + " failed: " + e.what());
+        if (detail::verbose_logging()) {
+          log(log_level::debug, "back-fill of " + m_tiers[i].store->description() + " failed: " + e.what());
+        }
       }
     }
   }

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,9 +33,11 @@
 
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/redis_cluster.hpp>
 #include <recall/detail/stores/redis_connection.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/redis_url.hpp>
+#include <recall/detail/stores/remote_health.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
@@ -48,7 +51,9 @@ inline constexpr const char* redis_url_variable = "RECALL_REDIS_URL";
 
 struct redis_options {
   // redis://[user:password@]host[:port][/db] (port 6379 and db 0 by default), or
-  // unix://[user:password@]/path/to/socket[?db=N]. Percent-escape '@', ':' and '/' in passwords.
+  // unix://[user:password@]/path/to/socket[?db=N], or a Redis Cluster's seed nodes:
+  // redis+cluster://[user:password@]host:port[,host:port...]. Percent-escape '@', ':' and '/' in
+  // passwords.
   std::string url;
   // Namespace: every key starts with "{<prefix>:". Letters, digits and _ . : / - only.
   std::string prefix = "recall";
@@ -59,11 +64,16 @@ struct redis_options {
   // Larger entries are neither saved nor loaded: bounds what a damaged or forged head can make
   // a reader fetch and allocate.
   std::uint64_t max_entry_size = std::uint64_t{512} << 20;
-  // Like ccache's: a dead server costs one connect timeout, then the store is disabled.
+  // A dead server costs one connect timeout, then is skipped for `retry.first` (see retry).
   std::chrono::milliseconds connect_timeout{100};
-  // Bounds each socket read or write, not a whole transfer: a large entry moving steadily
-  // never times out, a server that stops answering does.
+  // A deadline for a whole operation (every read and write of it), not for each read: a server
+  // that stops answering or drips bytes fails it by then. An operation moving a chunked entry is
+  // given 1 s more per 16 MiB of it, so a large entry moving at 16 MiB/s or faster fits.
   std::chrono::milliseconds operation_timeout{2000};
+  // After a failure the server is skipped (no I/O, the call goes on without it) for retry.first,
+  // then checked with one PING (at most 50 ms added to that call); each failed check doubles
+  // the pause up to retry.longest. One warning per outage; a note when the server is back.
+  retry_backoff retry{};
   // Lifetime of a compute lock that is not renewed: how long a crashed holder delays others.
   // A holder renews it every lease / 3.
   std::chrono::milliseconds lock_lease{10'000};
@@ -73,43 +83,104 @@ struct redis_options {
 
 namespace detail::redis {
 
-// What every operation of a store, and its compute locks, share: the pool, the options, and
-// whether the server is given up on. Locks hold it too, so they may outlive the store object.
+// How much later an operation's deadline is for each byte it moves beyond the first chunk: the
+// operation timeout bounds a small request; a large entry is also given 1 s per 16 MiB (a floor
+// of 16 MiB/s on the transfer), so a healthy slow link moves it and a dripping server cannot hold
+// a call for longer than that.
+inline constexpr std::uint64_t bytes_per_second_floor = std::uint64_t{16} << 20;
+
+[[nodiscard]] inline std::chrono::milliseconds transfer_allowance(std::uint64_t bytes) noexcept {
+  return std::chrono::milliseconds{static_cast<std::int64_t>(bytes / (bytes_per_second_floor / 1000))};
+}
+
+// What every operation of a store, and its compute locks, share: the connections (one pool for
+// a server, a router over per-node pools for a cluster), the options, and the remote's health
+// (detail/stores/remote_health.hpp). Locks hold it too, so they may outlive the store object.
 class backend {
 public:
-  backend(server_url url, const redis_options& options)
-      : m_pool{std::move(url), timeouts{options.connect_timeout, options.operation_timeout}, options.max_connections},
-        m_prefix{options.prefix}, m_ttl{options.ttl}, m_chunk_size{options.chunk_size},
-        m_max_entry_size{options.max_entry_size}, m_lock_lease{options.lock_lease} {}
-
-  // Runs `operation` on a leased connection. A store_error from it (or from connecting) is a
-  // failure of the server or the network: the backend disables itself, logs one warning, and
-  // rethrows. Once disabled, every call throws store_error at once, without any I/O, so that a
-  // dead server costs one timeout per process, not one per call.
-  template <class Operation>
-  auto run(std::string_view what, Operation&& operation) -> decltype(operation(std::declval<connection&>())) {
-    if (m_disabled.load(std::memory_order_acquire)) {
-      throw_disabled();
+  backend(std::string_view url, const redis_options& options)
+      : m_prefix{options.prefix}, m_ttl{options.ttl}, m_chunk_size{options.chunk_size},
+        m_max_entry_size{options.max_entry_size}, m_lock_lease{options.lock_lease} {
+    const timeouts limits{options.connect_timeout, options.operation_timeout};
+    if (is_cluster_url(url)) {
+      m_cluster = std::make_unique<cluster_router>(parse_cluster_url(url), limits, options.max_connections);
+      m_label = m_cluster->label();
+      m_redacted = m_cluster->url().redacted();
+    } else {
+      m_single = std::make_unique<pool>(parse_server_url(url), limits, options.max_connections);
+      m_label = m_single->label();
+      m_redacted = m_single->url().redacted();
     }
+    m_health = std::make_unique<remote_health>(m_label, options.retry);
+  }
+
+  // Runs `operation` on a connection to the node serving `routing_key` (all keys an operation
+  // names share its hash tag), by a deadline of the operation timeout from now. In a cluster,
+  // MOVED updates the slot map and ASK goes to the importing node, and the operation is run
+  // again there (at most 5 redirections). A store_error (refused, timed out, an error reply) is
+  // a failure of the remote: it is reported to the circuit breaker (one warning per outage) and
+  // rethrown. While the remote is down, calls throw store_error at once, without I/O, but one
+  // every back-off interval, which first checks it with a PING bounded by probe_budget.
+  template <class Operation>
+  auto run(std::string_view what, std::string_view routing_key, Operation&& operation)
+      -> decltype(operation(std::declval<connection&>())) {
+    remote_attempt attempt = admit();
     try {
-      auto lease = m_pool.acquire();
-      if constexpr (std::is_void_v<decltype(operation(*lease))>) {
-        operation(*lease);
-        lease.keep();
-      } else {
-        auto result = operation(*lease);
-        lease.keep();
-        return result;
+      const auto deadline = connection::clock::now() + limits().operation;
+      if (m_single) {
+        auto lease = m_single->acquire(deadline);
+        return finish(lease, operation);
+      }
+      const std::uint16_t slot = hash_slot(routing_key);
+      std::optional<std::pair<std::string, std::uint16_t>> asked;
+      for (int hop = 0;; ++hop) {
+        pool& p = asked ? m_cluster->pool_at(asked->first, asked->second) : m_cluster->pool_for(slot, deadline);
+        auto lease = p.acquire(deadline);
+        try {
+          if (asked) {
+            lease->expect_ok(lease->command({"ASKING"}), "ASKING");
+          }
+          return finish(lease, operation);
+        } catch (const redirection& r) {
+          if (hop >= 5) {
+            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.what()}.substr(8)};
+          }
+          if (r.which() == redirection::kind::moved) {
+            m_cluster->moved(r.slot(), r.host(), r.port());
+            asked.reset();
+          } else {
+            asked.emplace(r.host(), r.port());
+          }
+        }
       }
     } catch (const store_error& e) {
-      disable(what, e.what());
+      failed(attempt, what, e);
       throw;
     }
   }
 
-  [[nodiscard]] bool disabled() const noexcept { return m_disabled.load(std::memory_order_acquire); }
-  [[nodiscard]] const std::string& label() const noexcept { return m_pool.label(); }
-  [[nodiscard]] const server_url& url() const noexcept { return m_pool.url(); }
+  // Runs `operation` once on every node that holds keys (the server; a cluster's masters), for
+  // SCAN. Failures as in run().
+  template <class Operation>
+  void run_each(std::string_view what, Operation&& operation) {
+    remote_attempt attempt = admit();
+    try {
+      const auto deadline = connection::clock::now() + limits().operation;
+      const std::vector<pool*> nodes = m_single ? std::vector<pool*>{m_single.get()} : m_cluster->masters(deadline);
+      for (pool* p : nodes) {
+        auto lease = p->acquire(deadline);
+        finish(lease, operation);
+      }
+    } catch (const store_error& e) {
+      failed(attempt, what, e);
+      throw;
+    }
+  }
+
+  // True while the remote is skipped after a failure.
+  [[nodiscard]] bool disabled() const noexcept { return m_health->down(); }
+  [[nodiscard]] const std::string& label() const noexcept { return m_label; }
+  [[nodiscard]] const std::string& redacted_url() const noexcept { return m_redacted; }
   [[nodiscard]] const std::string& prefix() const noexcept { return m_prefix; }
   [[nodiscard]] const std::optional<std::chrono::milliseconds>& ttl() const noexcept { return m_ttl; }
   [[nodiscard]] std::size_t chunk_size() const noexcept { return m_chunk_size; }
@@ -117,49 +188,85 @@ public:
   [[nodiscard]] std::chrono::milliseconds lock_lease() const noexcept { return m_lock_lease; }
 
 private:
-  void disable(std::string_view what, std::string_view reason) {
-    {
-      const std::lock_guard lock{m_mutex};
-      if (m_disabled.load(std::memory_order_relaxed)) {
-        return;
-      }
-      std::string_view text = reason;
-      if (text.starts_with("recall: ")) {
-        text.remove_prefix(8);
-      }
-      m_reason = text;
-      m_disabled.store(true, std::memory_order_release);
+  [[nodiscard]] const timeouts& limits() const noexcept { return m_single ? m_single->limits() : m_cluster->limits(); }
+
+  template <class Operation>
+  static auto finish(pool::lease& lease, Operation& operation) -> decltype(operation(*lease)) {
+    if constexpr (std::is_void_v<decltype(operation(*lease))>) {
+      operation(*lease);
+      lease.keep();
+    } else {
+      auto result = operation(*lease);
+      lease.keep();
+      return result;
     }
-    m_pool.close();
-    log(log_level::warning, m_reason + " (during " + std::string{what} +
-                                "); the Redis cache is disabled for the rest of this process, calls go on without it");
   }
 
-  [[noreturn]] void throw_disabled() const {
-    const std::lock_guard lock{m_mutex};
-    throw store_error{label() + " is disabled after an earlier failure: " + m_reason};
+  // skip: throws at once. probe: checks the remote (a PING within probe_budget) and, when it
+  // answers, ends the outage; the operation then runs as a normal one.
+  remote_attempt admit() {
+    remote_attempt attempt = m_health->admit();
+    if (attempt == remote_attempt::skip) {
+      throw store_error{m_health->unavailable_message()};
+    }
+    if (attempt == remote_attempt::probe) {
+      try {
+        const auto deadline = connection::clock::now() + remote_health::probe_budget;
+        auto lease = (m_single ? *m_single : m_cluster->first_seed()).acquire(deadline, remote_health::probe_budget);
+        lease->expect(lease->command({"PING"}), REDIS_REPLY_STATUS, "PING");
+        lease.keep();
+      } catch (const store_error& e) {
+        failed(attempt, "retry", e);
+        throw;
+      }
+      m_health->succeeded(attempt);
+      attempt = remote_attempt::go;
+    }
+    return attempt;
   }
 
-  pool m_pool;
+  void failed(remote_attempt attempt, std::string_view what, const store_error& e) {
+    if (!m_health->down()) {
+      if (m_single) {
+        m_single->drop_idle();
+      } else {
+        m_cluster->drop_idle();
+        m_cluster->forget_map(); // a failed node may mean a failover: re-read the slot map
+      }
+    }
+    m_health->failed(attempt, what, e.what());
+  }
+
+  std::unique_ptr<pool> m_single;
+  std::unique_ptr<cluster_router> m_cluster;
+  std::string m_label;
+  std::string m_redacted;
+  std::unique_ptr<remote_health> m_health;
   std::string m_prefix;
   std::optional<std::chrono::milliseconds> m_ttl;
   std::size_t m_chunk_size;
   std::uint64_t m_max_entry_size;
   std::chrono::milliseconds m_lock_lease;
-  std::atomic<bool> m_disabled{false};
-  mutable std::mutex m_mutex;
-  std::string m_reason;
 };
 
 // Scripts run atomically by the server. Each names all its keys in KEYS (one hash slot).
 
 // Replaces the head, returning the first ARGV[2] + 1 bytes of the one it replaced (to find and
-// delete that save's chunks). ARGV: value, last byte to return, TTL in ms (0: none).
+// delete that save's chunks). ARGV: value, last byte to return, TTL in ms (0: none). KEYS[2...]:
+// this save's chunks when entries never expire, written with a provisional TTL so that a save
+// that fails half-way leaves nothing forever; they are made persistent with the head, atomically.
 inline constexpr std::string_view swap_head_script =
     "local old = redis.call('GETRANGE', KEYS[1], 0, tonumber(ARGV[2]))\n"
     "if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[1])\n"
     "else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) end\n"
+    "for i = 2, #KEYS do redis.call('PERSIST', KEYS[i]) end\n"
     "return old\n";
+
+// Deletes a lock only if it still holds the value the caller saw (ARGV[1]): a stale or foreign
+// lock is removed without racing a holder that just took the key.
+inline constexpr std::string_view delete_stale_lock_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
 
 // Deletes the head and the chunk keys after it only if the head still starts with ARGV[1] (the
 // bytes the caller read), so a concurrent save is never deleted by mistake. Returns 1 or 0.
@@ -207,10 +314,10 @@ public:
     m_renewer.request_stop();
     m_renewer.join();
     if (m_lost.load() || m_backend->disabled()) {
-      return; // not ours anymore, or the server is given up on: the lease runs out by itself
+      return; // not ours anymore, or the server is skipped: the lease runs out by itself
     }
     try {
-      m_backend->run("release lock", [&](connection& c) {
+      m_backend->run("release lock", m_key, [&](connection& c) {
         const reply r = c.command({"EVAL", release_lock_script, "1", m_key, m_token});
         c.expect(r, REDIS_REPLY_INTEGER, "EVAL (release lock)");
       });
@@ -228,7 +335,7 @@ private:
     std::unique_lock lock{mutex};
     while (!wake.wait_for(lock, stop, lease / 3, [] { return false; }) && !stop.stop_requested()) {
       try {
-        const bool renewed = m_backend->run("renew lock", [&](connection& c) {
+        const bool renewed = m_backend->run("renew lock", m_key, [&](connection& c) {
           const reply r = c.command({"EVAL", renew_lock_script, "1", m_key, m_token, lease_ms});
           return c.expect(r, REDIS_REPLY_INTEGER, "EVAL (renew lock)").integer == 1;
         });
@@ -266,11 +373,13 @@ class entry_ready final : public compute_lock {};
 // copied into the local directory, a save goes to both. From a machine that should only read
 // the cluster's results, add it with tier_access::read_only.
 //
-// Failures: the first failure of the server or the network (refused, timed out, connection
-// dropped, an error reply) disables the store for the rest of the process with one warning;
-// every later operation throws store_error at once, without network I/O, so layered_store and
-// memoize skip it for the price of a branch. Passwords never appear in description(), locate(),
-// logs or exception messages.
+// Failures: a failure of the server or the network (refused, timed out, connection dropped, an
+// error reply) makes the store skip the server, with one warning per outage: operations throw
+// store_error at once, without network I/O, so layered_store and memoize skip it for the price of
+// a branch, until the back-off (redis_options::retry) is over; then one call checks the server
+// (at most 50 ms) and, when it answers, the store uses it again and says so in one note. Every
+// operation ends by its deadline (redis_options::operation_timeout). Passwords never appear in
+// description(), locate(), logs or exception messages.
 //
 // Thread safety: every method may be called from several threads at once; each operation leases
 // a connection from a small pool (redis_options::max_connections). Create stores after fork(),
@@ -289,8 +398,7 @@ public:
   // Throws config_error for a malformed URL (bad scheme, bad port, ...) or out-of-range options.
   // Does not connect: the first operation does, so a program starts even when Redis is down.
   explicit redis_store(redis_options options)
-      : m_backend{std::make_shared<detail::redis::backend>(detail::redis::parse_server_url(options.url),
-                                                           validated(options))} {}
+      : m_backend{std::make_shared<detail::redis::backend>(options.url, validated(options))} {}
 
   explicit redis_store(std::string_view url) : redis_store{redis_options{.url = std::string{url}}} {}
 
@@ -320,7 +428,7 @@ public:
   // pipelined in groups of about 8 MiB.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("load", [&](detail::redis::connection& c) -> std::optional<stored_entry> {
+    return m_backend->run("load", head, [&](detail::redis::connection& c) -> std::optional<stored_entry> {
       const detail::redis::reply r = c.command({"GETRANGE", head, "0", head_read_end()});
       const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
       if (bytes.empty()) {
@@ -335,6 +443,7 @@ public:
         if (parsed->layout == detail::redis::layout::inline_entry) {
           return detail::redis::decode_inline_entry(bytes, *parsed, address.call);
         }
+        c.extend_deadline(detail::redis::transfer_allowance(parsed->entry_size));
         return read_chunks(c, head, *parsed, address.call);
       } catch (const format_error& error) {
         discard(c, head, bytes, parsed, error);
@@ -382,14 +491,25 @@ public:
       }
     }
 
-    m_backend->run("save", [&](detail::redis::connection& c) {
+    m_backend->run("save", head, [&](detail::redis::connection& c) {
       const auto started = std::chrono::steady_clock::now();
+      // Chunks that must become persistent with the head (entries without a TTL).
+      std::vector<std::string> pending;
       if (m.layout == detail::redis::layout::chunked) {
+        c.extend_deadline(detail::redis::transfer_allowance(entry_size));
         write_chunks(c, head, m, parts);
+        if (!m_backend->ttl()) {
+          pending = chunk_keys(head, m);
+        }
       }
-      const detail::redis::reply r =
-          c.command({"EVAL", detail::redis::swap_head_script, "1", head, value,
-                     std::to_string(detail::redis::max_head_size - 1), head_ttl(started)});
+      const std::string key_count = std::to_string(1 + pending.size());
+      const std::string last_byte = std::to_string(detail::redis::max_head_size - 1);
+      const std::string ttl = head_ttl(started);
+      std::vector<std::string_view> args{"EVAL", detail::redis::swap_head_script, key_count, head};
+      args.insert(args.end(), pending.begin(), pending.end());
+      args.insert(args.end(), {value, last_byte, ttl});
+      c.append(args);
+      const detail::redis::reply r = c.get_reply();
       const auto old = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "EVAL (swap head)"));
       delete_replaced_chunks(c, head, old, m.generation);
     });
@@ -399,7 +519,7 @@ public:
   // well-formed entry is there, not that every chunk still is.
   [[nodiscard]] bool contains(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("contains", [&](detail::redis::connection& c) {
+    return m_backend->run("contains", head, [&](detail::redis::connection& c) {
       const detail::redis::reply r =
           c.command({"GETRANGE", head, "0", std::to_string(detail::redis::max_head_size - 1)});
       const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
@@ -419,13 +539,15 @@ public:
 
   bool erase(const entry_address& address) override {
     const std::string head = head_of(address);
-    return m_backend->run("erase", [&](detail::redis::connection& c) { return erase_head(c, head, nullptr); });
+    return m_backend->run("erase", head, [&](detail::redis::connection& c) { return erase_head(c, head, nullptr); });
   }
 
   // Waits (polling with backoff from 2 ms to 100 ms, one round trip per poll) until this process
   // holds the entry's Redis lock, or the entry has appeared (returns a lock that holds nothing:
-  // the caller's next load hits), or `wait_limit` has passed (returns null). Throws store_error
-  // when the store is disabled or fails.
+  // the caller's next load hits), or `wait_limit` has passed (returns null). A lock key that no
+  // recall process can have written (not "host:pid:16 hex digits") or that never expires is
+  // stale: it is removed at once, with a warning, instead of stalling every caller for the whole
+  // wait. Throws store_error when the server is skipped or fails.
   [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
                                                                std::chrono::milliseconds wait_limit) override {
     const std::string head = head_of(address);
@@ -436,24 +558,49 @@ public:
     std::minstd_rand jitter{static_cast<std::minstd_rand::result_type>(detail::redis::random_u64())};
     auto backoff = std::chrono::milliseconds{2};
     while (true) {
-      enum class outcome { acquired, entry_present, busy };
-      const outcome seen = m_backend->run("lock", [&](detail::redis::connection& c) {
+      enum class outcome { acquired, entry_present, busy, stale_removed };
+      std::string stale_reason;
+      const outcome seen = m_backend->run("lock", head, [&](detail::redis::connection& c) {
         c.append({"SET", lock_name, token, "NX", "PX", lease});
         c.append({"EXISTS", head});
+        c.append({"GET", lock_name});
+        c.append({"PTTL", lock_name});
         const detail::redis::reply set = c.get_reply();
         const detail::redis::reply exists = c.get_reply();
+        const detail::redis::reply holder = c.get_reply();
+        const detail::redis::reply ttl = c.get_reply();
         const bool acquired = set->type != REDIS_REPLY_NIL;
         if (acquired) {
           c.expect_ok(set, "SET NX (lock)");
         }
         const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
-        return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
+        const long long left = c.expect(ttl, REDIS_REPLY_INTEGER, "PTTL").integer;
+        if (acquired || present || holder->type != REDIS_REPLY_STRING) {
+          return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
+        }
+        const std::string_view value = detail::redis::text_of(*holder);
+        if (!is_lock_token(value)) {
+          stale_reason = "holds no recall lock token";
+        } else if (left == -1) {
+          stale_reason = "has no expiry";
+        } else {
+          return outcome::busy;
+        }
+        const detail::redis::reply removed =
+            c.command({"EVAL", detail::redis::delete_stale_lock_script, "1", lock_name, value});
+        c.expect(removed, REDIS_REPLY_INTEGER, "EVAL (delete stale lock)");
+        return outcome::stale_removed;
       });
       if (seen == outcome::acquired) {
         return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
       }
       if (seen == outcome::entry_present) {
         return std::make_unique<detail::redis::entry_ready>();
+      }
+      if (seen == outcome::stale_removed) {
+        log(log_level::warning, m_backend->label() + ": removed the compute lock " + lock_name + ", which " + stale_reason +
+                                    " (written by hand or by another program?); taking it over");
+        continue;
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -471,8 +618,8 @@ public:
   // `function_filter` (all entries when it is empty), found with SCAN (never KEYS) and one
   // pipelined head record read per batch. Damaged heads are skipped.
   [[nodiscard]] std::vector<entry_info> list(std::string_view function_filter = {}) {
-    return m_backend->run("list", [&](detail::redis::connection& c) {
-      std::vector<entry_info> out;
+    std::vector<entry_info> out;
+    m_backend->run_each("list", [&](detail::redis::connection& c) {
       for_each_head(c, function_filter, [&](const std::string&, const detail::redis::head_record& m, std::span<const std::byte>) {
         entry_info info;
         info.call = m.call;
@@ -482,29 +629,92 @@ public:
         info.created = m.created;
         out.push_back(std::move(info));
       });
-      return out;
     });
+    return out;
   }
 
-  // Removes the entries list(function_filter) would report; returns how many. With an empty
-  // filter it also removes every other key under the prefix (chunks left by an interrupted
-  // save, damaged heads), except the compute locks of computations under way.
+  // Removes the entries list(function_filter) would report, and their compute locks; returns how
+  // many entries. With an empty filter it also removes every other key under the prefix (chunks
+  // left by an interrupted save, damaged heads, compute locks).
   std::size_t clear(std::string_view function_filter = {}) {
-    return m_backend->run("clear", [&](detail::redis::connection& c) {
+    std::size_t removed = 0;
+    m_backend->run_each("clear", [&](detail::redis::connection& c) {
       std::vector<std::pair<std::string, std::vector<std::byte>>> doomed;
       for_each_head(c, function_filter,
                     [&](const std::string& head, const detail::redis::head_record&, std::span<const std::byte> bytes) {
                       doomed.emplace_back(head, std::vector<std::byte>(bytes.begin(), bytes.end()));
                     });
-      std::size_t removed = 0;
+      std::vector<std::string> locks;
       for (const auto& [head, bytes] : doomed) {
         removed += erase_head(c, head, &bytes) ? 1 : 0;
+        locks.push_back(detail::redis::lock_key(head));
       }
+      unlink_all(c, locks);
       if (function_filter.empty()) {
         remove_strays(c);
       }
-      return removed;
     });
+    return removed;
+  }
+
+  // Keys under the prefix that belong to no entry: what list() cannot see.
+  struct stray_keys {
+    std::uint64_t orphan_chunks = 0; // chunks whose head is missing, damaged, or of another save
+    std::uint64_t orphan_bytes = 0;
+    std::uint64_t locks = 0; // compute locks (of computations under way, or left behind)
+  };
+
+  // Counts the keys clear() would remove besides the entries: chunks of saves that failed before
+  // their head was written (they expire by themselves, see write_chunks) and compute locks.
+  [[nodiscard]] stray_keys strays() {
+    stray_keys out;
+    m_backend->run_each("strays", [&](detail::redis::connection& c) {
+      std::map<std::string, std::vector<std::string>> chunks_by_head; // head -> its chunk keys
+      const std::string pattern = detail::redis::all_keys_pattern(m_backend->prefix());
+      std::unordered_set<std::string> seen;
+      std::string cursor = "0";
+      do {
+        for (auto& name : scan_page(c, cursor, pattern)) {
+          if (!seen.insert(name).second) {
+            continue;
+          }
+          const std::size_t close = name.find('}');
+          if (name.ends_with(":lock")) {
+            ++out.locks;
+          } else if (close != std::string::npos && name.compare(close, 3, "}:c") == 0) {
+            chunks_by_head[name.substr(0, close + 1)].push_back(name);
+          }
+        }
+      } while (cursor != "0");
+      const std::string record_end = std::to_string(detail::redis::max_head_size - 1);
+      std::vector<std::string> orphans;
+      for (const auto& [head, chunks] : chunks_by_head) {
+        const detail::redis::reply r = c.command({"GETRANGE", head, "0", record_end});
+        const auto bytes = detail::redis::as_bytes(c.expect(r, REDIS_REPLY_STRING, "GETRANGE"));
+        std::unordered_set<std::string> live;
+        try {
+          if (!bytes.empty()) {
+            const auto keys = chunk_keys(head, detail::redis::decode_head_record(bytes));
+            live.insert(keys.begin(), keys.end());
+          }
+        } catch (const format_error&) {
+          // a damaged head owns no chunks
+        }
+        for (const auto& chunk : chunks) {
+          if (!live.contains(chunk)) {
+            orphans.push_back(chunk);
+          }
+        }
+      }
+      for (const auto& chunk : orphans) {
+        c.append({"STRLEN", chunk});
+      }
+      for (std::size_t i = 0; i < orphans.size(); ++i) {
+        out.orphan_bytes += static_cast<std::uint64_t>(c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "STRLEN").integer);
+      }
+      out.orphan_chunks += orphans.size();
+    });
+    return out;
   }
 
   // Bytes of the entries list(function_filter) would report.
@@ -520,7 +730,7 @@ public:
   [[nodiscard]] bool disabled() const noexcept { return m_backend->disabled(); }
 
   // The URL with its password replaced by ********.
-  [[nodiscard]] std::string redacted_url() const { return m_backend->url().redacted(); }
+  [[nodiscard]] std::string redacted_url() const { return m_backend->redacted_url(); }
 
   // The head key of an entry: "{<prefix>:<hex>}".
   [[nodiscard]] std::string head_of(const entry_address& address) const {
@@ -569,6 +779,21 @@ private:
   static const std::string& head_read_end() {
     static const std::string end = std::to_string(detail::redis::max_head_size + detail::redis::max_chunk_size - 1);
     return end;
+  }
+
+  // Whether `value` is a token lock_token() can make: "<host>:<decimal pid>:<16 hex digits>".
+  static bool is_lock_token(std::string_view value) {
+    const std::size_t last = value.rfind(':');
+    if (last == std::string_view::npos || value.size() - last - 1 != 16 || last == 0) {
+      return false;
+    }
+    const std::size_t before = value.rfind(':', last - 1);
+    if (before == std::string_view::npos || before == 0 || before + 1 == last) {
+      return false;
+    }
+    const auto all_of = [](std::string_view text, auto&& ok) { return std::all_of(text.begin(), text.end(), ok); };
+    return all_of(value.substr(before + 1, last - before - 1), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+           all_of(value.substr(last + 1), [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); });
   }
 
   // "host:pid:random": unique per acquisition, and tells an operator who holds a lock.
@@ -620,9 +845,15 @@ private:
     return static_cast<std::size_t>(std::max<std::uint64_t>(1, (std::uint64_t{8} << 20) / chunk_size));
   }
 
+  // Writes the chunks of `m`, each with the entry's TTL or, for entries that never expire, a
+  // provisional one: the time left to this save's deadline plus a minute, so that chunks of a
+  // save that fails before its head is written (a dropped connection, a server out of memory)
+  // expire by themselves; the head's script makes them persistent.
   void write_chunks(detail::redis::connection& c, const std::string& head, const detail::redis::head_record& m,
                     std::span<const std::string_view> parts) const {
-    const std::string ttl = m_backend->ttl() ? std::to_string(m_backend->ttl()->count()) : std::string{};
+    const auto provisional = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline() - std::chrono::steady_clock::now()) +
+                             std::chrono::minutes{1};
+    const std::string ttl = std::to_string(m_backend->ttl() ? m_backend->ttl()->count() : provisional.count());
     std::string scratch; // for the first chunks, which straddle header, manifest and payload
     const std::size_t batch = batch_of(m.chunk_size);
     for (std::uint32_t start = 0; start < m.chunk_count; start += static_cast<std::uint32_t>(batch)) {
@@ -632,11 +863,7 @@ private:
         // hiredis copies the arguments as it queues the command, so scratch may be reused.
         const std::string_view bytes = detail::redis::slice(
             parts, std::uint64_t{i} * m.chunk_size, static_cast<std::size_t>(detail::redis::chunk_length(m, i)), scratch);
-        if (ttl.empty()) {
-          c.append({"SET", name, bytes});
-        } else {
-          c.append({"SET", name, bytes, "PX", ttl});
-        }
+        c.append({"SET", name, bytes, "PX", ttl});
       }
       for (std::uint32_t i = start; i < end; ++i) {
         c.expect_ok(c.get_reply(), "SET (chunk)");
@@ -720,15 +947,18 @@ private:
     unlink_all(c, chunk_keys(head, replaced));
   }
 
+  // One UNLINK per key, pipelined 512 at a time: keys of different hash slots (a cluster node's
+  // SCAN page) may not share one command.
   static void unlink_all(detail::redis::connection& c, const std::vector<std::string>& keys) {
-    constexpr std::size_t per_command = 512;
-    for (std::size_t start = 0; start < keys.size(); start += per_command) {
-      const std::size_t end = std::min(keys.size(), start + per_command);
-      std::vector<std::string_view> args{"UNLINK"};
-      args.insert(args.end(), keys.begin() + static_cast<std::ptrdiff_t>(start),
-                  keys.begin() + static_cast<std::ptrdiff_t>(end));
-      c.append(args);
-      c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "UNLINK");
+    constexpr std::size_t per_batch = 512;
+    for (std::size_t start = 0; start < keys.size(); start += per_batch) {
+      const std::size_t end = std::min(keys.size(), start + per_batch);
+      for (std::size_t i = start; i < end; ++i) {
+        c.append({"UNLINK", keys[i]});
+      }
+      for (std::size_t i = start; i < end; ++i) {
+        c.expect(c.get_reply(), REDIS_REPLY_INTEGER, "UNLINK");
+      }
     }
   }
 
@@ -863,18 +1093,15 @@ private:
     return names;
   }
 
-  // Unlinks every key under the prefix but the compute locks (for clear() with no filter).
+  // Unlinks every key under the prefix (for clear() with no filter), compute locks included: a
+  // holder that is still computing saves its result anyway and at worst one other process
+  // computes the same call again, whereas a lock left by a crash or written by hand would
+  // otherwise be kept by clear.
   void remove_strays(detail::redis::connection& c) const {
     const std::string pattern = detail::redis::all_keys_pattern(m_backend->prefix());
     std::string cursor = "0";
     do {
-      std::vector<std::string> strays;
-      for (auto& name : scan_page(c, cursor, pattern)) {
-        if (!name.ends_with(":lock")) {
-          strays.push_back(std::move(name));
-        }
-      }
-      unlink_all(c, strays);
+      unlink_all(c, scan_page(c, cursor, pattern));
     } while (cursor != "0");
   }
 
