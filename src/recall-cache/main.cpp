@@ -26,6 +26,7 @@
 #include <recall/identity/function_identity.hpp>
 #include <recall/management/archive.hpp>
 #include <recall/management/cache_inspection.hpp>
+#include <recall/management/pack_management.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/management/prune.hpp>
 #include <recall/policy/environment.hpp>
@@ -154,9 +155,12 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
 // Totals, then the root's functions, then each partition with its own functions (its own
 // statistics: a partition is a cache of its own under the root).
 int run_info(const std::filesystem::path& root, const std::string& scope, bool json, bool verbose) {
-  const auto info = recall::cache_info(root, terminal_progress(), scope);
+  // A pack root (recall::pack_store) is told by its marker file; partitions are directory-store folders.
+  const bool pack = recall::is_pack_root(root);
+  const auto info = pack ? recall::pack_cache_info(root) : recall::cache_info(root, terminal_progress(), scope);
   if (json) {
-    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
+    nlohmann::json out{{"root", root.string()}, {"store", pack ? "pack" : "directory"}, {"entries", info.entries},
+                       {"bytes", info.bytes}, {"damaged", info.damaged}};
     if (info.free_bytes) {
       out["free_bytes"] = *info.free_bytes;
     }
@@ -176,7 +180,7 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
-  fmt::print("cache root   {}\n", root.string());
+  fmt::print("cache root   {}\nstore        {}\n", root.string(), pack ? "pack" : "directory");
   if (!scope.empty()) {
     fmt::print("partition    {} (only)\n", scope);
   }
@@ -204,7 +208,8 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
 }
 
 int run_ls(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool json) {
-  const auto entries = recall::list_entries(root, function, terminal_progress(), scope);
+  const auto entries = recall::is_pack_root(root) ? recall::pack_list_entries(root, function)
+                                                  : recall::list_entries(root, function, terminal_progress(), scope);
   if (json) {
     auto out = nlohmann::json::array();
     for (const auto& r : entries) {
@@ -230,7 +235,16 @@ int run_ls(const std::filesystem::path& root, const std::string& function, const
 }
 
 int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
-  const auto found = recall::find_entries(root, key_prefix);
+  std::vector<recall::entry_record> found;
+  if (recall::is_pack_root(root)) {
+    for (auto& r : key_prefix.size() >= 4 ? recall::pack_list_entries(root) : std::vector<recall::entry_record>{}) {
+      if (r.call.hex().compare(0, key_prefix.size(), key_prefix) == 0) {
+        found.push_back(std::move(r));
+      }
+    }
+  } else {
+    found = recall::find_entries(root, key_prefix);
+  }
   if (found.empty()) {
     fmt::print(stderr, "recall-cache: no entry with a key starting with '{}'\n", key_prefix);
     return 1;
@@ -294,7 +308,9 @@ bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& wh
 
 int run_clear(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool force,
               bool dry) {
-  const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
+  const bool pack = recall::is_pack_root(root);
+  const auto preview = pack ? recall::pack_clear(root, function, recall::dry_run::yes)
+                            : recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
   const std::string what = (function.empty() ? "every function" : "'" + function + "'") +
                            (scope.empty() ? std::string{} : " in partition " + scope);
   if (dry) {
@@ -309,13 +325,16 @@ int run_clear(const std::filesystem::path& root, const std::string& function, co
   if (!confirmed(preview.entries, preview.bytes, what, root.string(), force, code)) {
     return code;
   }
-  const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
+  const auto done = pack ? recall::pack_clear(root, function, recall::dry_run::no)
+                         : recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
   fmt::print("removed {} ({})\n", entry_count(done.entries), human_size(done.bytes));
   return 0;
 }
 
 int run_verify(const std::filesystem::path& root, const std::string& scope, bool fix) {
-  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no, terminal_progress(), scope);
+  const auto fixing = fix ? recall::repair::yes : recall::repair::no;
+  const auto report = recall::is_pack_root(root) ? recall::pack_verify(root, fixing)
+                                                 : recall::verify(root, fixing, terminal_progress(), scope);
   for (const auto& [path, reason] : report.problems) {
     fmt::print("{}{}: {}\n", fix ? "removed " : "damaged ", path.string(), reason);
   }
@@ -356,6 +375,10 @@ std::string_view reason_text(recall::prune_reason r) { return r == recall::prune
 
 int run_prune(const std::filesystem::path& root, const prune_request& request, bool superseded) {
   if (superseded) {
+    if (recall::is_pack_root(root)) {
+      fmt::print(stderr, "recall-cache: prune --superseded works on directory caches (not pack stores) and --s3\n");
+      return 2;
+    }
     if (!request.function.empty()) {
       fmt::print(stderr, "recall-cache: prune --superseded works on every function (no --function)\n");
       return 2;
@@ -370,7 +393,7 @@ int run_prune(const std::filesystem::path& root, const prune_request& request, b
   }
   recall::prune_options options = request.options();
   options.progress = terminal_progress();
-  const auto report = recall::prune(root, options);
+  const auto report = recall::is_pack_root(root) ? recall::pack_prune(root, options) : recall::prune(root, options);
   for (const auto& e : report.removed) {
     fmt::print("{} {}  {:>10}  last use {}  {}{}\n", request.dry ? "would remove" : "removed", e.path.string(),
                human_size(e.size), age(e.last_use),
@@ -400,6 +423,7 @@ int run_export(const std::filesystem::path& root, const std::string& file, const
 int run_import(const std::filesystem::path& root, const std::string& file) {
   recall::import_options options;
   options.progress = terminal_progress();
+  options.layout = recall::store_layout_from_environment(); // RECALL_STORE=pack imports into a pack root
   const auto report = recall::import_cache(root, file, options);
   for (const auto& [member, why] : report.problems) {
     fmt::print(stderr, "recall-cache: {}: {}\n", member, why);
