@@ -223,7 +223,7 @@ contains "pack info names the store" "$out" "store        pack"
 contains "pack info names the function" "$out" "physics::trajectory"
 check "pack ls" 0 "$tool" --cache-root "$pack" ls
 contains "pack ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
-pkey=$(echo "$out" | cut -c1-32)
+pkey=$(echo "$out" | sed -n 2p | cut -c1-32)  # line 1 is the header row
 check "pack show" 0 "$tool" --cache-root "$pack" show "${pkey:0:10}"
 contains "pack show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
 check "pack verify clean" 0 "$tool" --cache-root "$pack" verify
