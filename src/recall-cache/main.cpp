@@ -1,5 +1,5 @@
 // recall-cache: inspect and manage a recall cache (info, ls, show, prune, clear, verify, export,
-// import), a directory or, for info, ls, clear and prune, a Redis server (--redis URL).
+// import), a directory or, for info, ls, clear and prune, a Redis server (--redis URL) or an S3 bucket (--s3 URL).
 //
 // Exit codes (also in --help and docs/CLI.md): 0 success; 1 the operation failed, verify found
 // damaged entries, or import rejected entries or stopped early; 2 a bad command line (one line
@@ -28,6 +28,9 @@
 #include <recall/management/progress.hpp>
 #include <recall/management/prune.hpp>
 #include <recall/policy/environment.hpp>
+#if RECALL_CACHE_WITH_S3
+#include <recall/management/s3_cache.hpp>
+#endif
 #if RECALL_CACHE_WITH_REDIS
 #include <recall/stores/redis_store.hpp>
 #endif
@@ -547,10 +550,142 @@ int run_redis_prune(redis_target& r, const prune_request& request) {
 
 #endif
 
+#if RECALL_CACHE_WITH_S3
+
+// The same verbs over an S3 store (the work is in recall/management/s3_cache.hpp). S3 keeps no
+// access time and a listing gives each object's key, size and Last-Modified only: ages are since
+// the save, and prune removes superseded versions, then old saves, then the oldest first.
+std::unique_ptr<recall::s3_store> open_s3(const std::string& url) {
+  recall::s3_options o;
+  o.url = url;
+  // An interactive tool can wait longer for a remote server than a hit path should.
+  o.connect_timeout = std::chrono::milliseconds{5000};
+  o.timeout = std::chrono::milliseconds{30'000};
+  return std::make_unique<recall::s3_store>(o);
+}
+
+int run_s3_info(recall::s3_store& store, bool json, bool verbose) {
+  const auto functions = recall::summarize(store.list());
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& f : functions) {
+    entries += f.entries;
+    bytes += f.bytes;
+  }
+  if (json) {
+    nlohmann::json out{{"s3", store.description()}, {"entries", entries}, {"bytes", bytes}, {"functions", nlohmann::json::array()}};
+    for (const auto& f : functions) {
+      out["functions"].push_back({{"name", f.name},
+                                  {"folder", f.folder},
+                                  {"entries", f.entries},
+                                  {"bytes", f.bytes},
+                                  {"oldest", unix_seconds(f.oldest)},
+                                  {"newest", unix_seconds(f.newest)},
+                                  {"superseded", f.superseded}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  fmt::print("s3           {}\ncredentials  {}\nentries      {}\nsize         {}\n", store.description(),
+             store.credential_source(), entries, human_size(bytes));
+  if (functions.empty()) {
+    return 0;
+  }
+  fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "oldest save", "newest save");
+  for (const auto& f : functions) {
+    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}{}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes), age(f.oldest),
+               age(f.newest), f.superseded ? "  (superseded)" : "");
+    if (verbose) {
+      fmt::print("  folder {}\n", f.folder);
+    }
+  }
+  return 0;
+}
+
+int run_s3_ls(recall::s3_store& store, const std::string& function, bool json) {
+  auto entries = store.list(function);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.modified < b.modified; });
+  if (json) {
+    auto out = nlohmann::json::array();
+    for (const auto& e : entries) {
+      out.push_back({{"key", e.call.hex()},
+                     {"folder", e.folder},
+                     {"object", e.object},
+                     {"size", e.size},
+                     {"saved", unix_seconds(e.modified)}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  for (const auto& e : entries) {
+    fmt::print("{}  {:>10}  {:>14}  {}\n", e.call.hex(), human_size(e.size), age(e.modified), e.folder);
+  }
+  return 0;
+}
+
+int run_s3_clear(recall::s3_store& store, const std::string& function, bool force, bool dry) {
+  if (store.read_only() && !dry) {
+    fmt::print(stderr, "recall-cache: {} is read-only (access=read-only): clear removes nothing\n", store.description());
+    return 1;
+  }
+  const auto entries = store.list(function);
+  std::uint64_t bytes = 0;
+  for (const auto& e : entries) {
+    bytes += e.size;
+  }
+  const std::string what = function.empty() ? "every function" : "'" + function + "'";
+  if (dry) {
+    fmt::print("would remove {} entries ({}) of {}\n", entries.size(), human_size(bytes), what);
+    return 0;
+  }
+  if (entries.empty()) {
+    fmt::print("nothing to remove\n");
+    return 0;
+  }
+  int code = 0;
+  if (!confirmed(entries.size(), bytes, what, store.description(), force, code)) {
+    return code;
+  }
+  std::size_t removed = 0;
+  for (const auto& e : entries) {
+    removed += store.remove_object(e.object) ? 1 : 0;
+  }
+  fmt::print("removed {} entries\n", removed);
+  return 0;
+}
+
+int run_s3_prune(recall::s3_store& store, const prune_request& request, bool superseded) {
+  const recall::prune_options parsed = request.options();
+  recall::s3_prune_options o;
+  o.max_size = parsed.max_size;
+  o.max_count = parsed.max_count;
+  o.max_age = parsed.max_age;
+  o.superseded = superseded;
+  o.function = parsed.function;
+  o.dry = parsed.dry;
+  const auto report = recall::prune(store, o);
+  if (request.verbose) {
+    for (const auto& p : report.removed) {
+      const char* why = p.reason == recall::s3_prune_reason::superseded ? "superseded"
+                        : p.reason == recall::s3_prune_reason::age     ? "saved too long ago"
+                                                                        : "over the limits";
+      fmt::print("{} {}  {:>10}  saved {}  {}  {}\n", request.dry ? "would remove" : "removed", p.entry.call.hex(),
+                 human_size(p.entry.size), age(p.entry.modified), p.entry.folder, why);
+    }
+  }
+  fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.dry ? "would remove" : "removed",
+             report.removed_entries, report.considered_entries, human_size(report.removed_bytes),
+             human_size(report.considered_bytes), report.considered_entries - report.removed_entries,
+             human_size(report.considered_bytes - report.removed_bytes));
+  return 0;
+}
+
+#endif
+
 constexpr std::string_view exit_codes_footer =
     "Exit codes:\n"
     "  0  success\n"
-    "  1  the operation failed (unreadable cache, unreachable Redis, unwritable file), verify found\n"
+    "  1  the operation failed (unreadable cache, unreachable Redis or S3, unwritable file), verify found\n"
     "     damaged entries, or import rejected entries or stopped on a damaged or truncated archive\n"
     "  2  a bad command line: unknown verb or flag, bad value (size, duration, policy), or clear\n"
     "     without a terminal to ask and no --force\n"
@@ -608,7 +743,7 @@ CLI::Validator count_validator() {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"recall-cache: inspect and manage a recall cache directory (or, with --redis, a Redis store)"};
+  CLI::App app{"recall-cache: inspect and manage a recall cache directory (or, with --redis or --s3, a Redis or S3 store)"};
   app.set_version_flag("--version", "recall-cache 0.1.0");
   app.footer(std::string{exit_codes_footer});
   app.require_subcommand(1);
@@ -620,6 +755,11 @@ int main(int argc, char** argv) {
                  "work on the Redis store at URL (redis://[user:password@]host:port/db or unix:///path) instead of the "
                  "directory; for info, ls, clear and prune");
   app.add_option("--redis-prefix", redis_prefix, "the Redis store's key prefix (default: recall)");
+  std::string s3_url;
+  app.add_option("--s3", s3_url,
+                 "work on the S3 store at URL (s3://bucket[/prefix][?endpoint=http://host:port&region=R]; credentials "
+                 "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials) instead of the directory; for "
+                 "info, ls, clear and prune");
 
   bool json = false;
   bool verbose = false;
@@ -659,6 +799,10 @@ int main(int argc, char** argv) {
   prune->add_option("--function", pruning.function, "only this function's entries (name or folder)");
   prune->add_flag("--dry-run", pruning.dry, "say what would be removed; remove nothing");
   prune->add_flag("--verbose", pruning.verbose, "list every entry removed");
+  bool superseded = false;
+  prune->add_flag("--superseded", superseded,
+                  "with --s3: also remove the entries of older versions of each function (folders of the same name "
+                  "whose newest save is older than another's)");
   add_scope(prune, pruning.scope);
 
   bool force = false;
@@ -693,9 +837,57 @@ int main(int argc, char** argv) {
     return 2;
   }
   pruning.policy = policy == "cost" ? recall::prune_policy::cost : recall::prune_policy::lru;
-  if (*prune && pruning.max_size.empty() && !pruning.max_count && pruning.max_age.empty()) {
+  if (*prune && pruning.max_size.empty() && !pruning.max_count && pruning.max_age.empty() && !superseded) {
     fmt::print(stderr, "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
     return 2;
+  }
+  if (superseded && s3_url.empty()) {
+    fmt::print(stderr, "recall-cache: prune --superseded works with --s3 only\n");
+    return 2;
+  }
+
+  if (!s3_url.empty()) {
+    if (!redis_url.empty()) {
+      fmt::print(stderr, "recall-cache: --s3 and --redis name two different stores: pick one\n");
+      return 2;
+    }
+    if (*show || *verify || *export_verb || *import_verb) {
+      fmt::print(stderr, "recall-cache: --s3 works with info, ls, clear and prune only\n");
+      return 2;
+    }
+    if (!scope.empty() || !pruning.scope.empty()) {
+      fmt::print(stderr, "recall-cache: --scope works with cache directories only\n");
+      return 2;
+    }
+#if RECALL_CACHE_WITH_S3
+    if (*prune && pruning.policy == recall::prune_policy::cost) {
+      fmt::print(stderr, "recall-cache: prune --s3 supports --policy lru only (oldest save first): listings carry no "
+                         "compute time\n");
+      return 2;
+    }
+    try {
+      const auto store = open_s3(s3_url);
+      if (*info) {
+        return run_s3_info(*store, json, verbose);
+      }
+      if (*ls) {
+        return run_s3_ls(*store, function, json);
+      }
+      if (*clear) {
+        return run_s3_clear(*store, function, force, dry);
+      }
+      return run_s3_prune(*store, pruning, superseded);
+    } catch (const recall::config_error& e) {
+      fmt::print(stderr, "recall-cache: {}\n", std::string_view{e.what()}.substr(8));
+      return 2;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "recall-cache: {}\n", e.what());
+      return 1;
+    }
+#else
+    fmt::print(stderr, "recall-cache: --s3: this recall-cache was built without libcurl\n");
+    return 2;
+#endif
   }
 
   if (!redis_url.empty()) {
