@@ -396,6 +396,20 @@ def build_rows(med, ir, cold, py, population, large_bytes, realtime_threads):
     return rows
 
 
+def s3_rows(build, quick):
+    """The S3 rows (bench/s3_bench.sh: s3_store hits against raw libcurl GETs on moto), as printed
+    lines, or None when the build has no s3-hit (no libcurl) or moto cannot run."""
+    if not os.path.exists(os.path.join(build, "bench", "s3-hit")):
+        return None
+    say("== S3 hits on moto (bench/s3_bench.sh)")
+    result = subprocess.run([os.path.join(ROOT, "bench", "s3_bench.sh"), build, "5" if quick else "50"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        say("   skipped: " + (result.stdout + result.stderr).strip()[-300:])
+        return None
+    return result.stdout.strip()
+
+
 def render(rows, markdown):
     head = ["workload", "recall", "same-run floor", "floor value", "recall ÷ floor", "target", "met",
             "Python, same run (× recall's time)"]
@@ -521,13 +535,18 @@ def main():
     if py:
         header.append("python %(python)s, joblib %(joblib)s, diskcache %(diskcache)s, numpy %(numpy)s" %
                       py["versions"])
+    s3 = s3_rows(build, args.quick)
     print("\n".join(header) + "\n")
     print(render(rows, markdown=False))
+    if s3:
+        print("\nRemote tier on loopback (goal: ratio <= 1.3)\n" + s3)
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"machine": info, "callgrind": ir, "cold": cold, "python": py, "rows": rows}, f, indent=1)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join("- " + h for h in header) + "\n\n" + render(rows, markdown=True))
+            if s3:
+                f.write("\nRemote tier on loopback (goal: ratio <= 1.3):\n\n```\n" + s3 + "\n```\n")
     if not all(r["met"] for r in rows if r["met"] is not None):
         say("some targets are missed: see docs/PERFORMANCE.md for what limits each one")
 

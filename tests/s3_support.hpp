@@ -240,6 +240,12 @@ public:
 
   [[nodiscard]] std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(m_port); }
 
+  // Connections accepted so far.
+  [[nodiscard]] int connections() const {
+    const std::string text = file_text(mode_file() + ".connections");
+    return text.empty() ? 0 : std::stoi(text);
+  }
+
 private:
   fault_proxy() {
     const char* script = std::getenv("RECALL_TEST_S3_FAULT_PROXY");

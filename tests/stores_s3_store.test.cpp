@@ -2,6 +2,7 @@
 
 #include "catch.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -474,6 +475,43 @@ TEST_CASE("s3 faults: right values, one warning per outage, at most 50 ms a call
       }
     }
   }
+}
+
+TEST_CASE("s3 stores serve several threads at once", "[stores_s3_store]") {
+  bucket_fixture b;
+  recall::s3_store store{b.url()};
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (std::uint64_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::uint64_t i = 0; i < 8; ++i) {
+        const recall::entry_address address{test_function, recall::key{20 + t, i}};
+        const auto entry = entry_of(64 + i, static_cast<char>('a' + t));
+        store.save(address, entry);
+        const auto loaded = store.load(address);
+        wrong += !loaded || loaded->payload != entry.payload ? 1 : 0;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  CHECK(wrong == 0);
+  CHECK(store.list().size() == 32);
+  CHECK_FALSE(store.down());
+}
+
+TEST_CASE("s3 requests reuse their connections", "[stores_s3_store]") {
+  s3_test::use_test_credentials();
+  s3_test::fault_proxy& proxy = s3_test::fault_proxy::instance();
+  proxy.set("keepalive"); // an empty 404 to every request, on a connection kept open
+  recall::s3_store store{"s3://keepalive/x?endpoint=" + proxy.endpoint()};
+  const int before = proxy.connections();
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    CHECK_FALSE(store.contains(recall::entry_address{test_function, recall::key{99, i}}));
+  }
+  CHECK(proxy.connections() - before == 1);
+  proxy.set("pass");
 }
 
 TEST_CASE("s3 shared by two processes with separate local caches: the second one hits", "[stores_s3_store]") {

@@ -33,6 +33,12 @@ for f in include/recall/recall.hpp include/recall/adapters/eigen.hpp share/pkgco
   [ -f "$prefix/$f" ] || { echo "FAIL installed tree has no $f"; failed=$((failed + 1)); }
 done
 
+# The S3 store's CMake target, when recall was installed with libcurl found.
+if pkg-config --exists 'libcurl >= 7.85'; then
+  step "cmake package offers recall::s3" grep -q "if(TRUE AND NOT TARGET recall::s3)" \
+    "$prefix/share/cmake/recall/recallConfig.cmake"
+fi
+
 # meson: recall as a subproject (what a wrap gives), through meson.override_dependency.
 mkdir -p "$work/meson/subprojects"
 cp "$src/tests/consumers/meson/meson.build" "$src/tests/consumers/main.cpp" "$work/meson/"

@@ -11,6 +11,8 @@ Each new connection reads MODE_FILE (one word) and behaves accordingly:
   truncate    answer 200 with Content-Length 4096 and 10 body bytes, then close
   status:N    answer HTTP status N with an S3 <Error> body (404: NoSuchBucket, 503: SlowDown)
   reset       close at once without answering
+  keepalive   answer every request on the connection with an empty 404, keeping it open
+Every accepted connection is counted in MODE_FILE.connections (one number), to check reuse.
 """
 import socket
 import sys
@@ -62,6 +64,16 @@ def read_request(conn):
 def serve(conn):
     m = mode()
     try:
+        if m == "keepalive":
+            pending = b""
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    pending += data
+                pending = pending.split(b"\r\n\r\n", 1)[1]
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         if m == "pass":
             up = socket.create_connection(("127.0.0.1", upstream_port))
             threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
@@ -105,8 +117,12 @@ def main():
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     print(listener.getsockname()[1], flush=True)
+    accepted = 0
     while True:
         conn, _ = listener.accept()
+        accepted += 1
+        with open(mode_file + ".connections", "w") as f:
+            f.write("%d\n" % accepted)
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include <recall/detail/stores/entry_format.hpp>
+// For entry_assembler only (an entry checked and assembled from pieces); nothing of Redis.
+#include <recall/detail/stores/redis_layout.hpp>
 #include <recall/detail/stores/remote_health.hpp>
 #include <recall/detail/stores/s3_client.hpp>
 #include <recall/detail/stores/s3_url.hpp>
@@ -64,17 +66,6 @@ struct s3_options {
   // Idle handles (each with its open connection) kept for reuse.
   std::size_t max_connections = 4;
 };
-
-namespace detail::s3 {
-
-// A reply that says the server, not the request, is at fault (or refuses this client
-// altogether): 403 (credentials), 5xx (500 InternalError, 503 SlowDown...), or a status S3 never
-// sends for these requests.
-[[nodiscard]] inline bool server_failure(long status) noexcept {
-  return status == 401 || status == 403 || status >= 500 || status < 200 || (status >= 300 && status < 400);
-}
-
-} // namespace detail::s3
 
 // A store keeping each entry as one object, <prefix>/<function folder>/<call key>.rce, holding
 // exactly the bytes of a directory_store file (detail/stores/entry_format.hpp): a damaged,
@@ -130,13 +121,16 @@ public:
   }
 
   // One GET. The object's announced length is checked against max_entry_size before anything is
-  // allocated; its bytes are verified like a local file.
+  // allocated; its bytes go from libcurl's buffer straight into the header, manifest and payload
+  // they are (one copy), and are verified like a local file.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
     const std::string object = object_key(address);
     return run("load", [&](const deadline_of& until) -> std::optional<stored_entry> {
+      assembling_sink sink;
       detail::s3::request r;
       r.url = url_of(object);
       r.max_response = m_options.max_entry_size;
+      r.sink = &sink;
       until(r, 0);
       const detail::s3::response got = checked(r, {200, 404});
       if (got.status == 404) {
@@ -152,9 +146,15 @@ public:
         return std::nullopt;
       }
       try {
-        return detail::decode_entry(std::as_bytes(std::span{got.body}), address.call);
+        if (!sink.assembler) { // no announced length (a server that streams its replies)
+          return detail::decode_entry(std::as_bytes(std::span{got.body}), address.call);
+        }
+        if (sink.defect) {
+          throw format_error{*sink.defect};
+        }
+        return sink.assembler->finish(address.call);
       } catch (const format_error& error) {
-        discard(object, error);
+        remove_damaged(object, error);
         return std::nullopt;
       }
     });
@@ -283,25 +283,39 @@ public:
   }
 
 private:
+  // Checks and assembles an entry as its bytes arrive; keeps the first defect found.
+  struct assembling_sink final : detail::s3::body_sink {
+    std::optional<detail::redis::entry_assembler> assembler;
+    std::optional<std::string> defect;
+    void begin(std::uint64_t length) noexcept override { assembler.emplace(length); }
+    void feed(std::span<const std::byte> bytes) noexcept override {
+      if (defect) {
+        return;
+      }
+      try {
+        assembler->feed(bytes);
+      } catch (const std::exception& e) { // format_error, or bad_alloc
+        defect = e.what();
+      }
+    }
+  };
+
   // Sets a request's deadline: the operation's, stretched by `bytes` at min_transfer_rate.
   class deadline_of {
   public:
-    deadline_of(std::chrono::steady_clock::time_point started, std::chrono::milliseconds budget, std::uint64_t rate,
-                bool probing)
-        : m_started{started}, m_budget{budget}, m_rate{rate}, m_probing{probing} {}
+    deadline_of(std::chrono::steady_clock::time_point started, std::chrono::milliseconds budget, std::uint64_t rate)
+        : m_started{started}, m_budget{budget}, m_rate{rate} {}
     void operator()(detail::s3::request& r, std::uint64_t bytes) const {
       const auto transfer = std::chrono::milliseconds{static_cast<std::int64_t>(bytes * 1000 / std::max<std::uint64_t>(1, m_rate))};
       r.deadline = m_started + m_budget + transfer;
       r.slack = m_budget;
       r.bytes_per_second = m_rate;
     }
-    [[nodiscard]] bool probing() const noexcept { return m_probing; }
 
   private:
     std::chrono::steady_clock::time_point m_started;
     std::chrono::milliseconds m_budget;
     std::uint64_t m_rate;
-    bool m_probing;
   };
 
   // Runs `operation` under the circuit breaker. A store_error from it is a failure of the
@@ -318,8 +332,7 @@ private:
     }
     const bool probing = attempt == detail::remote_attempt::probe;
     const deadline_of until{std::chrono::steady_clock::now(),
-                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate,
-                            probing};
+                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate};
     try {
       if constexpr (std::is_void_v<decltype(operation(until))>) {
         operation(until);
@@ -467,7 +480,7 @@ private:
 
   // Logs a damaged object and deletes it (unless read-only; a failure to delete is logged too,
   // and does not fail the load).
-  void discard(const std::string& object, const format_error& error) {
+  void remove_damaged(const std::string& object, const format_error& error) {
     std::string_view reason = error.what();
     if (reason.starts_with("recall: ")) {
       reason.remove_prefix(8);

@@ -25,6 +25,16 @@
 
 namespace recall::detail::s3 {
 
+// Receives the body of a 200 reply whose length was announced, as it arrives, instead of
+// response::body (so a large entry is copied once, from libcurl's buffer to where it ends up).
+// Must not throw: a consumer that finds the bytes bad records it and ignores the rest.
+class body_sink {
+public:
+  virtual ~body_sink() = default;
+  virtual void begin(std::uint64_t length) noexcept = 0;
+  virtual void feed(std::span<const std::byte> bytes) noexcept = 0;
+};
+
 // What to send. The body is the concatenation of `body` (sent from the caller's buffers, never
 // copied); `upload` says a body is sent even when it is empty.
 struct request {
@@ -33,6 +43,7 @@ struct request {
   std::vector<std::string> headers; // "Name: value", signed along with the request
   std::span<const std::string_view> body{};
   bool upload = false;
+  body_sink* sink = nullptr;
   // Replies with longer bodies fail (store_error): bounds what a hostile or damaged server can
   // make this process allocate.
   std::uint64_t max_response = std::uint64_t{1} << 20;
@@ -97,6 +108,7 @@ struct transfer {
   std::size_t part_offset = 0; // bytes of it sent
   bool too_large = false;
   bool length_seen = false;
+  bool to_sink = false;
   std::chrono::steady_clock::time_point deadline{};
 };
 
@@ -132,11 +144,22 @@ inline std::size_t on_write(char* data, std::size_t size, std::size_t count, voi
         return 0;
       }
       // Allocated only once the server has sent its headers and is under the limit.
-      t.got->body.reserve(static_cast<std::size_t>(announced));
+      long status = 0;
+      curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status == 200 && t.sent->sink != nullptr) {
+        t.to_sink = true;
+        t.sent->sink->begin(static_cast<std::uint64_t>(announced));
+      } else {
+        t.got->body.reserve(static_cast<std::size_t>(announced));
+      }
       const auto transfer_time = std::chrono::milliseconds{
           static_cast<std::int64_t>(static_cast<std::uint64_t>(announced) * 1000 / std::max<std::uint64_t>(1, t.sent->bytes_per_second))};
       t.deadline = std::max(t.deadline, std::chrono::steady_clock::now() + t.sent->slack + transfer_time);
     }
+  }
+  if (t.to_sink) {
+    t.sent->sink->feed(std::as_bytes(std::span{data, n})); // libcurl enforces the announced length
+    return n;
   }
   if (t.got->body.size() + n > t.sent->max_response) {
     t.too_large = true;
@@ -262,23 +285,22 @@ public:
     }
 
     const CURLcode code = run(*s, t);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
+    // The options point into this frame (headers, error buffer, callbacks' state): cleared before
+    // the handle is kept or destroyed. Its connection stays in the multi handle's cache.
+    const std::string reason = code == CURLE_OPERATION_TIMEDOUT ? std::string{"timed out"}
+                               : error[0] != '\0'               ? std::string{error}
+                                                               : std::string{curl_easy_strerror(code)};
+    curl_easy_reset(e);
     if (t.too_large) {
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
       out.body.clear();
       out.too_large = true;
       return out; // the handle is dropped: its connection still holds the unread body
     }
     if (code != CURLE_OK) {
       // The handle's connection may be stuck (a black hole) or half-read: it is not reused.
-      std::string reason;
-      if (code == CURLE_OPERATION_TIMEDOUT) {
-        reason = "timed out";
-      } else {
-        reason = error[0] != '\0' ? std::string{error} : std::string{curl_easy_strerror(code)};
-      }
       throw store_error{std::string{r.method} + " " + redacted(r.url) + ": " + reason};
     }
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out.status);
     give_back(std::move(s));
     return out;
   }
