@@ -35,6 +35,8 @@
 #include <recall/policy/options.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/memory_store.hpp>
+#include <recall/stores/pack_store.hpp>
+#include <recall/stores/store_layout.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -404,14 +406,25 @@ private:
         if (opts.scope) {
           root /= opts.scope->folder_name();
         }
-        auto directory = shared_directory_store(root, opts.durability, opts.compression);
-        if (opts.max_size || opts.max_entries) {
-          directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
+        if (resolve_store_layout(opts.layout, root) == store_layout::pack) {
+          auto pack = shared_pack_store(root, opts.durability, opts.compression);
+          if (opts.max_size || opts.max_entries) {
+            pack->set_limits(cache_limits{opts.max_size, opts.max_entries});
+          }
+          if (opts.sharing != sharing::private_to_user) {
+            pack->set_sharing(opts.sharing);
+          }
+          m_store = std::move(pack);
+        } else {
+          auto directory = shared_directory_store(root, opts.durability, opts.compression);
+          if (opts.max_size || opts.max_entries) {
+            directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
+          }
+          if (opts.sharing != sharing::private_to_user) {
+            directory->set_sharing(opts.sharing);
+          }
+          m_store = std::move(directory);
         }
-        if (opts.sharing != sharing::private_to_user) {
-          directory->set_sharing(opts.sharing);
-        }
-        m_store = std::move(directory);
       }
     } catch (const std::exception& e) {
       warn_once("configure", std::string{"no persistent cache for this process: "} + e.what());

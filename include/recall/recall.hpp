@@ -20,6 +20,8 @@
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/layered_store.hpp>
 #include <recall/stores/memory_store.hpp>
+#include <recall/stores/pack_store.hpp>
+#include <recall/stores/store_layout.hpp>
 #include <recall/stores/store.hpp>
 #include <recall/stores/compression.hpp>
 #include <recall/stores/verification.hpp>

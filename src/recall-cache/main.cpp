@@ -25,6 +25,7 @@
 
 #include <recall/management/archive.hpp>
 #include <recall/management/cache_inspection.hpp>
+#include <recall/management/pack_management.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/management/prune.hpp>
 #include <recall/policy/environment.hpp>
@@ -141,9 +142,12 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
 // Totals, then the root's functions, then each partition with its own functions (its own
 // statistics: a partition is a cache of its own under the root).
 int run_info(const std::filesystem::path& root, const std::string& scope, bool json, bool verbose) {
-  const auto info = recall::cache_info(root, terminal_progress(), scope);
+  // A pack root (recall::pack_store) is told by its marker file; partitions are directory-store folders.
+  const bool pack = recall::is_pack_root(root);
+  const auto info = pack ? recall::pack_cache_info(root) : recall::cache_info(root, terminal_progress(), scope);
   if (json) {
-    nlohmann::json out{{"root", root.string()}, {"entries", info.entries}, {"bytes", info.bytes}, {"damaged", info.damaged}};
+    nlohmann::json out{{"root", root.string()}, {"store", pack ? "pack" : "directory"}, {"entries", info.entries},
+                       {"bytes", info.bytes}, {"damaged", info.damaged}};
     if (info.free_bytes) {
       out["free_bytes"] = *info.free_bytes;
     }
@@ -163,7 +167,7 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
-  fmt::print("cache root   {}\n", root.string());
+  fmt::print("cache root   {}\nstore        {}\n", root.string(), pack ? "pack" : "directory");
   if (!scope.empty()) {
     fmt::print("partition    {} (only)\n", scope);
   }
@@ -191,7 +195,8 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
 }
 
 int run_ls(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool json) {
-  const auto entries = recall::list_entries(root, function, terminal_progress(), scope);
+  const auto entries = recall::is_pack_root(root) ? recall::pack_list_entries(root, function)
+                                                  : recall::list_entries(root, function, terminal_progress(), scope);
   if (json) {
     auto out = nlohmann::json::array();
     for (const auto& r : entries) {
@@ -213,7 +218,16 @@ int run_ls(const std::filesystem::path& root, const std::string& function, const
 }
 
 int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
-  const auto found = recall::find_entries(root, key_prefix);
+  std::vector<recall::entry_record> found;
+  if (recall::is_pack_root(root)) {
+    for (auto& r : key_prefix.size() >= 4 ? recall::pack_list_entries(root) : std::vector<recall::entry_record>{}) {
+      if (r.call.hex().compare(0, key_prefix.size(), key_prefix) == 0) {
+        found.push_back(std::move(r));
+      }
+    }
+  } else {
+    found = recall::find_entries(root, key_prefix);
+  }
   if (found.empty()) {
     fmt::print(stderr, "recall-cache: no entry with a key starting with '{}'\n", key_prefix);
     return 1;
@@ -269,7 +283,9 @@ bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& wh
 
 int run_clear(const std::filesystem::path& root, const std::string& function, const std::string& scope, bool force,
               bool dry) {
-  const auto preview = recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
+  const bool pack = recall::is_pack_root(root);
+  const auto preview = pack ? recall::pack_clear(root, function, recall::dry_run::yes)
+                            : recall::clear(root, function, recall::dry_run::yes, terminal_progress(), scope);
   const std::string what = (function.empty() ? "every function" : "'" + function + "'") +
                            (scope.empty() ? std::string{} : " in partition " + scope);
   if (dry) {
@@ -284,13 +300,16 @@ int run_clear(const std::filesystem::path& root, const std::string& function, co
   if (!confirmed(preview.entries, preview.bytes, what, root.string(), force, code)) {
     return code;
   }
-  const auto done = recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
+  const auto done = pack ? recall::pack_clear(root, function, recall::dry_run::no)
+                         : recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
   fmt::print("removed {} entries ({})\n", done.entries, human_size(done.bytes));
   return 0;
 }
 
 int run_verify(const std::filesystem::path& root, const std::string& scope, bool fix) {
-  const auto report = recall::verify(root, fix ? recall::repair::yes : recall::repair::no, terminal_progress(), scope);
+  const auto fixing = fix ? recall::repair::yes : recall::repair::no;
+  const auto report = recall::is_pack_root(root) ? recall::pack_verify(root, fixing)
+                                                 : recall::verify(root, fixing, terminal_progress(), scope);
   for (const auto& [path, reason] : report.problems) {
     fmt::print("{}{}: {}\n", fix ? "removed " : "damaged ", path.string(), reason);
   }
@@ -332,7 +351,7 @@ std::string_view reason_text(recall::prune_reason r) { return r == recall::prune
 int run_prune(const std::filesystem::path& root, const prune_request& request) {
   recall::prune_options options = request.options();
   options.progress = terminal_progress();
-  const auto report = recall::prune(root, options);
+  const auto report = recall::is_pack_root(root) ? recall::pack_prune(root, options) : recall::prune(root, options);
   for (const auto& e : report.removed) {
     fmt::print("{} {}  {:>10}  last use {}  {}{}\n", request.dry ? "would remove" : "removed", e.path.string(),
                human_size(e.size), age(e.last_use),

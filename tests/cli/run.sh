@@ -183,5 +183,31 @@ PY
 check "import a bad partition name" 1 "$tool" --cache-root "$dir/seventh" import "$dir/badpart.tar"
 contains "bad partition named" "$out" "bad partition folder name '.hidden_1a2b3c4d'"
 [ ! -e "$dir/seventh/.hidden_1a2b3c4d" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL a bad partition folder was made"; }
+
+# A pack root (RECALL_STORE=pack): the tool tells which store a root holds and works on it unasked.
+pack=$dir/pack
+RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper" >/dev/null
+[ -e "$pack/RECALL-PACK" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL RECALL_STORE=pack made no pack root"; }
+check "pack info" 0 "$tool" --cache-root "$pack" info
+contains "pack info names the store" "$out" "store        pack"
+contains "pack info names the function" "$out" "physics::trajectory"
+check "pack ls" 0 "$tool" --cache-root "$pack" ls
+contains "pack ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
+pkey=$(echo "$out" | cut -c1-32)
+check "pack show" 0 "$tool" --cache-root "$pack" show "${pkey:0:10}"
+contains "pack show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
+check "pack verify clean" 0 "$tool" --cache-root "$pack" verify
+seg=$(find "$pack/segments" -name '*.seg' | head -1)
+printf '\x01' | dd of="$seg" bs=1 seek=$(( $(stat -c %s "$seg") - 3 )) conv=notrunc 2>/dev/null
+check "pack verify damaged" 1 "$tool" --cache-root "$pack" verify
+contains "pack verify names the problem" "$out" "checksum mismatch"
+check "pack verify --repair" 0 "$tool" --cache-root "$pack" verify --repair
+out=$(RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper")
+contains "pack recomputes a repaired entry" "$out" "computed"
+check "pack prune" 0 "$tool" --cache-root "$pack" prune --max-count 0
+contains "pack prune removes" "$out" "removed 1 of 1 entries"
+RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper" >/dev/null
+check "pack clear --force" 0 "$tool" --cache-root "$pack" clear --force
+contains "pack clear removes" "$out" "removed 1 entries"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,4 +1,5 @@
-// Reads recall's environment variables: RECALL_CACHE_DIR, RECALL_MODE, RECALL_VERBOSE.
+// Reads recall's environment variables: RECALL_CACHE_DIR, RECALL_MODE, RECALL_VERBOSE,
+// RECALL_EXPLAIN, RECALL_STORE.
 #pragma once
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include <recall/log.hpp>
 #include <recall/policy/mode.hpp>
+#include <recall/stores/store_layout.hpp>
 
 namespace recall {
 
@@ -64,6 +66,37 @@ namespace detail {
 [[nodiscard]] inline bool explain_from_environment() {
   const auto text = detail::environment_value("RECALL_EXPLAIN");
   return text && *text != "0";
+}
+
+// $RECALL_STORE ("directory" or "pack"), else nullopt. An unknown value is reported once per
+// process and ignored.
+[[nodiscard]] inline std::optional<store_layout> store_layout_from_environment() {
+  const auto text = detail::environment_value("RECALL_STORE");
+  if (!text) {
+    return std::nullopt;
+  }
+  if (auto parsed = parse_store_layout(*text)) {
+    return parsed;
+  }
+  static const bool warned = [&] {
+    log(log_level::warning, "RECALL_STORE='" + std::string{*text} + "' is not one of directory, pack: ignored");
+    return true;
+  }();
+  static_cast<void>(warned);
+  return std::nullopt;
+}
+
+// The store for a cache root: `chosen` (options.layout) if set, else $RECALL_STORE, else what the
+// root already holds (detect_store_layout), so a pack cache is used as one without being told.
+[[nodiscard]] inline store_layout resolve_store_layout(const std::optional<store_layout>& chosen,
+                                                       const std::filesystem::path& root) {
+  if (chosen) {
+    return *chosen;
+  }
+  if (auto from_environment = store_layout_from_environment()) {
+    return *from_environment;
+  }
+  return detect_store_layout(root);
 }
 
 } // namespace recall

@@ -11,6 +11,7 @@
 #include <recall/stores/compression.hpp>
 #include <recall/stores/durability.hpp>
 #include <recall/stores/sharing.hpp>
+#include <recall/stores/store_layout.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/policy/scope.hpp>
@@ -70,6 +71,10 @@ struct options {
   // <directory>/<label>_<8 hex>/ and every key is folded with the configuration's digest. With
   // a custom `store` or mode::temp there is no partition folder, but keys are still apart.
   std::optional<recall::scope> scope{};
+  // Which store keeps the cache root's entries: store_layout::directory (a file per entry) or
+  // store_layout::pack (a few segment files; for cluster file systems and millions of entries).
+  // Unset: $RECALL_STORE, else what the root already holds, else directory.
+  std::optional<store_layout> layout{};
   // Replaces the directory store (for example with a layered_store that adds Redis). In
   // mode::temp the temporary directory is used regardless.
   std::shared_ptr<recall::store> store{};

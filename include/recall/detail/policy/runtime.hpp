@@ -18,6 +18,7 @@
 #include <recall/log.hpp>
 #include <recall/stores/durability.hpp>
 #include <recall/stores/directory_store.hpp>
+#include <recall/stores/pack_store.hpp>
 
 namespace recall::detail {
 
@@ -68,6 +69,23 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
   auto& slot = stores[settings];
   if (!slot) {
     slot = std::make_shared<directory_store>(root, d, c);
+  }
+  return slot;
+}
+
+// One pack_store per (root, durability, compression) for the whole process: one writer, one
+// segment, one set of index handles per root.
+[[nodiscard]] inline std::shared_ptr<pack_store> shared_pack_store(const std::filesystem::path& root, durability d,
+                                                                  const compression& c = {}) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<pack_store>> stores;
+  const std::string settings = std::to_string(static_cast<int>(d)) + ' ' + std::to_string(static_cast<int>(c.codec)) +
+                               ' ' + std::to_string(c.level) + ' ' + std::to_string(c.threshold) + ' ' +
+                               std::to_string(c.keep_ratio) + ' ' + root.string();
+  const std::lock_guard lock{mutex};
+  auto& slot = stores[settings];
+  if (!slot) {
+    slot = std::make_shared<pack_store>(root, d, c);
   }
   return slot;
 }

@@ -1,0 +1,383 @@
+// A pack store's segment files: this process's own append-only segment (one writer per file,
+// named after the host, its boot and the pid), and the segments of every writer, opened on
+// demand for reading.
+#pragma once
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/open_beneath.hpp>
+#include <recall/detail/stores/pack_format.hpp>
+#include <recall/detail/stores/pack_index.hpp>
+#include <recall/detail/stores/safe_name.hpp>
+#include <recall/errors.hpp>
+#include <recall/log.hpp>
+#include <recall/stores/durability.hpp>
+
+namespace recall::detail::pack {
+
+// "<host>.<boot>": the host name made safe (at most 24 characters) and the first 8 hex digits of
+// the kernel's boot id (/proc/sys/kernel/random/boot_id), so a host renamed or rebooted, or two
+// hosts with one name, still name their writers apart; where there is no boot id, 8 random hex
+// digits drawn once per process. Writers add the pid and a counter, and create their files with
+// O_EXCL, so even a collision of all of these costs a retry, never a shared file.
+[[nodiscard]] inline const std::string& host_identity() {
+  static const std::string identity = [] {
+    std::string out;
+    if (append_safe_name(out, host_name(), 24) == 0) {
+      out = "host";
+    }
+    std::string boot;
+    if (std::FILE* file = std::fopen("/proc/sys/kernel/random/boot_id", "re"); file != nullptr) {
+      std::array<char, 64> text{};
+      if (std::fgets(text.data(), text.size(), file) != nullptr) {
+        for (const char c : std::string_view{text.data()}) {
+          if (boot.size() < 8 && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            boot.push_back(c);
+          }
+        }
+      }
+      std::fclose(file);
+    }
+    if (boot.size() != 8) {
+      std::uint32_t random = 0;
+      if (::getentropy(&random, sizeof random) != 0) {
+        random = static_cast<std::uint32_t>(::time(nullptr)) ^ static_cast<std::uint32_t>(::getpid());
+      }
+      char hex[9];
+      std::snprintf(hex, sizeof hex, "%08x", random);
+      boot = hex;
+    }
+    return out + "." + boot;
+  }();
+  return identity;
+}
+
+// "<host>.<boot>.<pid>": names this process's files (segments, temp files) in a shared cache.
+[[nodiscard]] inline std::string writer_tag() { return host_identity() + "." + std::to_string(::getpid()); }
+
+// Where an entry was appended.
+struct record_location {
+  std::uint64_t segment = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// This process's segment for one store: created on the first append, appended to under a mutex,
+// replaced by a new one when it passes `max_size`. While open it holds the OFD lock on its byte
+// 0, which tells compaction a writer is alive (on any host). Forked children start their own.
+class segment_writer {
+public:
+  segment_writer(fsio::root_folder& root, std::string display_root, std::uint64_t max_size, durability level)
+      : m_root{root}, m_display_root{std::move(display_root)}, m_max_size{max_size}, m_durability{level} {}
+  segment_writer(const segment_writer&) = delete;
+  segment_writer& operator=(const segment_writer&) = delete;
+
+  // Appends one entry (its parts, written in order with one pwritev) and returns where it is.
+  // The bytes are in the file (the page cache) when this returns; under durability::fsync, on
+  // stable storage too. Throws store_error.
+  record_location append(std::span<const std::span<const std::byte>> parts, const std::function<void()>& make_folders,
+                         ::mode_t mode) {
+    std::uint64_t length = 0;
+    for (const auto& p : parts) {
+      length += p.size();
+    }
+    const std::lock_guard lock{m_mutex};
+    if (!m_fd || m_pid != ::getpid() || (m_end > segment_header_size && m_end + length > m_max_size)) {
+      open_new(make_folders, mode);
+    }
+    const std::uint64_t offset = align_up(m_end);
+    const std::array<std::byte, record_alignment> zeros{};
+    std::vector<::iovec> iov;
+    iov.reserve(parts.size() + 1);
+    if (offset > m_end) {
+      iov.push_back({const_cast<std::byte*>(zeros.data()), static_cast<std::size_t>(offset - m_end)}); // NOLINT
+    }
+    for (const auto& p : parts) {
+      if (!p.empty()) {
+        iov.push_back({const_cast<std::byte*>(p.data()), p.size()}); // NOLINT: pwritev does not write through it
+      }
+    }
+    write_at(iov, m_end);
+    m_end = offset + length;
+    if (m_durability == durability::fsync && ::fdatasync(m_fd.get()) != 0) {
+      fsio::throw_io_error("cannot fsync", m_path, errno);
+    }
+    return {m_id, offset, length};
+  }
+
+  // The file name of the segment being written, or "" before the first append.
+  [[nodiscard]] std::string current_name() {
+    const std::lock_guard lock{m_mutex};
+    return m_pid == ::getpid() ? m_name : std::string{};
+  }
+
+private:
+  void write_at(std::vector<::iovec>& iov, std::uint64_t at) {
+    std::size_t first = 0;
+    while (first < iov.size()) {
+      const ::ssize_t put = ::pwritev(m_fd.get(), iov.data() + first, static_cast<int>(iov.size() - first),
+                                      static_cast<::off_t>(at));
+      if (put < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        const int error = errno;
+        m_fd.reset(); // a half-written record: start a fresh segment next time
+        fsio::throw_io_error("cannot write segment", m_path, error);
+      }
+      if (put == 0) {
+        m_fd.reset();
+        fsio::throw_io_error("cannot write segment", m_path, EIO);
+      }
+      auto left = static_cast<std::size_t>(put);
+      at += left;
+      while (first < iov.size() && left >= iov[first].iov_len) {
+        left -= iov[first].iov_len;
+        ++first;
+      }
+      if (first < iov.size()) {
+        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+      }
+    }
+  }
+
+  void open_new(const std::function<void()>& make_folders, ::mode_t mode) {
+    m_fd.reset();
+    if (m_pid != ::getpid()) {
+      m_pid = ::getpid();
+      m_sequence = 0;
+    }
+    const std::string tag = writer_tag();
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      const std::string name = tag + "." + std::to_string(m_sequence++) + std::string{segment_extension};
+      const std::string relative = std::string{segment_folder} + "/" + name;
+      int fd = m_root.open(relative.c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
+      if (fd < 0 && errno == ENOENT) {
+        make_folders();
+        fd = m_root.open(relative.c_str(), O_RDWR | O_CREAT | O_EXCL, mode, fsio::root_folder::root_check::now);
+      }
+      if (fd < 0 && errno == EEXIST) {
+        continue; // a writer of an earlier boot or namesake host: take the next number
+      }
+      if (fd < 0) {
+        if (fsio::refused_link(errno)) {
+          throw store_error{"refusing segment folder below " + m_display_root + ": it is a symbolic link"};
+        }
+        fsio::throw_io_error("cannot create segment", m_display_root + "/" + relative, errno);
+      }
+      fsio::unique_fd owned{fd};
+      if (mode != 0600) {
+        static_cast<void>(::fchmod(fd, mode));
+      }
+      if (!lock_byte(fd, 0, false)) {
+        continue; // cannot happen for a file we just created, unless locks are broken
+      }
+      segment_header header;
+      header.created_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      header.writer = name.substr(0, name.size() - segment_extension.size());
+      const auto bytes = encode_segment_header(header);
+      if (const int error = pwrite_full(fd, bytes.data(), bytes.size(), 0); error != 0) {
+        fsio::throw_io_error("cannot write segment", m_display_root + "/" + relative, error);
+      }
+      m_fd = std::move(owned);
+      m_name = name;
+      m_path = m_display_root + "/" + relative;
+      m_id = segment_id(name);
+      m_end = segment_header_size;
+      return;
+    }
+    throw store_error{"cannot create a segment in " + m_display_root + ": every name is taken"};
+  }
+
+  fsio::root_folder& m_root;
+  std::string m_display_root;
+  std::uint64_t m_max_size;
+  durability m_durability;
+  std::mutex m_mutex;
+  fsio::unique_fd m_fd;
+  ::pid_t m_pid = 0;
+  std::uint64_t m_sequence = 0;
+  std::string m_name;
+  std::string m_path;
+  std::uint64_t m_id = 0;
+  std::uint64_t m_end = 0;
+};
+
+// A segment open for reading.
+struct open_segment {
+  fsio::unique_fd fd;
+  std::string name;
+  std::uint64_t size_at_open = 0;
+};
+
+// Segments by id, opened on first use and kept open (up to a bound). Thread-safe.
+class segment_readers {
+public:
+  segment_readers(fsio::root_folder& root, std::string display_root)
+      : m_root{root}, m_display_root{std::move(display_root)} {}
+
+  // The segment with `id`, or null if no segment of this id exists, or it cannot be read (not a
+  // regular file, damaged header, another format version: warned once per segment).
+  [[nodiscard]] std::shared_ptr<const open_segment> get(std::uint64_t id) {
+    {
+      const std::lock_guard lock{m_mutex};
+      if (auto it = m_open.find(id); it != m_open.end()) {
+        return it->second;
+      }
+    }
+    std::string name;
+    {
+      const std::lock_guard lock{m_mutex};
+      auto it = m_names.find(id);
+      if (it == m_names.end()) {
+        relist_locked();
+        it = m_names.find(id);
+      }
+      if (it == m_names.end()) {
+        return nullptr;
+      }
+      name = it->second;
+    }
+    auto opened = open(name);
+    const std::lock_guard lock{m_mutex};
+    if (!opened) {
+      return nullptr;
+    }
+    if (m_open.size() >= max_open) {
+      m_open.clear(); // readers in flight keep theirs alive
+    }
+    m_open[id] = opened;
+    return opened;
+  }
+
+  // Forgets a segment that turned out to be gone (compacted away): the next get() looks again.
+  void forget(std::uint64_t id) {
+    const std::lock_guard lock{m_mutex};
+    m_open.erase(id);
+    m_names.erase(id);
+  }
+
+  // The names of every segment file now in the folder.
+  [[nodiscard]] std::vector<std::string> list() const {
+    std::vector<std::string> out;
+    const fsio::unique_fd folder{m_root.open(std::string{segment_folder}.c_str(), O_RDONLY | O_DIRECTORY)};
+    if (!folder) {
+      return out;
+    }
+    const int fd = ::dup(folder.get());
+    if (fd < 0) {
+      return out;
+    }
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      ::close(fd);
+      return out;
+    }
+    while (const ::dirent* item = ::readdir(dir)) {
+      const std::string_view name{item->d_name};
+      if (name.size() > segment_extension.size() && name.ends_with(segment_extension)) {
+        out.emplace_back(name);
+      }
+    }
+    ::closedir(dir);
+    return out;
+  }
+
+  // Opens segment `name` for reading and checks its header; null if it is gone or unusable.
+  [[nodiscard]] std::shared_ptr<open_segment> open(const std::string& name) {
+    const std::string relative = std::string{segment_folder} + "/" + name;
+    fsio::unique_fd fd{m_root.open(relative.c_str(), O_RDONLY | O_NONBLOCK)};
+    if (!fd) {
+      if (errno != ENOENT) {
+        warn_once(name, "cannot open segment " + m_display_root + "/" + relative + ": " + fsio::errno_message(errno) +
+                            "; its entries read as misses");
+      }
+      return nullptr;
+    }
+    struct ::stat info{};
+    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      warn_once(name, "segment " + m_display_root + "/" + relative + " is not a regular file; ignored");
+      return nullptr;
+    }
+    std::array<std::byte, segment_header_size> bytes{};
+    const ::ssize_t got = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
+    segment_header header;
+    const segment_verdict verdict = got == static_cast<::ssize_t>(bytes.size())
+                                        ? decode_segment_header(bytes, header)
+                                        : segment_verdict::damaged;
+    if (verdict == segment_verdict::newer_version) {
+      warn_once(name, "segment " + m_display_root + "/" + relative + " has format version " +
+                          std::to_string(header.version) + " (this build reads version " +
+                          std::to_string(format_version) + "); ignored");
+      return nullptr;
+    }
+    if (verdict == segment_verdict::damaged) {
+      warn_once(name, "segment " + m_display_root + "/" + relative + " has a damaged header; ignored");
+      return nullptr;
+    }
+    auto out = std::make_shared<open_segment>();
+    out->fd = std::move(fd);
+    out->name = name;
+    out->size_at_open = static_cast<std::uint64_t>(info.st_size);
+    return out;
+  }
+
+private:
+  static constexpr std::size_t max_open = 256;
+
+  void relist_locked() {
+    m_names.clear();
+    for (auto& name : list()) {
+      const std::uint64_t id = segment_id(name);
+      m_names.emplace(id, std::move(name));
+    }
+  }
+
+  void warn_once(const std::string& name, const std::string& message) {
+    {
+      const std::lock_guard lock{m_warned_mutex};
+      if (!m_warned.insert(name).second) {
+        return;
+      }
+    }
+    log(log_level::warning, message);
+  }
+
+  fsio::root_folder& m_root;
+  std::string m_display_root;
+  std::mutex m_mutex;
+  std::unordered_map<std::uint64_t, std::shared_ptr<const open_segment>> m_open;
+  std::unordered_map<std::uint64_t, std::string> m_names;
+  std::mutex m_warned_mutex;
+  std::set<std::string> m_warned;
+};
+
+} // namespace recall::detail::pack
