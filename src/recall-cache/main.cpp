@@ -381,6 +381,7 @@ int run_export(const std::filesystem::path& root, const std::string& file, const
 int run_import(const std::filesystem::path& root, const std::string& file) {
   recall::import_options options;
   options.progress = terminal_progress();
+  options.layout = recall::store_layout_from_environment(); // RECALL_STORE=pack imports into a pack root
   const auto report = recall::import_cache(root, file, options);
   for (const auto& [member, why] : report.problems) {
     fmt::print(stderr, "recall-cache: {}: {}\n", member, why);

@@ -207,6 +207,15 @@ contains "pack recomputes a repaired entry" "$out" "computed"
 check "pack prune" 0 "$tool" --cache-root "$pack" prune --max-count 0
 contains "pack prune removes" "$out" "removed 1 of 1 entries"
 RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper" >/dev/null
+check "pack export" 0 "$tool" --cache-root "$pack" export "$dir/pack.tar.zst"
+contains "pack export counts" "$out" "exported 1 entries"
+check "import a pack archive into a directory root" 0 "$tool" --cache-root "$dir/from-pack" import "$dir/pack.tar.zst"
+out=$(RECALL_CACHE_DIR=$dir/from-pack "$helper")
+contains "the converted directory cache hits" "$out" "loaded"
+RECALL_STORE=pack check "import into a new pack root" 0 "$tool" --cache-root "$dir/pack-again" import "$dir/pack.tar.zst"
+out=$(RECALL_CACHE_DIR=$dir/pack-again "$helper")
+contains "the converted pack cache hits" "$out" "loaded"
+[ -e "$dir/pack-again/RECALL-PACK" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL RECALL_STORE=pack import made no pack root"; }
 check "pack clear --force" 0 "$tool" --cache-root "$pack" clear --force
 contains "pack clear removes" "$out" "removed 1 entries"
 echo "$passed passed, $failed failed"
