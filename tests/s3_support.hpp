@@ -54,14 +54,6 @@ using namespace std::chrono_literals;
   return p != nullptr && *p != '\0' ? p : "python3";
 }
 
-// The credentials every test runs with (moto accepts any).
-inline void use_test_credentials() {
-  ::setenv("AWS_ACCESS_KEY_ID", "testing", 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", "testing", 1);
-  ::unsetenv("AWS_SESSION_TOKEN");
-  ::unsetenv("AWS_PROFILE");
-}
-
 // A child process started with posix_spawnp, its stdout and stderr in `log`; killed when destroyed.
 class child {
 public:
@@ -112,9 +104,9 @@ private:
 // A plain S3 client for the tests: buckets, raw objects.
 class admin {
 public:
-  explicit admin(std::string endpoint)
-      : m_endpoint{std::move(endpoint)},
-        m_client{recall::detail::s3::credentials{"testing", "testing", "", "test"}, "us-east-1", 2000ms, 2} {}
+  // Signs with `keys`; unsigned without.
+  admin(std::string endpoint, std::optional<recall::detail::s3::credentials> keys)
+      : m_endpoint{std::move(endpoint)}, m_client{std::move(keys), "us-east-1", 2000ms, 2} {}
 
   recall::detail::s3::response request(std::string_view method, const std::string& path, std::string_view body = {},
                                        bool upload = false) {
@@ -157,17 +149,16 @@ public:
     }
   }
 
-  // Whether the server answers at all.
-  bool answers() {
+  // The status of a GET of the service's root, or 0 when the server does not answer.
+  long status_of_root() {
     try {
       recall::detail::s3::request r;
       r.method = "GET";
       r.url = m_endpoint + "/";
       r.deadline = std::chrono::steady_clock::now() + 1s;
-      (void)m_client.perform(r);
-      return true;
+      return m_client.perform(r).status;
     } catch (const std::exception&) {
-      return false;
+      return 0;
     }
   }
 
@@ -177,7 +168,10 @@ private:
 };
 
 // moto's S3 server on 127.0.0.1 (python3 -m moto.server), one per test process (it takes about
-// a second to start), stopped when the process exits. Each test uses buckets of its own.
+// a second to start), stopped when the process exits. It checks every request's SigV4 signature
+// against an IAM user's key, made with boto3 (moto's own dependency) during the few requests it
+// lets through unauthenticated; so a request libcurl signs wrongly fails the tests. Each test
+// uses buckets of its own.
 class moto {
 public:
   static moto& instance() {
@@ -187,25 +181,28 @@ public:
 
   [[nodiscard]] const std::string& endpoint() const { return m_endpoint; }
   [[nodiscard]] int port() const { return m_port; }
+  [[nodiscard]] const recall::detail::s3::credentials& keys() const { return m_keys; }
 
   // A new, empty bucket.
   std::string bucket() {
     const std::string name = "recall-test-" + std::to_string(++m_buckets);
-    admin{m_endpoint}.make_bucket(name);
+    admin{m_endpoint, m_keys}.make_bucket(name);
     return name;
   }
 
 private:
   moto() {
+    const std::string log = (m_dir.path() / "moto.log").string();
     for (int attempt = 0; attempt < 3 && !m_process; ++attempt) {
       m_port = free_port();
       m_endpoint = "http://127.0.0.1:" + std::to_string(m_port);
+      ::setenv("INITIAL_NO_AUTH_ACTION_COUNT", "20", 1); // read by moto at start: auth after 20 requests
       auto process = std::make_unique<child>(
-          std::vector<std::string>{python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", std::to_string(m_port)},
-          (m_dir.path() / "moto.log").string());
-      admin probe{m_endpoint};
+          std::vector<std::string>{python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", std::to_string(m_port)}, log);
+      ::unsetenv("INITIAL_NO_AUTH_ACTION_COUNT");
+      admin probe{m_endpoint, std::nullopt};
       for (int i = 0; i < 300 && process->running(); ++i) {
-        if (probe.answers()) {
+        if (probe.status_of_root() != 0) {
           m_process = std::move(process);
           break;
         }
@@ -213,8 +210,48 @@ private:
       }
     }
     if (!m_process) {
-      throw std::runtime_error{"moto's S3 server did not start; its log:\n" + file_text((m_dir.path() / "moto.log").string())};
+      throw std::runtime_error{"moto's S3 server did not start; its log:\n" + file_text(log)};
     }
+    make_keys();
+    // Spend the rest of the unauthenticated requests: from now on, every one must be signed.
+    admin anonymous{m_endpoint, std::nullopt};
+    for (int i = 0; i < 30 && anonymous.status_of_root() == 200; ++i) {
+    }
+    // A request signed with a wrong secret must be refused.
+    auto wrong = m_keys;
+    wrong.secret_access_key = "not-the-secret";
+    if (admin{m_endpoint, wrong}.request("PUT", "/recall-signature-check", {}, true).status != 403) {
+      throw std::runtime_error{"moto does not check signatures; its log:\n" + file_text(log)};
+    }
+  }
+
+  // An IAM user allowed s3:*, and its access key, through moto's IAM API.
+  void make_keys() {
+    const std::string script =
+        "import boto3, json, sys\n"
+        "iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1',"
+        " aws_access_key_id='x', aws_secret_access_key='x')\n"
+        "iam.create_user(UserName='recall')\n"
+        "k = iam.create_access_key(UserName='recall')['AccessKey']\n"
+        "iam.put_user_policy(UserName='recall', PolicyName='s3', PolicyDocument=json.dumps({'Version': '2012-10-17',"
+        " 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}))\n"
+        "print(k['AccessKeyId'], k['SecretAccessKey'])\n";
+    const std::string script_file = (m_dir.path() / "keys.py").string();
+    std::ofstream{script_file} << script;
+    const std::string command = python() + " " + script_file + " " + m_endpoint + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    std::string out;
+    char buffer[512];
+    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) {
+      out += buffer;
+    }
+    const int status = pipe != nullptr ? ::pclose(pipe) : -1;
+    std::istringstream words{out};
+    words >> m_keys.access_key_id >> m_keys.secret_access_key;
+    if (status != 0 || m_keys.secret_access_key.empty()) {
+      throw std::runtime_error{"could not make an IAM key on moto: " + out};
+    }
+    m_keys.source = "moto IAM user";
   }
 
   recall_test::temp_dir m_dir;
@@ -222,7 +259,18 @@ private:
   int m_port = 0;
   std::string m_endpoint;
   int m_buckets = 0;
+  recall::detail::s3::credentials m_keys;
 };
+
+// The credentials every test runs with: moto's IAM user's, in the environment where the store
+// looks first.
+inline void use_test_credentials() {
+  const auto& keys = moto::instance().keys();
+  ::setenv("AWS_ACCESS_KEY_ID", keys.access_key_id.c_str(), 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", keys.secret_access_key.c_str(), 1);
+  ::unsetenv("AWS_SESSION_TOKEN");
+  ::unsetenv("AWS_PROFILE");
+}
 
 // The fault proxy (tests/helpers/s3_fault_proxy.py) in front of moto, one per test process:
 // set() picks how it treats new connections.

@@ -1691,3 +1691,15 @@ TEST_CASE("redis cluster: entries spread over the masters, MOVED followed, a mas
     CHECK(f(i) == i * i);
   }
 }
+
+TEST_CASE("with redis_store.hpp included, RECALL_REMOTE's redis URLs make redis stores", "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  const auto made = recall::make_remote_store(s.url());
+  REQUIRE(dynamic_cast<recall::redis_store*>(made.get()) != nullptr);
+  made->save(address_of(1), entry_of(10));
+  CHECK(recall::redis_store{s.url()}.load(address_of(1)));
+  CHECK(contains(recall::make_remote_store("redis+cluster://127.0.0.1:1,127.0.0.1:2")->description(),
+                 "redis+cluster://127.0.0.1:1,127.0.0.1:2"));
+  CHECK(contains(recall::make_remote_store("unix:///tmp/x.sock")->description(), "unix:///tmp/x.sock"));
+}

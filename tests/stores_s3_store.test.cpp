@@ -41,7 +41,7 @@ struct bucket_fixture {
   [[nodiscard]] std::string url(const std::string& extra = {}) const {
     return "s3://" + name + "/cache?endpoint=" + s3_test::moto::instance().endpoint() + extra;
   }
-  s3_test::admin admin{s3_test::moto::instance().endpoint()};
+  s3_test::admin admin{s3_test::moto::instance().endpoint(), s3_test::moto::instance().keys()};
   std::string name;
 };
 

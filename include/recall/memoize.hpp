@@ -402,10 +402,6 @@ private:
       r.parts.body = find_body_signature(r.parts.name).value_or("");
       r.id.name = r.parts.name;
       r.id.identity = r.parts.hash();
-      if (r.parts.body.empty() && verbose_from_environment()) {
-        log(log_level::info, r.id.name + ": body changes are not tracked (no build-time signature from "
-                                         "recall-sign); bump recall::version<\"...\"> when its code changes");
-      }
       return r;
     }();
     return resolved;
@@ -464,6 +460,7 @@ private:
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
+    m_warn_untracked = opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
     m_lock_wait = opts.lock_wait;
     m_mapped_verification = opts.mapped_verification;
     if (opts.scope) {
@@ -532,6 +529,9 @@ private:
     if (m_mode == mode::off) {
       return m_target.invoke(std::forward<Params>(params)...);
     }
+    if (m_warn_untracked && !s_untracked_checked.load(std::memory_order_relaxed)) [[unlikely]] {
+      warn_if_untracked();
+    }
     const auto parts = hash_call(std::as_const(params)...);
     const entry_address address{identity().id, parts.call};
     const bool may_load = kind == call_kind::cached;
@@ -543,6 +543,9 @@ private:
         m_stats->hit(compute_ns);
         if (m_verbose) {
           log_event("hit", address, "memory", std::chrono::steady_clock::now() - started);
+        }
+        if (m_explain) {
+          explain_hit(address);
         }
         return std::move(*value);
       }
@@ -567,6 +570,9 @@ private:
       const bool may_load_store = may_load && m_store && m_mode != mode::refresh;
       if (may_load_store) {
         if (auto loaded = load(address)) {
+          if (m_explain) {
+            explain_hit(address);
+          }
           return serve_loaded(ticket, address.call, std::move(*loaded));
         }
       }
@@ -576,6 +582,9 @@ private:
         lock = guarded("lock", [&] { return m_store->lock_for_compute(address, m_lock_wait); }).value_or(nullptr);
         if (lock && may_load_store) {
           if (auto loaded = load(address)) {
+            if (m_explain) {
+              explain_hit(address);
+            }
             return serve_loaded(ticket, address.call, std::move(*loaded));
           }
         }
@@ -772,6 +781,31 @@ private:
     return {normalize_name(raw_value_name<Gs>())...};
   }
 
+  // The first call of a function without a build-time body signature in this process says so,
+  // once per function name (warn_once), at the default verbosity: its cached results outlive
+  // changes to its code.
+  void warn_if_untracked() {
+    s_untracked_checked.store(true, std::memory_order_relaxed);
+    const auto& id = identity();
+    if (!id.parts.body.empty()) {
+      return;
+    }
+    warn_once("untracked " + id.id.name,
+              id.id.name + ": its code is not tracked (no body signature from recall-sign), so results computed "
+                           "by older code are reused after it changes; fix: recall_add_signatures(<target>) in "
+                           "CMake or the recall-sign custom_target in meson (docs/SIGNATURES.md); silence: "
+                           "RECALL_UNTRACKED=quiet");
+  }
+
+  // RECALL_EXPLAIN on a hit: only a hit on a function whose code is not tracked needs explaining.
+  static void explain_hit(const entry_address& address) {
+    const auto& id = identity();
+    if (id.parts.body.empty()) {
+      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() + ": body untracked (no recall-sign "
+                           "signature); this result may have been computed by older code of " + id.id.name);
+    }
+  }
+
   // Logs which part of the key differs from the nearest cached entry of this function.
   void explain_miss(const call_parts<argument_count>& parts) {
     const auto& id = identity();
@@ -807,14 +841,14 @@ private:
     }
     if (nearest == nullptr) {
       const auto& other = entries.front().manifest;
-      std::string why = "the function identity changed (" + std::to_string(entries.size()) + " entries of " +
-                        id.id.name + " have another identity: ";
+      std::string why = "the function identity changed (" + count_of(entries.size(), "entry", "entries") + " of " +
+                        id.id.name + (entries.size() == 1 ? " has" : " have") + " another identity: ";
       if (other.version != id.parts.version) {
         why += "version tag '" + other.version + "' -> '" + id.parts.version + "'";
       } else if (other.signature != id.parts.signature) {
-        why += "signature " + other.signature + " -> " + id.parts.signature;
+        why += "parameter types " + other.signature + " -> " + id.parts.signature;
       } else {
-        why += "same name, signature and version: the function's body changed";
+        why += "same name, parameter types and version: the function's body changed";
       }
       return why + ")";
     }
@@ -836,7 +870,7 @@ private:
     if (why.empty()) {
       why = "every part matches an entry written under another key layout";
     }
-    return why + " (nearest of " + std::to_string(entries.size()) + " entries: " + m.label + ")";
+    return why + " (nearest of " + count_of(entries.size(), "entry", "entries") + ": " + m.label + ")";
   }
 
   static std::string id_argument_type(std::size_t i) {
@@ -916,6 +950,10 @@ private:
   recall::mode m_mode = mode::reuse;
   bool m_verbose = false;
   bool m_explain = false;
+  bool m_warn_untracked = true;
+  // Whether this function's first call (by any memoize object of this type) looked for its
+  // body signature; relaxed: a second warn_if_untracked is harmless, warn_once dedups.
+  static inline std::atomic<bool> s_untracked_checked{false};
   std::chrono::milliseconds m_lock_wait{0};
   verification m_mapped_verification = verification::checksum;
   std::optional<recall::key> m_scope_digest;

@@ -288,6 +288,29 @@ public:
     }
   }
 
+  // The entry of `call` as the bytes of an entry file (detail/stores/entry_format.hpp), checked
+  // whole; nullopt, with `why` set, if it is missing or damaged. For export.
+  [[nodiscard]] std::optional<std::vector<std::byte>> entry_file(const key& call, std::string& why) {
+    const auto found = shard(call).find(call);
+    const auto segment = found ? m_readers.get(found->value.segment) : nullptr;
+    if (!segment) {
+      why = found ? "its segment is missing or unreadable" : "not in the index";
+      return std::nullopt;
+    }
+    std::vector<std::byte> bytes(static_cast<std::size_t>(found->value.length));
+    try {
+      if (detail::pack::pread_full(segment->fd.get(), bytes.data(), bytes.size(), found->value.offset) !=
+          static_cast<::ssize_t>(bytes.size())) {
+        throw format_error{"record truncated: the segment ends inside it"};
+      }
+      static_cast<void>(detail::decode_entry(bytes, call));
+      return bytes;
+    } catch (const std::exception& e) {
+      why = e.what();
+      return std::nullopt;
+    }
+  }
+
   // The segment file and offset of the entry of `call`, for people ("<segment>@<offset>").
   [[nodiscard]] std::string where(const key& call) {
     const auto found = shard(call).find(call);

@@ -43,6 +43,7 @@
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
 #include <recall/stores/directory_store.hpp>
+#include <recall/stores/remote.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -1205,5 +1206,21 @@ private:
 
   std::shared_ptr<detail::redis::backend> m_backend;
 };
+
+namespace detail::redis {
+
+// RECALL_REMOTE's redis://, unix:// and redis+cluster:// URLs (stores/remote.hpp), registered
+// by every program that includes this header.
+inline const bool remote_schemes_registered = [] {
+  const remote_factory make = [](const std::string& url) -> std::shared_ptr<store> {
+    return std::make_shared<redis_store>(url);
+  };
+  for (const char* scheme : {"redis", "unix", "redis+cluster"}) {
+    register_remote_scheme(scheme, make);
+  }
+  return true;
+}();
+
+} // namespace detail::redis
 
 } // namespace recall

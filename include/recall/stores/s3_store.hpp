@@ -33,6 +33,7 @@
 #include <recall/log.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/layered_store.hpp>
+#include <recall/stores/remote.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -218,10 +219,11 @@ public:
       std::optional<std::string> token;
       do {
         detail::s3::request r;
-        r.url = m_location.bucket_url() + "?list-type=2&prefix=" + escaped(root_prefix());
+        r.url = m_location.bucket_url() + "?";
         if (token) {
-          r.url += "&continuation-token=" + escaped(*token);
+          r.url += "continuation-token=" + escaped(*token) + "&";
         }
+        r.url += "list-type=2&prefix=" + escaped(root_prefix());
         r.max_response = std::uint64_t{16} << 20;
         until(r, 0);
         const detail::s3::response got = checked(r, {200});
@@ -386,7 +388,7 @@ private:
     }
     detail::s3::request start;
     start.method = "POST";
-    start.url = url_of(object) + "?uploads";
+    start.url = url_of(object) + "?uploads="; // "uploads=": the canonical form SigV4 signs
     start.upload = true;
     until(start, 0);
     const detail::s3::response started = checked(start, {200});
@@ -528,13 +530,16 @@ private:
   // they are.
   [[nodiscard]] std::string url_of(const std::string& object) const { return m_location.bucket_url() + "/" + object; }
 
-  // Query values: everything but unreserved characters percent-encoded (SigV4's canonical form).
+  // Query values: everything but unreserved characters and '/' percent-encoded. libcurl 7.88's
+  // SigV4 signs the query as sent and sends "%2F" as '/', so '/' stays as it is (a verifying
+  // server then computes the same signature); query parameters are written in sorted order,
+  // which SigV4's canonical form requires and libcurl 7.88 does not do itself.
   static std::string escaped(std::string_view text) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
     for (const char c : text) {
       const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                         c == '_' || c == '.' || c == '~';
+                         c == '_' || c == '.' || c == '~' || c == '/';
       if (plain) {
         out.push_back(c);
       } else {
@@ -621,5 +626,14 @@ private:
   options.url = std::string{url};
   return std::make_shared<s3_store>(std::move(options));
 }
+
+namespace detail::s3 {
+
+// RECALL_REMOTE's s3:// URLs (stores/remote.hpp), registered by every program that includes
+// this header.
+inline const bool remote_scheme_registered =
+    register_remote_scheme("s3", [](const std::string& url) -> std::shared_ptr<store> { return make_s3_store(url); });
+
+} // namespace detail::s3
 
 } // namespace recall
