@@ -468,3 +468,40 @@ TEST_CASE("a large member that is not an entry is rejected from its header, with
   // ru_maxrss is in KiB: the peak grew by far less than the member's size.
   CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);
 }
+
+TEST_CASE("export and import convert between the pack and the directory store", "[management_archive]") {
+  recall_test::temp_dir dir;
+  const auto pack_root = dir.path() / "pack";
+  const recall::function_id f{"ns::converted", recall::key{5, 6}};
+  {
+    recall::pack_store store{pack_root};
+    for (std::uint64_t i = 0; i < 30; ++i) {
+      recall::stored_entry e;
+      e.payload.assign(64, std::byte{static_cast<unsigned char>(i)});
+      e.manifest.function = f.name;
+      store.save(recall::entry_address{f, recall::key{i << 58, i + 1}}, e);
+    }
+  }
+  const auto archive = dir.path() / "pack.tar.zst";
+  CHECK(recall::export_cache(pack_root, archive).entries == 30);
+  // Into a new root: a directory store, unless asked for a pack.
+  const auto report = recall::import_cache(dir.path() / "directory", archive);
+  CHECK(report.imported == 30);
+  CHECK_FALSE(recall::is_pack_root(dir.path() / "directory"));
+  recall::directory_store directory{dir.path() / "directory"};
+  const auto loaded = directory.load(recall::entry_address{f, recall::key{std::uint64_t{3} << 58, 4}});
+  REQUIRE(loaded);
+  CHECK(loaded->payload == std::vector<std::byte>(64, std::byte{3}));
+  // And back: the directory root's archive into a new pack root.
+  const auto again = dir.path() / "directory.tar.zst";
+  CHECK(recall::export_cache(dir.path() / "directory", again).entries == 30);
+  recall::import_options into_pack;
+  into_pack.layout = recall::store_layout::pack;
+  CHECK(recall::import_cache(dir.path() / "pack2", again, into_pack).imported == 30);
+  CHECK(recall::is_pack_root(dir.path() / "pack2"));
+  recall::pack_store pack2{dir.path() / "pack2"};
+  CHECK(pack2.measure().entries == 30);
+  CHECK(pack2.load(recall::entry_address{f, recall::key{std::uint64_t{7} << 58, 8}}));
+  // Importing again finds everything present.
+  CHECK(recall::import_cache(dir.path() / "pack2", again).already_present == 30);
+}

@@ -68,7 +68,10 @@
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/errors.hpp>
 #include <recall/management/progress.hpp>
+#include <recall/management/pack_management.hpp>
 #include <recall/stores/directory_store.hpp>
+#include <recall/stores/pack_store.hpp>
+#include <recall/stores/store_layout.hpp>
 
 namespace recall {
 
@@ -87,6 +90,9 @@ struct import_options {
   // into memory: the archive's bytes of a large entry then cost page cache, not heap.
   std::uint64_t stream_from = std::uint64_t{64} << 20;
   progress_function progress{}; // phase "importing": compressed bytes read out of the total
+  // The store to import into: unset, what the root holds (a new root: directory). Importing a
+  // directory cache's archive into a pack root (or the reverse) converts it.
+  std::optional<store_layout> layout{};
 };
 
 struct import_report {
@@ -188,7 +194,7 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
 // Verifies `bytes` as a whole entry file and saves it through `store` unless it is there
 // already. `why` receives the reason for anything but imported / already_present. Throws
 // store_error only when the destination cannot be written.
-[[nodiscard]] inline entry_verdict import_entry(directory_store& store, std::span<const std::byte> bytes, std::string& why) {
+[[nodiscard]] inline entry_verdict import_entry(recall::store& store, std::span<const std::byte> bytes, std::string& why) {
   if (bytes.size() >= 6 && std::equal(entry_magic.begin(), entry_magic.end(), bytes.begin())) {
     const auto version = static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[4]) | (std::to_integer<unsigned>(bytes[5]) << 8));
     if (version != entry_format_version) {
@@ -273,11 +279,16 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
   import_report report;
   // One store per destination: the root's, and one per partition folder met, made on first use
   // (the partition folder is created only when an entry goes there).
-  std::map<std::string, std::unique_ptr<directory_store>> stores;
-  const auto store_for = [&](const std::string& partition) -> directory_store& {
+  std::map<std::string, std::unique_ptr<recall::store>> stores;
+  const auto store_for = [&](const std::string& partition) -> recall::store& {
     auto& store = stores[partition];
     if (!store) {
-      store = std::make_unique<directory_store>(partition.empty() ? root : root / partition);
+      const std::filesystem::path where = partition.empty() ? root : root / partition;
+      if (options.layout.value_or(detect_store_layout(where)) == store_layout::pack) {
+        store = std::make_unique<pack_store>(where);
+      } else {
+        store = std::make_unique<directory_store>(where);
+      }
     }
     return *store;
   };
@@ -516,6 +527,37 @@ inline export_report export_cache(const std::filesystem::path& root, const std::
   const std::string marker = dm::archive_marker_text();
   const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   dm::write_member(a.get(), std::string{dm::archive_marker_name}, std::as_bytes(std::span{marker}), now_ns, target);
+  if (is_pack_root(root)) {
+    // A pack root's entries go out under the names a directory store gives them, so the archive
+    // imports into either store.
+    pack_store store{root};
+    std::vector<pack_store::listed_entry> listed;
+    store.for_each_entry([&](const pack_store::listed_entry& e) {
+      if (dm::pack_entry_matches(e, function)) {
+        listed.push_back(e);
+      }
+      return true;
+    });
+    dm::progress_throttle exporting{progress, "exporting", listed.size()};
+    std::uint64_t done = 0;
+    for (const auto& e : listed) {
+      exporting.advance(++done);
+      std::string why;
+      const auto bytes = store.entry_file(e.description.call, why);
+      if (!bytes) {
+        report.skipped.emplace_back(store.where(e.description.call), std::move(why));
+        continue;
+      }
+      const std::string hex = e.description.call.hex();
+      const std::string name = std::string{dm::archive_entries_folder} +
+                               directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) +
+                               "/" + hex.substr(0, 2) + "/" + hex + std::string{directory_store::entry_extension};
+      dm::write_member(a.get(), name, *bytes, e.created_ns, target);
+      report.entries += 1;
+      report.bytes += bytes->size();
+    }
+    exporting.finish(done);
+  }
   dm::progress_throttle exporting{progress, "exporting", scan.entries.size()};
   std::uint64_t done = 0;
   for (const auto& e : scan.entries) {

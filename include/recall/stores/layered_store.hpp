@@ -1,11 +1,18 @@
 // recall::layered_store: stores stacked fastest first; a hit in a lower tier back-fills the tiers above.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -22,15 +29,124 @@ enum class tier_access {
   read_only,  // loaded from only: a cache computed elsewhere (a cluster's Redis seen from a laptop)
 };
 
+namespace detail {
+
+// Runs the saves of one tier on a thread of its own, in order, so that a caller waits for a save
+// at most a budget (a remote tier's writes; sccache's multi-level chain does the same). At most
+// `max_pending` saves wait or run at once: a save beyond that is dropped (the entry is still in
+// the faster tiers, and the next process that computes it tries again), so a slow remote cannot
+// make memory grow without bound. Destruction waits for the saves already queued: each is
+// bounded by the tier's own deadline, and a remote skipped after a failure fails them at once.
+class background_writer {
+public:
+  static constexpr std::size_t max_pending = 64;
+
+  explicit background_writer(std::shared_ptr<store> target) : m_target{std::move(target)} {}
+  background_writer(const background_writer&) = delete;
+  background_writer& operator=(const background_writer&) = delete;
+  ~background_writer() {
+    {
+      const std::lock_guard lock{m_mutex};
+      m_stopping = true;
+    }
+    m_work.notify_all();
+    if (m_thread.joinable()) {
+      if (m_owner == ::getpid()) {
+        m_thread.join();
+      } else {
+        m_thread.detach(); // inherited across fork(): the thread does not exist in this process
+      }
+    }
+  }
+
+  // What became of a save: done (it succeeded or threw within the budget: rethrown), still
+  // running in the background, or dropped because too many were pending.
+  enum class outcome { done, running, dropped };
+
+  outcome save(const entry_address& address, const stored_entry& entry, std::chrono::milliseconds budget) {
+    auto work = std::make_shared<job>(job{address, entry, false, nullptr});
+    std::unique_lock lock{m_mutex};
+    if (m_owner != ::getpid()) { // first save, or the first in a child after fork()
+      if (m_thread.joinable()) {
+        m_thread.detach();
+      }
+      m_queue.clear();
+      m_owner = ::getpid();
+      m_thread = std::thread{[this] { drain(); }};
+    }
+    if (m_queue.size() >= max_pending) {
+      return outcome::dropped;
+    }
+    m_queue.push_back(work);
+    m_work.notify_one();
+    if (!m_done.wait_for(lock, budget, [&] { return work->done; })) {
+      return outcome::running;
+    }
+    if (work->error) {
+      std::rethrow_exception(work->error);
+    }
+    return outcome::done;
+  }
+
+private:
+  struct job {
+    entry_address address;
+    stored_entry entry;
+    bool done = false;
+    std::exception_ptr error;
+  };
+
+  void drain() {
+    std::unique_lock lock{m_mutex};
+    while (true) {
+      m_work.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+      if (m_queue.empty()) {
+        return; // stopping, and nothing left to write
+      }
+      const std::shared_ptr<job> work = m_queue.front();
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        m_target->save(work->address, work->entry);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      m_queue.pop_front(); // counted as pending until written
+      work->error = error;
+      work->done = true;
+      m_done.notify_all();
+    }
+  }
+
+  std::shared_ptr<store> m_target;
+  std::mutex m_mutex;
+  std::condition_variable m_work;
+  std::condition_variable m_done;
+  std::deque<std::shared_ptr<job>> m_queue; // the save being written, then those waiting
+  bool m_stopping = false;
+  pid_t m_owner = 0;
+  std::thread m_thread;
+};
+
+} // namespace detail
+
 // Tiers are tried in order (put the fastest first). load() returns the first hit and copies it
 // into the writable tiers above the one that had it; save() writes every writable tier. A tier
 // that fails is skipped for that operation: the failure of one tier never hides the others, and
 // a layered store throws only if every tier it tried failed.
+//
+// A tier with a write_budget (a remote one: memory -> local directory -> Redis or S3) is written
+// by a thread of its own: save() waits for it at most that long, then returns while the write
+// goes on (see detail::background_writer for the bound on pending writes).
 class layered_store final : public store {
 public:
   struct tier {
     std::shared_ptr<recall::store> store;
     tier_access access = tier_access::read_write;
+    // Unset: save() writes this tier in the caller's thread. Set: the caller waits for the write
+    // at most this long.
+    std::optional<std::chrono::milliseconds> write_budget{};
   };
 
   explicit layered_store(std::vector<tier> tiers) : m_tiers{std::move(tiers)} {
@@ -38,6 +154,10 @@ public:
       if (!t.store) {
         throw config_error{"layered_store: a tier has no store"};
       }
+      if (t.write_budget && t.write_budget->count() < 0) {
+        throw config_error{"layered_store: a write budget must not be negative"};
+      }
+      m_writers.push_back(t.write_budget ? std::make_unique<detail::background_writer>(t.store) : nullptr);
     }
   }
 
@@ -78,13 +198,13 @@ public:
   void save(const entry_address& address, const stored_entry& entry) override {
     failure_list failures;
     std::size_t attempted = 0;
-    for (auto& t : m_tiers) {
-      if (t.access == tier_access::read_only) {
+    for (std::size_t i = 0; i < m_tiers.size(); ++i) {
+      if (m_tiers[i].access == tier_access::read_only) {
         continue;
       }
       ++attempted;
       try {
-        t.store->save(address, entry);
+        save_to(i, address, entry);
       } catch (const std::exception& e) {
         failures.add(e);
       }
@@ -156,6 +276,33 @@ public:
     return held;
   }
 
+  // One attempt at every writable tier that can lock, in order: busy as soon as one tier is
+  // (the locks already taken are released), acquired when at least one tier gave its lock and
+  // none was busy, unsupported when no tier can lock. A tier that fails is skipped.
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view label) override {
+    auto held = std::make_unique<lock_set>();
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      try {
+        lock_attempt attempt = t.store->try_lock_for_compute(address, label);
+        if (attempt.outcome == lock_outcome::busy) {
+          return {lock_outcome::busy, nullptr};
+        }
+        if (attempt.outcome == lock_outcome::acquired) {
+          held->locks.push_back(std::move(attempt.lock));
+        }
+      } catch (const std::exception& e) {
+        log(log_level::debug, "compute lock in " + t.store->description() + " failed: " + e.what());
+      }
+    }
+    if (held->locks.empty()) {
+      return {};
+    }
+    return {lock_outcome::acquired, std::move(held)};
+  }
+
   [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
                                                                std::size_t limit) override {
     for (auto& t : m_tiers) {
@@ -202,7 +349,7 @@ private:
         continue;
       }
       try {
-        m_tiers[i].store->save(address, entry);
+        save_to(i, address, entry);
       } catch (const std::exception& e) {
         if (detail::verbose_logging()) {
           log(log_level::debug, "back-fill of " + m_tiers[i].store->description() + " failed: " + e.what());
@@ -226,7 +373,23 @@ private:
     }
   };
 
+  // Saves to tier i, through its background writer when it has a write budget. A write dropped
+  // because too many are pending is logged (when verbose) like a failed back-fill, not thrown:
+  // the faster tiers hold the entry.
+  void save_to(std::size_t i, const entry_address& address, const stored_entry& entry) {
+    if (!m_writers[i]) {
+      m_tiers[i].store->save(address, entry);
+      return;
+    }
+    if (m_writers[i]->save(address, entry, *m_tiers[i].write_budget) == detail::background_writer::outcome::dropped &&
+        detail::verbose_logging()) {
+      log(log_level::debug, "save to " + m_tiers[i].store->description() + " dropped: " +
+                                std::to_string(detail::background_writer::max_pending) + " writes already pending");
+    }
+  }
+
   std::vector<tier> m_tiers;
+  std::vector<std::unique_ptr<detail::background_writer>> m_writers; // per tier; null: no write budget
 };
 
 } // namespace recall

@@ -288,6 +288,29 @@ public:
     }
   }
 
+  // The entry of `call` as the bytes of an entry file (detail/stores/entry_format.hpp), checked
+  // whole; nullopt, with `why` set, if it is missing or damaged. For export.
+  [[nodiscard]] std::optional<std::vector<std::byte>> entry_file(const key& call, std::string& why) {
+    const auto found = shard(call).find(call);
+    const auto segment = found ? m_readers.get(found->value.segment) : nullptr;
+    if (!segment) {
+      why = found ? "its segment is missing or unreadable" : "not in the index";
+      return std::nullopt;
+    }
+    std::vector<std::byte> bytes(static_cast<std::size_t>(found->value.length));
+    try {
+      if (detail::pack::pread_full(segment->fd.get(), bytes.data(), bytes.size(), found->value.offset) !=
+          static_cast<::ssize_t>(bytes.size())) {
+        throw format_error{"record truncated: the segment ends inside it"};
+      }
+      static_cast<void>(detail::decode_entry(bytes, call));
+      return bytes;
+    } catch (const std::exception& e) {
+      why = e.what();
+      return std::nullopt;
+    }
+  }
+
   // The segment file and offset of the entry of `call`, for people ("<segment>@<offset>").
   [[nodiscard]] std::string where(const key& call) {
     const auto found = shard(call).find(call);
@@ -453,6 +476,14 @@ public:
     struct ::stat info{};
     return fd && ::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) ? detail::read_stats(fd.get())
                                                                          : function_stats{};
+  }
+
+  // One attempt at lock_for_compute()'s lock, for recall::sweep: busy while another process
+  // holds the key's byte. The holder record is lock_for_compute()'s (no label).
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view /*label*/) override {
+    auto lock = lock_for_compute(address, std::chrono::milliseconds{0});
+    const lock_outcome outcome = lock ? lock_outcome::acquired : lock_outcome::busy;
+    return {outcome, std::move(lock)};
   }
 
   // Single flight across processes and hosts: an OFD lock on one byte of <root>/locks at an

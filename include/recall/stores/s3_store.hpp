@@ -33,6 +33,7 @@
 #include <recall/log.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/layered_store.hpp>
+#include <recall/stores/remote.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -625,5 +626,14 @@ private:
   options.url = std::string{url};
   return std::make_shared<s3_store>(std::move(options));
 }
+
+namespace detail::s3 {
+
+// RECALL_REMOTE's s3:// URLs (stores/remote.hpp), registered by every program that includes
+// this header.
+inline const bool remote_scheme_registered =
+    register_remote_scheme("s3", [](const std::string& url) -> std::shared_ptr<store> { return make_s3_store(url); });
+
+} // namespace detail::s3
 
 } // namespace recall

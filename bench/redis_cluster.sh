@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The Redis Cluster row of docs/REDIS.md: a hit through redis_store on redis+cluster:// against a
+# raw hiredis GET to the node owning the key. Starts three redis-server --cluster-enabled yes on
+# free loopback ports, joins them with redis-cli --cluster create, runs `redis-helper
+# cluster-bench`, and stops them by pid. Not a test: numbers only.
+#
+# usage: bench/redis_cluster.sh BUILD_DIR [N]
+#   BUILD_DIR  a meson build with hiredis (build the helper first:
+#              ninja -C BUILD_DIR tests/redis/redis-helper); a release build for real figures
+#   N          hits per figure (default 5000)
+set -euo pipefail
+build=${1:?usage: bench/redis_cluster.sh BUILD_DIR [N]}
+runs=${2:-5000}
+helper=$build/tests/redis/redis-helper
+[ -x "$helper" ] || { echo "redis_cluster.sh: $helper is missing: ninja -C $build tests/redis/redis-helper" >&2; exit 2; }
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  { echo "redis_cluster.sh: redis-server and redis-cli are needed" >&2; exit 2; }
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+nodes=()
+for _ in 1 2 3; do
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+    --cluster-config-file "$work/nodes-$port.conf" --dir "$work" --logfile "$work/$port.log" --daemonize no &
+  pids+=($!)
+  nodes+=("127.0.0.1:$port")
+done
+for node in "${nodes[@]}"; do
+  for _ in $(seq 200); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && break; sleep 0.05; done
+done
+timeout 30 redis-cli --cluster create "${nodes[@]}" --cluster-yes >/dev/null
+for node in "${nodes[@]}"; do
+  for _ in $(seq 200); do redis-cli -p "${node#*:}" cluster info | grep -q cluster_state:ok && break; sleep 0.05; done
+done
+echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), 3 masters on loopback, $(nproc) cores, $runs hits"
+"$helper" cluster-bench "redis+cluster://${nodes[0]}" "$runs"
