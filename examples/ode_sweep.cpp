@@ -1,14 +1,17 @@
-// A parameter sweep of an ODE system integrated with Boost.Odeint, memoized point by point: a
-// second sweep loads every point, a refined sweep computes only the points it adds.
+// A parameter sweep of an ODE system integrated with Boost.Odeint, run with recall::sweep: a
+// dry run says what is cached and predicts the rest, a second sweep loads every point, a refined
+// sweep computes only the points it adds, on every core.
 //
 // The program checks what it claims: it counts the integrations that really run and exits
 // non-zero when a sweep computes a point that was cached, or loads one that was not. Run it
-// twice with a persistent cache (RECALL_CACHE_DIR=/tmp/sweep) and the second run computes nothing.
+// twice with a persistent cache (RECALL_CACHE_DIR=/tmp/sweep) and the second run computes
+// nothing; run several copies at once on that cache and each point is integrated once in all.
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 #include <vector>
 
 #include <boost/hana/define_struct.hpp>
@@ -53,22 +56,23 @@ recall::memoize<&steady_amplitude> amplitude{recall::options{.memory = recall::m
 // one (keys compare doubles by bit pattern: 0.1 * 3 and 0.3 are different keys).
 bool run_sweep(const char* name, double first, double step, int count, std::vector<double>* out) {
   constexpr double t_end = 60.0;
-  int cached = 0;
-  std::vector<oscillator> points;
+  std::vector<std::tuple<oscillator, double>> points;
   for (int i = 0; i < count; ++i) {
-    points.push_back(oscillator{0.2, first + i * step, 1.0});
-    cached += amplitude.contains(points.back(), t_end) ? 1 : 0;
+    points.emplace_back(oscillator{0.2, first + i * step, 1.0}, t_end);
   }
+  // The dry run: cached, missing, and the missing points' time predicted from stored ones.
+  const recall::sweep_plan plan = recall::plan_sweep(amplitude, points);
+  std::printf("plan     %s\n", plan.summary(name).c_str());
   const int before = integrations.load();
-  out->clear();
-  for (const oscillator& o : points) {
-    out->push_back(amplitude(o, t_end));
-  }
+  // Cached points load; missing ones are integrated on every core (steady_amplitude is
+  // thread-safe); stderr gets progress on a terminal and one summary line.
+  *out = recall::sweep(amplitude, points, recall::sweep_options{.name = name});
   const int computed = integrations.load() - before;
   std::printf("%-8s %2d points: %2d computed, %2d loaded from the cache\n", name, count, computed, count - computed);
-  if (computed != count - cached) {
-    std::fprintf(stderr, "ode_sweep: %s computed %d points, expected %d (the %d others were cached)\n", name,
-                 computed, count - cached, cached);
+  // Alone on the cache, the sweep computes exactly what the plan found missing.
+  if (computed != static_cast<int>(plan.missing) || plan.cached + plan.missing != points.size()) {
+    std::fprintf(stderr, "ode_sweep: %s computed %d points, expected the %zu the plan found missing\n", name, computed,
+                 plan.missing);
     return false;
   }
   return true;

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -359,4 +360,53 @@ TEST_CASE("prune and cache_info on thousands of entries (the threaded paths) kee
   CHECK(info.damaged == 0);
   CHECK(recall::clear(x.dir.path()).entries == 1000);
   CHECK(x.files().empty());
+}
+
+TEST_CASE("prune_superseded keeps, of three identities of a function, the one used most recently", "[management_prune]") {
+  fixture x;
+  // Three versions of one function (three identities, so three folders: the folder name ends in
+  // the identity's first 8 hex digits), and another function.
+  const recall::function_id v1{"prune_test::f", recall::key{0x1111111111111111ULL, 1}};
+  const recall::function_id v2{"prune_test::f", recall::key{0x2222222222222222ULL, 2}};
+  const recall::function_id v3{"prune_test::f", recall::key{0x3333333333333333ULL, 3}};
+  x.add(v1, 1, 100, 10ms, 3h);
+  x.add(v1, 2, 100, 10ms, 3h);
+  const auto current = x.add(v2, 1, 100, 10ms, 1h); // written before v3's, but read (touched) since
+  x.add(v3, 1, 100, 10ms, 2h);
+  const auto other = x.add(x.g, 1, 100, 10ms, 5h); // alone under its name: current however old
+
+  const auto info = recall::cache_info(x.dir.path());
+  std::size_t superseded = 0;
+  for (const auto& f : info.functions) {
+    superseded += f.superseded ? 1 : 0;
+    CHECK(f.superseded == (f.name == "prune_test::f" && f.folder != recall::directory_store::folder_name(v2)));
+  }
+  CHECK(superseded == 2);
+  const auto listed = recall::list_entries(x.dir.path(), "prune_test::f");
+  CHECK(std::count_if(listed.begin(), listed.end(), [](const auto& r) { return !r.superseded; }) == 1);
+
+  const auto dry = recall::prune_superseded(x.dir.path(), recall::dry_run::yes);
+  CHECK(dry.entries == 3);
+  CHECK(x.files().size() == 5);
+  const auto done = recall::prune_superseded(x.dir.path());
+  CHECK(done.entries == 3);
+  CHECK(done.bytes == dry.bytes);
+  CHECK(x.files() == std::set<std::string>{current.string(), other.string()});
+  CHECK(recall::prune_superseded(x.dir.path()).entries == 0);
+}
+
+TEST_CASE("prune_superseded on a partition compares versions within it only", "[management_prune]") {
+  fixture x;
+  const recall::function_id v1{"prune_test::f", recall::key{0x1111111111111111ULL, 1}};
+  const recall::function_id v2{"prune_test::f", recall::key{0x2222222222222222ULL, 2}};
+  const std::string partition = "channels_0123abcd";
+  recall::directory_store scoped{x.dir.path() / partition};
+  fixture::add_to(scoped, v1, 1, 100, 10ms, 2h);
+  const auto kept = fixture::add_to(scoped, v2, 1, 100, 10ms, 1h);
+  const auto root_v1 = x.add(v1, 1, 100, 10ms, 3h); // the root's only version: current there
+
+  CHECK(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, partition).entries == 1);
+  CHECK(x.files() == std::set<std::string>{kept.string(), root_v1.string()});
+  CHECK_THROWS_AS(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, "missing_00000000"), recall::store_error);
+  CHECK_THROWS_AS(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, "../etc"), recall::config_error);
 }

@@ -55,8 +55,9 @@ TEST_CASE("a miss says which part of the key differs from the nearest entry", "[
   g_scale = 1.0;
 
   const auto before = capture.lines().size();
-  f(params{0.1, 10}, 1); // a hit explains nothing
-  CHECK(capture.lines().size() == before);
+  f(params{0.1, 10}, 1); // a hit explains only that the function's code is untracked
+  CHECK(capture.lines().size() == before + 1);
+  CHECK(capture.count(recall::log_level::info, "body untracked") == 1);
 }
 
 TEST_CASE("a miss after a version bump says the identity changed", "[memoize_explain]") {

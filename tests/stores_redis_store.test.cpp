@@ -1092,7 +1092,7 @@ TEST_CASE("compute locks: one holder, renewed while held, released, recovered fr
   auto held = node_a.lock_for_compute(address, 0ms);
   REQUIRE(held != nullptr);
   const std::string token = a.string({"GET", lock_name});
-  CHECK(contains(token, ":" + std::to_string(::getpid()) + ":")); // host:pid:random
+  CHECK(contains(token, " " + std::to_string(::getpid()) + " ")); // token folder host pid since label
   // Renewed every 100 ms: a waiter gives up after its limit although the lease is 300 ms.
   auto started = std::chrono::steady_clock::now();
   CHECK(node_b.lock_for_compute(address, 900ms) == nullptr);
@@ -1164,6 +1164,59 @@ TEST_CASE("compute locks: one holder, renewed while held, released, recovered fr
   CHECK(node_b.lock_for_compute(address, 0ms) == nullptr);
   both.reset();
   CHECK(a.integer({"EXISTS", lock_name}) == 0);
+}
+
+TEST_CASE("try-lock: busy while another node holds the lock; the lock names function, host, pid and label",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  admin a{s};
+  const auto o = options_for(s);
+  recall::redis_store node_a{o};
+  recall::redis_store node_b{o};
+  const auto address = address_of(12);
+
+  auto held = node_a.try_lock_for_compute(address, "{dt=0.01} 1000");
+  REQUIRE(held.outcome == recall::lock_outcome::acquired);
+  CHECK(node_b.try_lock_for_compute(address, "x").outcome == recall::lock_outcome::busy);
+  CHECK(node_b.lock_for_compute(address, 0ms) == nullptr);
+
+  const auto running = node_b.running_computations();
+  REQUIRE(running.size() == 1);
+  CHECK(running[0].call == address.call);
+  CHECK(running[0].folder == recall::directory_store::folder_name(address.function));
+  CHECK(running[0].holder.host == recall::detail::host_name());
+  CHECK(running[0].holder.pid == ::getpid());
+  CHECK(running[0].holder.label == "{dt=0.01} 1000");
+
+  held.lock.reset();
+  CHECK(node_b.running_computations().empty());
+  auto taken = node_b.try_lock_for_compute(address, "x");
+  CHECK(taken.outcome == recall::lock_outcome::acquired);
+  taken.lock.reset();
+
+  // Once the entry is there, a held lock does not make others wait: they get a lock that holds
+  // nothing, and their next load hits.
+  node_a.save(address, entry_of(12));
+  auto holder = node_a.try_lock_for_compute(address, "x");
+  REQUIRE(holder.outcome == recall::lock_outcome::acquired);
+  auto ready = node_b.try_lock_for_compute(address, "x");
+  CHECK(ready.outcome == recall::lock_outcome::acquired);
+  ready.lock.reset();
+  CHECK(a.integer({"EXISTS", rd::lock_key(node_a.head_of(address))}) == 1);
+  holder.lock.reset();
+
+  // A layered store is busy when its Redis tier is.
+  recall_test::temp_dir dir;
+  auto layered = node(dir.path(), std::make_shared<recall::redis_store>(o));
+  const auto other = address_of(13);
+  auto remote = node_a.try_lock_for_compute(other, "");
+  REQUIRE(remote.outcome == recall::lock_outcome::acquired);
+  CHECK(layered->try_lock_for_compute(other, "").outcome == recall::lock_outcome::busy);
+  remote.lock.reset();
+  auto local_and_remote = layered->try_lock_for_compute(other, "");
+  CHECK(local_and_remote.outcome == recall::lock_outcome::acquired);
+  CHECK(node_a.try_lock_for_compute(other, "").outcome == recall::lock_outcome::busy);
 }
 
 TEST_CASE("processes contending for one key compute it once", "[stores_redis_store]") {

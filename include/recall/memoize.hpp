@@ -131,6 +131,20 @@ struct named_target {
 
 enum class call_kind { cached, refresh };
 
+// How recall::sweep (recall/sweep.hpp) asks memoize for one point, and what it got.
+enum class point_step {
+  load,  // a cached result (memory tier or store), or nothing
+  claim, // also: compute and store it unless another process is computing it (try-lock)
+};
+enum class point_source { loaded, computed, busy, missing };
+
+template <class Result>
+struct point_outcome {
+  std::optional<Result> value;
+  point_source source = point_source::missing;
+  std::int64_t compute_ns = 0; // stored compute time when loaded, measured when computed
+};
+
 // A memoize object's counters since they were last added to its store. Relaxed atomics: they
 // are statistics, and the hot path must not take a lock for them. Hits come from every thread
 // at memory-tier speed, so they are striped over cache lines: threads counting into one shared
@@ -145,6 +159,7 @@ struct stats_batch {
   std::atomic<std::uint64_t> misses{0};
   std::atomic<std::uint64_t> stores{0};
   std::atomic<std::uint64_t> bytes_stored{0};
+  std::atomic<std::uint64_t> compute_ns{0};
   std::atomic<std::int64_t> last_flush_ns{0};
 
   // Each thread takes the next stripe the first time it counts, so concurrent threads use
@@ -173,6 +188,7 @@ struct stats_batch {
     s.misses = misses.exchange(0, std::memory_order_relaxed);
     s.stores = stores.exchange(0, std::memory_order_relaxed);
     s.bytes_stored = bytes_stored.exchange(0, std::memory_order_relaxed);
+    s.compute_ns = compute_ns.exchange(0, std::memory_order_relaxed);
     return s;
   }
 };
@@ -289,6 +305,72 @@ public:
     return guarded("erase", [&] { return m_store->erase(address); }).value_or(false) || removed_from_memory;
   }
 
+  // One point of recall::sweep (recall/sweep.hpp), never waiting for another process: a cached
+  // result, or (point_step::claim) the result computed and stored here under the store's
+  // try_lock_for_compute(), or point_source::busy when another process holds that lock. The
+  // function's exceptions propagate, and nothing is cached for them.
+  detail::point_outcome<result_type> sweep_point(detail::point_step step, Params... params) {
+    using outcome = detail::point_outcome<result_type>;
+    using detail::point_source;
+    if (m_mode == mode::off) {
+      if (step == detail::point_step::load) {
+        return {};
+      }
+      const auto started = std::chrono::steady_clock::now();
+      result_type value = m_target.invoke(std::forward<Params>(params)...);
+      return {std::move(value), point_source::computed, elapsed_ns(started)};
+    }
+    const auto parts = hash_call(std::as_const(params)...);
+    const entry_address address{identity().id, parts.call};
+    const bool may_load = m_mode != mode::refresh;
+    if (may_load && m_memory != nullptr) {
+      std::int64_t compute_ns = 0;
+      if (auto value = m_memory->template find<result_type>(parts.call, &compute_ns)) {
+        m_stats->hit(compute_ns);
+        return {std::move(*value), point_source::loaded, compute_ns};
+      }
+    }
+    while (true) {
+      auto ticket = process_single_flight().join(parts.call);
+      if (!ticket.leader()) {
+        if (auto shared = ticket.wait()) {
+          m_stats->hit(0);
+          return {*static_cast<const result_type*>(shared.get()), point_source::loaded, 0};
+        }
+        continue; // the leader failed or found nothing: look again
+      }
+      const bool may_load_store = may_load && m_store;
+      if (may_load_store) {
+        if (auto loaded = load(address)) {
+          const std::int64_t compute_ns = loaded->compute_ns;
+          return {serve_loaded(ticket, address.call, std::move(*loaded)), point_source::loaded, compute_ns};
+        }
+      }
+      if (step == detail::point_step::load) {
+        return {};
+      }
+      std::unique_ptr<compute_lock> lock;
+      if (m_store && m_mode != mode::readonly) {
+        auto attempt = guarded("lock", [&] {
+          return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...));
+        });
+        if (attempt && attempt->outcome == lock_outcome::busy) {
+          return outcome{std::nullopt, point_source::busy, 0};
+        }
+        lock = attempt ? std::move(attempt->lock) : nullptr;
+        if (lock && may_load_store) {
+          if (auto loaded = load(address)) {
+            const std::int64_t compute_ns = loaded->compute_ns;
+            return {serve_loaded(ticket, address.call, std::move(*loaded)), point_source::loaded, compute_ns};
+          }
+        }
+      }
+      const auto started = std::chrono::steady_clock::now();
+      result_type value = compute_and_store(ticket, address, parts, std::forward<Params>(params)...);
+      return {std::move(value), point_source::computed, elapsed_ns(started)};
+    }
+  }
+
   // The key these arguments are cached under.
   [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const { return hash_call(params...).call; }
 
@@ -320,10 +402,6 @@ private:
       r.parts.body = find_body_signature(r.parts.name).value_or("");
       r.id.name = r.parts.name;
       r.id.identity = r.parts.hash();
-      if (r.parts.body.empty() && verbose_from_environment()) {
-        log(log_level::info, r.id.name + ": body changes are not tracked (no build-time signature from "
-                                         "recall-sign); bump recall::version<\"...\"> when its code changes");
-      }
       return r;
     }();
     return resolved;
@@ -382,6 +460,7 @@ private:
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
+    m_warn_untracked = opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
     m_lock_wait = opts.lock_wait;
     m_mapped_verification = opts.mapped_verification;
     if (opts.scope) {
@@ -450,6 +529,9 @@ private:
     if (m_mode == mode::off) {
       return m_target.invoke(std::forward<Params>(params)...);
     }
+    if (m_warn_untracked && !s_untracked_checked.load(std::memory_order_relaxed)) [[unlikely]] {
+      warn_if_untracked();
+    }
     const auto parts = hash_call(std::as_const(params)...);
     const entry_address address{identity().id, parts.call};
     const bool may_load = kind == call_kind::cached;
@@ -461,6 +543,9 @@ private:
         m_stats->hit(compute_ns);
         if (m_verbose) {
           log_event("hit", address, "memory", std::chrono::steady_clock::now() - started);
+        }
+        if (m_explain) {
+          explain_hit(address);
         }
         return std::move(*value);
       }
@@ -485,6 +570,9 @@ private:
       const bool may_load_store = may_load && m_store && m_mode != mode::refresh;
       if (may_load_store) {
         if (auto loaded = load(address)) {
+          if (m_explain) {
+            explain_hit(address);
+          }
           return serve_loaded(ticket, address.call, std::move(*loaded));
         }
       }
@@ -494,6 +582,9 @@ private:
         lock = guarded("lock", [&] { return m_store->lock_for_compute(address, m_lock_wait); }).value_or(nullptr);
         if (lock && may_load_store) {
           if (auto loaded = load(address)) {
+            if (m_explain) {
+              explain_hit(address);
+            }
             return serve_loaded(ticket, address.call, std::move(*loaded));
           }
         }
@@ -640,6 +731,9 @@ private:
       payload = std::move(entry.payload);
     }
     m_stats->misses.fetch_add(1, std::memory_order_relaxed);
+    m_stats->compute_ns.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(compute_time).count()),
+        std::memory_order_relaxed);
     flush_stats_if_due();
     if (m_verbose) {
       log_event("miss", address, m_store ? m_store->locate(address) : std::string{"memory"}, compute_time);
@@ -655,6 +749,10 @@ private:
       ticket.publish([&] { return std::make_shared<const result_type>(result); });
     }
     return result;
+  }
+
+  static std::int64_t elapsed_ns(std::chrono::steady_clock::time_point started) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count();
   }
 
   // What the entry tells tools and miss explanations about this call.
@@ -674,13 +772,38 @@ private:
     for (const auto& digest : hash_globals(typename policies::globals_type{})) {
       m.global_digests.push_back(digest.hex());
     }
-    m.host = host_name();
+    m.host = host_name() + ":" + std::to_string(::getpid());
     return m;
   }
 
   template <auto... Gs>
   static std::vector<std::string> global_names(globals<Gs...>) {
     return {normalize_name(raw_value_name<Gs>())...};
+  }
+
+  // The first call of a function without a build-time body signature in this process says so,
+  // once per function name (warn_once), at the default verbosity: its cached results outlive
+  // changes to its code.
+  void warn_if_untracked() {
+    s_untracked_checked.store(true, std::memory_order_relaxed);
+    const auto& id = identity();
+    if (!id.parts.body.empty()) {
+      return;
+    }
+    warn_once("untracked " + id.id.name,
+              id.id.name + ": its code is not tracked (no body signature from recall-sign), so results computed "
+                           "by older code are reused after it changes; fix: recall_add_signatures(<target>) in "
+                           "CMake or the recall-sign custom_target in meson (docs/SIGNATURES.md); silence: "
+                           "RECALL_UNTRACKED=quiet");
+  }
+
+  // RECALL_EXPLAIN on a hit: only a hit on a function whose code is not tracked needs explaining.
+  static void explain_hit(const entry_address& address) {
+    const auto& id = identity();
+    if (id.parts.body.empty()) {
+      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() + ": body untracked (no recall-sign "
+                           "signature); this result may have been computed by older code of " + id.id.name);
+    }
   }
 
   // Logs which part of the key differs from the nearest cached entry of this function.
@@ -718,14 +841,14 @@ private:
     }
     if (nearest == nullptr) {
       const auto& other = entries.front().manifest;
-      std::string why = "the function identity changed (" + std::to_string(entries.size()) + " entries of " +
-                        id.id.name + " have another identity: ";
+      std::string why = "the function identity changed (" + count_of(entries.size(), "entry", "entries") + " of " +
+                        id.id.name + (entries.size() == 1 ? " has" : " have") + " another identity: ";
       if (other.version != id.parts.version) {
         why += "version tag '" + other.version + "' -> '" + id.parts.version + "'";
       } else if (other.signature != id.parts.signature) {
-        why += "signature " + other.signature + " -> " + id.parts.signature;
+        why += "parameter types " + other.signature + " -> " + id.parts.signature;
       } else {
-        why += "same name, signature and version: the function's body changed";
+        why += "same name, parameter types and version: the function's body changed";
       }
       return why + ")";
     }
@@ -747,7 +870,7 @@ private:
     if (why.empty()) {
       why = "every part matches an entry written under another key layout";
     }
-    return why + " (nearest of " + std::to_string(entries.size()) + " entries: " + m.label + ")";
+    return why + " (nearest of " + count_of(entries.size(), "entry", "entries") + ": " + m.label + ")";
   }
 
   static std::string id_argument_type(std::size_t i) {
@@ -827,6 +950,10 @@ private:
   recall::mode m_mode = mode::reuse;
   bool m_verbose = false;
   bool m_explain = false;
+  bool m_warn_untracked = true;
+  // Whether this function's first call (by any memoize object of this type) looked for its
+  // body signature; relaxed: a second warn_if_untracked is harmless, warn_once dedups.
+  static inline std::atomic<bool> s_untracked_checked{false};
   std::chrono::milliseconds m_lock_wait{0};
   verification m_mapped_verification = verification::checksum;
   std::optional<recall::key> m_scope_digest;

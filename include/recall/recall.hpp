@@ -25,3 +25,4 @@
 #include <recall/stores/store.hpp>
 #include <recall/stores/compression.hpp>
 #include <recall/stores/verification.hpp>
+#include <recall/sweep.hpp>

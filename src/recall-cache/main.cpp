@@ -1,5 +1,6 @@
-// recall-cache: inspect and manage a recall cache (info, ls, show, prune, clear, verify, export,
-// import), a directory or, for info, ls, clear and prune, a Redis server (--redis URL) or an S3 bucket (--s3 URL).
+// recall-cache: inspect and manage a recall cache (info, ls, show, running, prune, clear, verify,
+// export, import), a directory or, for info, ls, clear and prune (and running, for Redis), a Redis
+// server (--redis URL) or an S3 bucket (--s3 URL).
 //
 // Exit codes (also in --help and docs/CLI.md): 0 success; 1 the operation failed, verify found
 // damaged entries, or import rejected entries or stopped early; 2 a bad command line (one line
@@ -23,6 +24,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <recall/identity/function_identity.hpp>
 #include <recall/management/archive.hpp>
 #include <recall/management/cache_inspection.hpp>
 #include <recall/management/pack_management.hpp>
@@ -48,6 +50,9 @@ std::string human_size(std::uint64_t bytes) {
   }
   return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
+
+// "1 entry", "3 entries".
+std::string entry_count(std::uint64_t n) { return fmt::format("{} {}", n, n == 1 ? "entry" : "entries"); }
 
 std::string human_duration(std::chrono::nanoseconds d) {
   const double s = std::chrono::duration<double>(d).count();
@@ -88,6 +93,7 @@ nlohmann::json to_json(const recall::entry_record& r) {
           {"created", unix_seconds(r.created)},
           {"last_use", unix_seconds(r.last_use)},
           {"compute_ns", r.compute_time.count()},
+          {"superseded", r.superseded},
           {"path", r.path.string()}};
 }
 
@@ -122,17 +128,25 @@ nlohmann::json to_json(const recall::function_summary& f) {
           {"stores", f.stats.stores},
           {"saved_ns", f.stats.saved_ns},
           {"oldest", unix_seconds(f.oldest)},
-          {"newest", unix_seconds(f.newest)}};
+          {"newest", unix_seconds(f.newest)},
+          {"last_use", unix_seconds(f.last_use)},
+          {"superseded", f.superseded}};
 }
 
 void print_functions(const std::vector<recall::function_summary>& functions, bool verbose) {
-  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "hits", "misses",
-             "saved", "oldest", "newest");
+  // A function name with several identity folders (versions of its code) marks which is current.
+  std::map<std::string, int> versions;
   for (const auto& f : functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}\n", f.name.substr(0, 40), f.entries,
+    versions[f.name] += 1;
+  }
+  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", "function", "entries", "size", "hits",
+             "misses", "saved", "oldest", "newest", "version");
+  for (const auto& f : functions) {
+    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", f.name.substr(0, 40), f.entries,
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
-               age(f.newest));
+               age(f.newest),
+               f.superseded ? "superseded (prune --superseded removes it)" : versions[f.name] > 1 ? "current" : "");
     if (verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
@@ -185,7 +199,7 @@ int run_info(const std::filesystem::path& root, const std::string& scope, bool j
     print_functions(info.functions, verbose);
   }
   for (const auto& p : info.partitions) {
-    fmt::print("\npartition {}: {} entries, {}{}\n", p.name, p.entries, human_size(p.bytes),
+    fmt::print("\npartition {}: {}, {}{}\n", p.name, entry_count(p.entries), human_size(p.bytes),
                p.damaged != 0 ? fmt::format(", {} damaged", p.damaged) : std::string{});
     if (!p.functions.empty()) {
       print_functions(p.functions, verbose);
@@ -208,11 +222,15 @@ int run_ls(const std::filesystem::path& root, const std::string& function, const
   // The partition column is there only when some entry has one: a cache without partitions
   // lists as it always did.
   const bool partitioned = std::any_of(entries.begin(), entries.end(), [](const auto& r) { return !r.partition.empty(); });
+  if (!entries.empty()) {
+    fmt::print("{:<32}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}  {}\n", "key", "size", "created", "last use", "compute",
+               partitioned ? fmt::format("{:<{}}  ", "partition", 17) : std::string{}, "function", "arguments");
+  }
   for (const auto& r : entries) {
-    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}  {}\n", r.call.hex(), human_size(r.size), age(r.created),
+    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}{}  {}\n", r.call.hex(), human_size(r.size), age(r.created),
                age(r.last_use), human_duration(r.compute_time),
                partitioned ? fmt::format("{:<{}}  ", r.partition.empty() ? "-" : r.partition, 17) : std::string{},
-               r.manifest.function, r.manifest.label);
+               r.manifest.function, r.superseded ? " (superseded)" : "", r.manifest.label);
   }
   return 0;
 }
@@ -233,7 +251,7 @@ int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
     return 1;
   }
   if (found.size() > 1) {
-    fmt::print(stderr, "recall-cache: '{}' matches {} entries; give more digits\n", key_prefix, found.size());
+    fmt::print(stderr, "recall-cache: '{}' matches {}; give more digits\n", key_prefix, entry_count(found.size()));
     return 1;
   }
   const auto& r = found.front();
@@ -241,17 +259,59 @@ int run_show(const std::filesystem::path& root, const std::string& key_prefix) {
   fmt::print("key          {}\nfunction     {}\nsignature    {}\nversion      {}\nidentity     {}\nlabel        {}\n",
              r.call.hex(), m.function, m.signature, m.version.empty() ? "(none)" : m.version, r.identity.hex(),
              m.label);
+  // The body signature is part of the identity but not of the manifest: an identity that hashes
+  // as "body untracked" with the manifest's parts was written without one.
+  const auto untracked = [&](recall::identity_kind kind) {
+    return recall::function_identity{kind, m.function, m.signature, m.version, {}}.hash() == r.identity;
+  };
+  fmt::print("body         {}\n", untracked(recall::identity_kind::function) || untracked(recall::identity_kind::named)
+                                        ? "untracked (no recall-sign signature: older code's results are reused)"
+                                        : "tracked (a recall-sign signature; entries do not record it)");
   if (!r.partition.empty()) {
     fmt::print("partition    {}\n", r.partition);
   }
-  fmt::print("size         {}\ncreated      {}\nlast use     {}\ncompute time {}\nhost         {}\npath         {}\n",
-             human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), m.host,
+  // "<host>:<pid>" since sweeps; older entries name the host only.
+  const auto colon = m.host.rfind(':');
+  const std::string host = colon == std::string::npos ? m.host : m.host.substr(0, colon);
+  const std::string process = colon == std::string::npos ? std::string{"(not recorded)"} : m.host.substr(colon + 1);
+  fmt::print("size         {}\ncreated      {}\nlast use     {}\ncompute time {}\nhost         {}\nprocess      {}\n"
+             "path         {}\n",
+             human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), host, process,
              r.path.string());
   for (std::size_t i = 0; i < m.argument_digests.size(); ++i) {
     fmt::print("argument {}   {}  {}\n", i, m.argument_digests[i], i < m.argument_types.size() ? m.argument_types[i] : "");
   }
   for (std::size_t i = 0; i < m.global_digests.size(); ++i) {
     fmt::print("global       {}  {}\n", m.global_digests[i], i < m.global_names.size() ? m.global_names[i] : "");
+  }
+  return 0;
+}
+
+// The computations under way, one line each (key, function folder, host, pid, since, label),
+// oldest first; or a JSON array.
+template <class Running>
+int print_running(std::vector<Running> running, bool json) {
+  std::sort(running.begin(), running.end(), [](const auto& a, const auto& b) { return a.holder.since < b.holder.since; });
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : running) {
+      out.push_back({{"key", r.call.hex()},
+                     {"folder", r.folder},
+                     {"host", r.holder.host},
+                     {"pid", r.holder.pid},
+                     {"since", std::chrono::duration_cast<std::chrono::milliseconds>(r.holder.since.time_since_epoch()).count() / 1000},
+                     {"label", r.holder.label}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  if (running.empty()) {
+    fmt::print("no computations under way\n");
+    return 0;
+  }
+  for (const auto& r : running) {
+    fmt::print("{}  {}  {}  pid {}  since {}  {}\n", r.call.hex(), r.folder, r.holder.host.empty() ? "-" : r.holder.host,
+               r.holder.pid, age(r.holder.since), r.holder.label);
   }
   return 0;
 }
@@ -264,12 +324,12 @@ bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& wh
     return true;
   }
   if (::isatty(STDIN_FILENO) == 0) {
-    fmt::print(stderr, "recall-cache: clear would remove {} entries of {}; without a terminal to ask, pass --force\n", entries,
+    fmt::print(stderr, "recall-cache: clear would remove {} of {}; without a terminal to ask, pass --force\n", entry_count(entries),
                what);
     exit_code = 2;
     return false;
   }
-  fmt::print("remove {} entries ({}) of {} from {}? [y/N] ", entries, human_size(bytes), what, where);
+  fmt::print("remove {} ({}) of {} from {}? [y/N] ", entry_count(entries), human_size(bytes), what, where);
   std::fflush(stdout);
   std::string answer;
   std::getline(std::cin, answer);
@@ -289,7 +349,7 @@ int run_clear(const std::filesystem::path& root, const std::string& function, co
   const std::string what = (function.empty() ? "every function" : "'" + function + "'") +
                            (scope.empty() ? std::string{} : " in partition " + scope);
   if (dry) {
-    fmt::print("would remove {} entries ({}) of {}\n", preview.entries, human_size(preview.bytes), what);
+    fmt::print("would remove {} ({}) of {}\n", entry_count(preview.entries), human_size(preview.bytes), what);
     return 0;
   }
   if (preview.entries == 0) {
@@ -302,7 +362,7 @@ int run_clear(const std::filesystem::path& root, const std::string& function, co
   }
   const auto done = pack ? recall::pack_clear(root, function, recall::dry_run::no)
                          : recall::clear(root, function, recall::dry_run::no, terminal_progress(), scope);
-  fmt::print("removed {} entries ({})\n", done.entries, human_size(done.bytes));
+  fmt::print("removed {} ({})\n", entry_count(done.entries), human_size(done.bytes));
   return 0;
 }
 
@@ -348,7 +408,24 @@ struct prune_request {
 
 std::string_view reason_text(recall::prune_reason r) { return r == recall::prune_reason::age ? "unused too long" : "over the limits"; }
 
-int run_prune(const std::filesystem::path& root, const prune_request& request) {
+int run_prune(const std::filesystem::path& root, const prune_request& request, bool superseded) {
+  if (superseded) {
+    if (recall::is_pack_root(root)) {
+      fmt::print(stderr, "recall-cache: prune --superseded works on directory caches (not pack stores) and --s3\n");
+      return 2;
+    }
+    if (!request.function.empty()) {
+      fmt::print(stderr, "recall-cache: prune --superseded works on every function (no --function)\n");
+      return 2;
+    }
+    const auto removed = recall::prune_superseded(root, request.dry ? recall::dry_run::yes : recall::dry_run::no,
+                                                  terminal_progress(), request.scope);
+    fmt::print("{} {} of superseded versions ({})\n", request.dry ? "would remove" : "removed",
+               entry_count(removed.entries), human_size(removed.bytes));
+    if (request.max_size.empty() && !request.max_count && request.max_age.empty()) {
+      return 0;
+    }
+  }
   recall::prune_options options = request.options();
   options.progress = terminal_progress();
   const auto report = recall::is_pack_root(root) ? recall::pack_prune(root, options) : recall::prune(root, options);
@@ -361,9 +438,9 @@ int run_prune(const std::filesystem::path& root, const prune_request& request) {
   for (const auto& [path, why] : report.failures) {
     fmt::print(stderr, "recall-cache: cannot remove {}: {}\n", path.string(), why);
   }
-  fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.dry ? "would remove" : "removed",
-             report.removed_entries, report.considered_entries, human_size(report.removed_bytes),
-             human_size(report.considered_bytes), report.kept_entries, human_size(report.kept_bytes));
+  fmt::print("{} {} of {} ({} of {}); {} ({}) kept\n", request.dry ? "would remove" : "removed",
+             report.removed_entries, entry_count(report.considered_entries), human_size(report.removed_bytes),
+             human_size(report.considered_bytes), entry_count(report.kept_entries), human_size(report.kept_bytes));
   return report.failures.empty() ? 0 : 1;
 }
 
@@ -373,7 +450,7 @@ int run_export(const std::filesystem::path& root, const std::string& file, const
   for (const auto& [path, why] : report.skipped) {
     fmt::print(stderr, "recall-cache: left out damaged entry {}: {}\n", path.string(), why);
   }
-  fmt::print("exported {} entries ({}) to {}{}\n", report.entries, human_size(report.bytes), file,
+  fmt::print("exported {} ({}) to {}{}\n", entry_count(report.entries), human_size(report.bytes), file,
              report.skipped.empty() ? "" : fmt::format("; {} damaged entries left out", report.skipped.size()));
   return 0;
 }
@@ -510,7 +587,7 @@ int run_redis_clear(redis_target& r, const std::string& function, bool force, bo
   }
   const std::string what = function.empty() ? "every function" : "'" + function + "'";
   if (dry) {
-    fmt::print("would remove {} entries ({}) of {}\n", entries.size(), human_size(bytes), what);
+    fmt::print("would remove {} ({}) of {}\n", entry_count(entries.size()), human_size(bytes), what);
     return 0;
   }
   if (entries.empty() && !function.empty()) {
@@ -522,7 +599,7 @@ int run_redis_clear(redis_target& r, const std::string& function, bool force, bo
     return code;
   }
   const std::size_t removed = r.store->clear(function);
-  fmt::print("removed {} entries\n", removed);
+  fmt::print("removed {}\n", entry_count(removed));
   return 0;
 }
 
@@ -655,7 +732,7 @@ int run_s3_clear(recall::s3_store& store, const std::string& function, bool forc
   }
   const std::string what = function.empty() ? "every function" : "'" + function + "'";
   if (dry) {
-    fmt::print("would remove {} entries ({}) of {}\n", entries.size(), human_size(bytes), what);
+    fmt::print("would remove {} ({}) of {}\n", entry_count(entries.size()), human_size(bytes), what);
     return 0;
   }
   if (entries.empty()) {
@@ -670,7 +747,7 @@ int run_s3_clear(recall::s3_store& store, const std::string& function, bool forc
   for (const auto& e : entries) {
     removed += store.remove_object(e.object) ? 1 : 0;
   }
-  fmt::print("removed {} entries\n", removed);
+  fmt::print("removed {}\n", entry_count(removed));
   return 0;
 }
 
@@ -773,7 +850,7 @@ int main(int argc, char** argv) {
   std::string redis_prefix = "recall";
   app.add_option("--redis", redis_url,
                  "work on the Redis store at URL (redis://[user:password@]host:port/db or unix:///path) instead of the "
-                 "directory; for info, ls, clear and prune");
+                 "directory; for info, ls, running, clear and prune");
   app.add_option("--redis-prefix", redis_prefix, "the Redis store's key prefix (default: recall)");
   std::string s3_url;
   app.add_option("--s3", s3_url,
@@ -804,6 +881,9 @@ int main(int argc, char** argv) {
   auto* show = app.add_subcommand("show", "one entry's manifest");
   show->add_option("key", key_prefix, "the entry's key, or its first digits (at least 4)")->required();
 
+  auto* running = app.add_subcommand("running", "computations under way: function, key, host, pid, since, arguments");
+  running->add_flag("--json", json, "machine-readable output");
+
   prune_request pruning;
   auto* prune = app.add_subcommand("prune", "remove entries until the cache is within a size, a count and an age");
   prune->add_option("--max-size", pruning.max_size, "keep at most this many bytes (500M, 5G, 1.5G, 1048576)")
@@ -821,8 +901,8 @@ int main(int argc, char** argv) {
   prune->add_flag("--verbose", pruning.verbose, "list every entry removed");
   bool superseded = false;
   prune->add_flag("--superseded", superseded,
-                  "with --s3: also remove the entries of older versions of each function (folders of the same name "
-                  "whose newest save is older than another's)");
+                  "also remove the entries of older versions of each function: of the identity folders of one "
+                  "function name, all but the one written or read most recently (with --s3: saved most recently)");
   add_scope(prune, pruning.scope);
 
   bool force = false;
@@ -861,8 +941,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
     return 2;
   }
-  if (superseded && s3_url.empty()) {
-    fmt::print(stderr, "recall-cache: prune --superseded works with --s3 only\n");
+  if (superseded && !redis_url.empty()) {
+    fmt::print(stderr, "recall-cache: prune --superseded works with cache directories and --s3 only\n");
     return 2;
   }
 
@@ -871,8 +951,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "recall-cache: --s3 and --redis name two different stores: pick one\n");
       return 2;
     }
-    if (*show || *verify || *export_verb || *import_verb) {
-      fmt::print(stderr, "recall-cache: --s3 works with info, ls, clear and prune only\n");
+    if (*show || *verify || *export_verb || *import_verb || *running) {
+      fmt::print(stderr, "recall-cache: --s3 works with info, ls, clear and prune only (an S3 store takes no compute "
+                         "locks, so it has no running computations to list)\n");
       return 2;
     }
     if (!scope.empty() || !pruning.scope.empty()) {
@@ -912,7 +993,7 @@ int main(int argc, char** argv) {
 
   if (!redis_url.empty()) {
     if (*show || *verify || *export_verb || *import_verb) {
-      fmt::print(stderr, "recall-cache: --redis works with info, ls, clear and prune only\n");
+      fmt::print(stderr, "recall-cache: --redis works with info, ls, running, clear and prune only\n");
       return 2;
     }
     if (!scope.empty() || !pruning.scope.empty()) {
@@ -932,6 +1013,9 @@ int main(int argc, char** argv) {
       }
       if (*ls) {
         return run_redis_ls(target, function, json);
+      }
+      if (*running) {
+        return print_running(target.store->running_computations(), json);
       }
       if (*clear) {
         return run_redis_clear(target, function, force, dry);
@@ -966,8 +1050,11 @@ int main(int argc, char** argv) {
     if (*show) {
       return run_show(root, key_prefix);
     }
+    if (*running) {
+      return print_running(recall::directory_store::running_computations(root), json);
+    }
     if (*prune) {
-      return run_prune(root, pruning);
+      return run_prune(root, pruning, superseded);
     }
     if (*clear) {
       return run_clear(root, function, scope, force, dry);

@@ -5,13 +5,18 @@
 #include "analyze.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
+
+#include <dlfcn.h>
 
 #include <recall/detail/identity/type_name.hpp>
 #include <recall/detail/key/xxh3.hpp>
@@ -79,6 +84,33 @@ std::vector<compile_command> load_database(const fs::path& path) {
 bool is_under(const fs::path& file, const fs::path& directory) {
   const fs::path relative = file.lexically_relative(directory);
   return !relative.empty() && *relative.begin() != ".." && relative != ".";
+}
+
+// Whether `file`, under the project root, belongs to recall itself rather than to the project:
+// recall's headers (.../include/recall/..., next to recall/memoize.hpp) or anything in a copy of
+// recall's source tree below the root (subprojects/recall, a CMake third_party/recall), found by
+// its include/recall/memoize.hpp. Such files are neither hashed nor named in the depfile, like
+// any other library's.
+bool is_recall_file(const fs::path& file, const fs::path& root) {
+  std::error_code ec;
+  for (fs::path dir = file.parent_path(); is_under(dir, root) || dir == root; dir = dir.parent_path()) {
+    if (dir.filename() == "recall" && dir.parent_path().filename() == "include" &&
+        fs::exists(dir / "memoize.hpp", ec)) {
+      return true;
+    }
+    if (dir != root && fs::exists(dir / "include" / "recall" / "memoize.hpp", ec)) return true;
+    if (dir == root) break;
+  }
+  return false;
+}
+
+// Translation units read when none is named: the database entries under the root, except those
+// of the root's meson subprojects (third-party code) and of recall itself.
+bool is_project_translation_unit(const fs::path& file, const fs::path& root) {
+  if (!is_under(file, root)) return false;
+  const fs::path relative = file.lexically_relative(root);
+  if (*relative.begin() == "subprojects") return false;
+  return !is_recall_file(file, root);
 }
 
 // Where a cursor sits: its file (as libclang's handle) and offset, after macro expansion.
@@ -165,6 +197,26 @@ public:
         this);
   }
 
+  // The functions a translation unit that does not parse defines in its main file, as far as
+  // libclang's error recovery got: what the warning about it names.
+  static std::vector<std::string> functions_defined_in_main_file(CXTranslationUnit tu) {
+    std::vector<std::string> out;
+    const auto walk_decls = [&out](const auto& self, CXCursor parent) -> void {
+      for (const CXCursor c : cx::children(parent)) {
+        if (clang_Location_isFromMainFile(clang_getCursorLocation(c)) == 0) continue;
+        const CXCursorKind k = cx::kind(c);
+        if (k == CXCursor_Namespace || is_transparent(c) || cx::is_record_kind(k)) {
+          self(self, c);
+        } else if (cx::is_function_kind(k) && clang_isCursorDefinition(c) != 0) {
+          const std::string name = display_of(c);
+          if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+        }
+      }
+    };
+    walk_decls(walk_decls, clang_getTranslationUnitCursor(tu));
+    return out;
+  }
+
 private:
   struct context {
     node* owner = nullptr; // the node whose uses are being collected; null: look for roots only
@@ -189,7 +241,7 @@ private:
     const fs::path absolute = real.empty() ? canonical_path(cx::take(clang_getFileName(file)), m_directory)
                                            : (m_directory / real).lexically_normal();
     std::optional<std::string> result;
-    if (is_under(absolute, m_root)) {
+    if (is_under(absolute, m_root) && !is_recall_file(absolute, m_root)) {
       result = absolute.lexically_relative(m_root).generic_string();
       m_out.files.insert(absolute.string());
     }
@@ -625,10 +677,17 @@ private:
   std::map<std::string, CXCursor> m_macros;
 };
 
+// A compiler error, formatted with its location; `in_project`: located in a project file.
+struct parse_error {
+  std::string text;
+  bool in_project = true;
+  bool fatal = false; // the parse stopped there (a missing header): the rest of the file is not read
+};
+
 // Errors that stop recall-sign: located errors in the sources. Driver complaints about
 // arguments clang does not know (g++-only flags) are not about the code and are ignored.
-std::vector<std::string> parse_errors(CXTranslationUnit tu) {
-  std::vector<std::string> out;
+std::vector<parse_error> parse_errors(CXTranslationUnit tu, const fs::path& root, const fs::path& directory) {
+  std::vector<parse_error> out;
   const unsigned n = clang_getNumDiagnostics(tu);
   for (unsigned i = 0; i < n; ++i) {
     const cx::diagnostic_handle d{clang_getDiagnostic(tu, i)};
@@ -638,7 +697,15 @@ std::vector<std::string> parse_errors(CXTranslationUnit tu) {
     CXFile file = nullptr;
     clang_getExpansionLocation(clang_getDiagnosticLocation(d.get()), &file, nullptr, nullptr, nullptr);
     if (file == nullptr && text.starts_with("unknown argument")) continue;
-    out.push_back(cx::take(clang_formatDiagnostic(d.get(), CXDiagnostic_DisplaySourceLocation | CXDiagnostic_DisplayColumn)));
+    parse_error e;
+    e.text = cx::take(clang_formatDiagnostic(d.get(), CXDiagnostic_DisplaySourceLocation | CXDiagnostic_DisplayColumn));
+    e.fatal = severity == CXDiagnostic_Fatal;
+    if (file != nullptr) {
+      const std::string real = cx::take(clang_File_tryGetRealPathName(file));
+      const fs::path path = canonical_path(real.empty() ? cx::take(clang_getFileName(file)) : real, directory);
+      e.in_project = is_under(path, root) && !is_recall_file(path, root);
+    }
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -657,6 +724,93 @@ public:
 private:
   fs::path m_saved;
 };
+
+// The line of the first `recall::memoize` or `recall::memoize_as` in a file, read token by token
+// (this works on a file that does not parse: lexing needs no headers).
+std::optional<unsigned> memoize_line(CXTranslationUnit tu, const fs::path& path) {
+  const CXFile file = clang_getFile(tu, path.c_str());
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (file == nullptr || ec) return std::nullopt;
+  const CXSourceRange range = clang_getRange(clang_getLocationForOffset(tu, file, 0),
+                                             clang_getLocationForOffset(tu, file, static_cast<unsigned>(size)));
+  CXToken* tokens = nullptr;
+  unsigned count = 0;
+  clang_tokenize(tu, range, &tokens, &count);
+  std::optional<unsigned> out;
+  for (unsigned i = 0; i + 2 < count && !out; ++i) {
+    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier || cx::take(clang_getTokenSpelling(tu, tokens[i])) != "recall" ||
+        cx::take(clang_getTokenSpelling(tu, tokens[i + 1])) != "::") {
+      continue;
+    }
+    const std::string name = cx::take(clang_getTokenSpelling(tu, tokens[i + 2]));
+    if (name == "memoize" || name == "memoize_as") {
+      unsigned line = 0;
+      clang_getSpellingLocation(clang_getTokenLocation(tu, tokens[i]), nullptr, &line, nullptr, nullptr);
+      out = line;
+    }
+  }
+  clang_disposeTokens(tu, tokens, count);
+  return out;
+}
+
+// libclang's resource directory (stddef.h, the intrinsics, and omp.h when LLVM's OpenMP is
+// installed), found as clang finds its own: <directory of the library>/clang/<major version>.
+// Empty when it is not there; libclang then uses its built-in guess.
+fs::path libclang_resource_directory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(&clang_createIndex)), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return {};
+  }
+  std::error_code ec;
+  const fs::path library = fs::canonical(info.dli_fname, ec);
+  if (ec) return {};
+  const std::string version = cx::take(clang_getClangVersion()); // "Debian clang version 16.0.6 (...)"
+  const std::size_t at = version.find("version ");
+  if (at == std::string::npos) return {};
+  const std::size_t start = at + 8;
+  const std::string major = version.substr(start, version.find_first_not_of("0123456789", start) - start);
+  const fs::path directory = library.parent_path() / "clang" / major;
+  return fs::exists(directory / "include" / "stddef.h", ec) ? directory : fs::path{};
+}
+
+// The compiler a compile command runs (behind ccache or sccache), as a path if it is one.
+std::string compiler_of(const std::vector<std::string>& command, const fs::path& directory) {
+  if (command.empty()) return {};
+  std::size_t i = 0;
+  const std::string first = fs::path{command[0]}.filename().string();
+  if ((first == "ccache" || first == "sccache" || first == "distcc") && command.size() > 1) i = 1;
+  const std::string& program = command[i];
+  return program.find('/') != std::string::npos ? canonical_path(program, directory).string() : program;
+}
+
+// The compiler's own `#include <...>` directories, as it lists them with -v: what clangd's
+// --query-driver learns. g++'s own folder holds omp.h, which clang's resource directory lacks
+// unless LLVM's OpenMP is installed. Empty when the compiler cannot be run.
+std::vector<std::string> compiler_include_directories(const std::string& compiler) {
+  std::vector<std::string> out;
+  if (compiler.empty() || compiler.find('\'') != std::string::npos) return out;
+  const std::string shell = "'" + compiler + "' -E -x c++ -v /dev/null 2>&1 >/dev/null </dev/null";
+  const std::unique_ptr<FILE, int (*)(FILE*)> pipe{::popen(shell.c_str(), "r"), &::pclose};
+  if (!pipe) return out;
+  std::string text;
+  std::array<char, 4096> buffer{};
+  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) text.append(buffer.data(), n);
+  const std::size_t begin = text.find("#include <...> search starts here:\n");
+  const std::size_t end = text.find("End of search list.", begin);
+  if (begin == std::string::npos || end == std::string::npos) return out;
+  std::size_t line = text.find('\n', begin) + 1;
+  while (line < end) {
+    const std::size_t next = text.find('\n', line);
+    std::string dir = text.substr(line, next - line);
+    dir.erase(0, dir.find_first_not_of(' '));
+    if (const auto framework = dir.find(" (framework directory)"); framework != std::string::npos) dir.erase(framework);
+    if (!dir.empty()) out.push_back(fs::path{dir}.lexically_normal().string());
+    line = next + 1;
+  }
+  return out;
+}
 
 } // namespace
 
@@ -795,13 +949,21 @@ project analyze(const analysis_options& options, std::ostream& log) {
   std::vector<const compile_command*> selected;
   std::set<fs::path> seen;
   if (options.sources.empty()) {
-    // Every entry but generated sources not generated yet (another target's recall-sign output,
-    // for one): a missing file in the directory its compiler runs in.
+    // Every project entry but generated sources not generated yet (another target's recall-sign
+    // output, for one): a missing file in the directory its compiler runs in.
     for (const compile_command& c : commands) {
       const bool pending = !fs::exists(c.file, ec) && is_under(c.file, canonical_path(c.directory, cwd));
-      if (!skip.contains(c.file) && !pending && seen.insert(c.file).second) selected.push_back(&c);
+      if (is_project_translation_unit(c.file, root) && !skip.contains(c.file) && !pending &&
+          seen.insert(c.file).second) {
+        selected.push_back(&c);
+      }
     }
-    if (selected.empty()) log << "recall-sign: warning: the compilation database lists no translation unit to read\n";
+    if (selected.empty()) {
+      throw failure("the compilation database " + options.database.string() + " lists no translation unit under " +
+                    root.string() + " (" + std::to_string(commands.size()) +
+                    (commands.size() == 1 ? " entry" : " entries") +
+                    "; is --root the project's source root, and is the database this project's?)");
+    }
   } else {
     for (const fs::path& source : options.sources) {
       const fs::path file = canonical_path(source, cwd);
@@ -810,7 +972,9 @@ project analyze(const analysis_options& options, std::ostream& log) {
       if (found == commands.end()) {
         throw failure(source.string() + " is not in the compilation database " + options.database.string());
       }
-      if (!skip.contains(file) && seen.insert(file).second) selected.push_back(&*found);
+      // Another target's recall-sign output, named in its target's sources, exists only once built.
+      const bool pending = !fs::exists(file, ec) && is_under(file, canonical_path(found->directory, cwd));
+      if (!skip.contains(file) && !pending && seen.insert(file).second) selected.push_back(&*found);
     }
   }
 
@@ -822,8 +986,25 @@ project analyze(const analysis_options& options, std::ostream& log) {
 
   project out;
   const cx::index_handle index{clang_createIndex(0, 0)};
+  const fs::path resource_directory = libclang_resource_directory();
+  std::map<std::string, std::vector<std::string>> compiler_directories;
+  std::vector<std::string> unparsed; // files that do not parse, relative to the root
   for (const compile_command* command : selected) {
-    const std::vector<std::string> arguments = clang_arguments(command->arguments);
+    std::vector<std::string> arguments = clang_arguments(command->arguments);
+    if (!resource_directory.empty()) {
+      arguments.insert(arguments.begin() + 1, {"-resource-dir", resource_directory.string()});
+    }
+    // The build's compiler's own directories last: clang's headers win, and only what clang
+    // lacks (g++'s omp.h, for one) comes from there.
+    const std::string compiler = compiler_of(command->arguments, command->directory);
+    auto directories = compiler_directories.find(compiler);
+    if (directories == compiler_directories.end()) {
+      directories = compiler_directories.emplace(compiler, compiler_include_directories(compiler)).first;
+    }
+    for (const std::string& d : directories->second) {
+      arguments.emplace_back("-idirafter");
+      arguments.push_back(d);
+    }
     std::vector<const char*> argv;
     argv.reserve(arguments.size());
     for (const std::string& a : arguments) argv.push_back(a.c_str());
@@ -840,15 +1021,53 @@ project analyze(const analysis_options& options, std::ostream& log) {
       throw failure(command->file.string() + ": libclang cannot parse it with its compile command (error " +
                     std::to_string(static_cast<int>(error)) + ")");
     }
-    const std::vector<std::string> errors = parse_errors(tu.get());
+    std::vector<parse_error> errors = parse_errors(tu.get(), root, command->directory);
+    // Errors only in headers outside the project (g++'s omp.h uses attributes clang 16 rejects),
+    // none fatal: clang recovered and the project's code is all there; read it, and say so once.
+    if (!errors.empty() && std::none_of(errors.begin(), errors.end(), [](const parse_error& e) {
+          return e.in_project || e.fatal;
+        })) {
+      const std::string text = command->file.string() + ": " + std::to_string(errors.size()) +
+                               (errors.size() == 1 ? " error" : " errors") +
+                               " in headers outside the project, ignored (first: " + errors.front().text + ")";
+      if (out.warnings.insert(text).second) log << "recall-sign: warning: " << text << "\n";
+      errors.clear();
+    }
     if (!errors.empty()) {
-      for (const std::string& e : errors) log << "recall-sign: " << e << "\n";
-      throw failure(command->file.string() + " does not parse (" + std::to_string(errors.size()) +
-                    (errors.size() == 1 ? " error" : " errors") + "); body signatures are not generated");
+      // A file that does not parse is skipped, not fatal: an unrelated file the build compiles
+      // with flags libclang cannot follow must not turn tracking off for the whole program.
+      // Only a file that memoizes functions is fatal: those functions would go untracked.
+      for (const parse_error& e : errors) log << "recall-sign: " << e.text << "\n";
+      const std::string what = command->file.string() + " does not parse (" + std::to_string(errors.size()) +
+                                (errors.size() == 1 ? " error" : " errors") + ")";
+      if (const auto line = memoize_line(tu.get(), command->file)) {
+        throw failure(what + " and memoizes functions (recall::memoize at line " + std::to_string(*line) +
+                      "); body signatures are not generated");
+      }
+      const std::vector<std::string> functions = tu_indexer::functions_defined_in_main_file(tu.get());
+      std::string names;
+      for (std::size_t i = 0; i < functions.size() && i < 10; ++i) names += (i == 0 ? "" : ", ") + functions[i];
+      if (functions.size() > 10) names += ", and " + std::to_string(functions.size() - 10) + " more";
+      log << "recall-sign: warning: " << what << "; changes to the functions it defines are not tracked"
+          << (functions.empty() ? std::string{} : ": " + names) << "\n";
+      unparsed.push_back(is_under(command->file, root) ? command->file.lexically_relative(root).generic_string()
+                                                      : command->file.string());
+      out.files.insert(command->file.string());
+      continue;
     }
     tu_indexer{tu.get(), root, command->directory, out, log}.run();
     out.files.insert(command->file.string());
     ++out.translation_units;
+  }
+  // A memoized function whose definition was in a file that does not parse cannot be followed.
+  if (!unparsed.empty()) {
+    for (const recall_sign::root& r : out.roots) {
+      if (out.nodes.contains(r.key)) continue;
+      std::string files;
+      for (const std::string& f : unparsed) files += (files.empty() ? "" : ", ") + f;
+      throw failure(r.names.front() + " (memoized at " + r.site.text() + ") is defined in no translation unit " +
+                    "that parses (" + files + " does not parse); body signatures are not generated");
+    }
   }
   return out;
 }

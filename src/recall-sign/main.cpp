@@ -26,7 +26,7 @@ namespace {
 
 constexpr std::string_view usage_text =
     "usage: recall-sign --compdb PATH --root DIR [--output FILE [--depfile FILE]] [--list]\n"
-    "                   [--explain NAME] [SOURCE...]\n"
+    "                   [--explain NAME] [[--source-dir DIR] SOURCE...]\n"
     "\n"
     "Hashes the definition of every function memoized with recall::memoize<&f> or\n"
     "recall::memoize_as<\"label\">(callable), together with every function, constant, enum, class\n"
@@ -39,9 +39,11 @@ constexpr std::string_view usage_text =
     "  --depfile FILE       write a Makefile depfile naming every project file read (with --output)\n"
     "  --list               print NAME<TAB>SIGNATURE for every memoized function\n"
     "  --explain NAME       print what went into NAME's signature, one ingredient per line\n"
+    "  --source-dir DIR     relative SOURCEs after it are relative to DIR (a CMake target's folder)\n"
     "  -h, --help           print this help\n"
     "  --version            print the version\n"
-    "  SOURCE...            translation units to read (default: every entry of the database)\n"
+    "  SOURCE...            translation units to read (default: every database entry under --root\n"
+    "                       but those of recall itself and of the root's subprojects/)\n"
     "\n"
     "Exit status: 0 done, 1 bad input (missing database, parse errors, unknown NAME), 2 usage error.\n";
 
@@ -64,10 +66,12 @@ struct command_line {
 command_line parse(int argc, char** argv) {
   command_line out;
   bool only_sources = false;
+  std::optional<fs::path> source_directory; // relative SOURCEs that follow are relative to it
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (only_sources || arg.empty() || arg.front() != '-' || arg == "-") {
-      out.sources.emplace_back(std::string{arg});
+      const fs::path source{std::string{arg}};
+      out.sources.push_back(source_directory && source.is_relative() ? *source_directory / source : source);
       continue;
     }
     if (arg == "--") {
@@ -97,6 +101,8 @@ command_line parse(int argc, char** argv) {
       out.output = value();
     } else if (name == "--depfile") {
       out.depfile = value();
+    } else if (name == "--source-dir") {
+      source_directory = value();
     } else if (name == "--explain") {
       out.explain = value();
     } else if (name == "--list") {

@@ -64,9 +64,9 @@ contains "size prune" "$out" "removed 1 of 1"
 populate node2
 check "clear without a terminal" 2 "$tool" "${r[@]}" clear
 check "clear FUNCTION --dry-run" 0 "$tool" "${r[@]}" clear sweep::relax --dry-run
-contains "clear dry run" "$out" "would remove 1 entries"
+contains "clear dry run" "$out" "would remove 1 entry"
 check "clear FUNCTION --force" 0 "$tool" "${r[@]}" clear sweep::relax --force
-contains "clear one" "$out" "removed 1 entries"
+contains "clear one" "$out" "removed 1 entry"
 # A lock key left behind (here: garbage without expiry, written by another client).
 exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'AUTH s3cret\r\nSET {helper:%s}:lock garbage\r\nQUIT\r\n' \
   "0123456789abcdef0123456789abcdef" >&3 && cat <&3 >/dev/null; exec 3<&-

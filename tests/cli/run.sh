@@ -26,12 +26,42 @@ check "info --json" 0 "$tool" info --json
 contains "info --json is json" "$out" '"entries": 1'
 check "ls" 0 "$tool" ls
 contains "ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
-key=$(echo "$out" | cut -c1-32)
+contains "ls has a header row" "$(echo "$out" | head -1)" "key                               "
+contains "ls header names the columns" "$(echo "$out" | head -1)" "function  arguments"
+key=$(echo "$out" | sed -n 2p | cut -c1-32)
 check "ls FUNCTION --json" 0 "$tool" ls physics::trajectory --json
 contains "ls --json has the key" "$out" "\"key\": \"$key\""
 check "show" 0 "$tool" show "${key:0:10}"
 contains "show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
+contains "show says the body is untracked" "$out" "body         untracked"
 check "show unknown key" 1 "$tool" show ffffffffffff
+
+# Three identities of one function (three versions of its code): info marks the one used most
+# recently current, prune --superseded keeps only it. The older two are copies of the folder
+# under other identity suffixes, their files made older.
+folder=$(cd "$RECALL_CACHE_DIR" && ls -d physics_trajectory-*)
+for old in 0000000a 0000000b; do
+  cp -r "$RECALL_CACHE_DIR/$folder" "$RECALL_CACHE_DIR/physics_trajectory-$old"
+  find "$RECALL_CACHE_DIR/physics_trajectory-$old" -name '*.rce' -exec touch -d '2 days ago' {} +
+done
+check "info with three versions" 0 "$tool" info
+[ "$(printf '%s\n' "$out" | grep -c ' superseded (prune --superseded removes it)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL info marks two superseded versions:"; echo "$out"; }
+[ "$(printf '%s\n' "$out" | grep -c ' current$')" = 1 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL info marks one current version:"; echo "$out"; }
+check "ls marks superseded entries" 0 "$tool" ls
+[ "$(printf '%s\n' "$out" | grep -c 'physics::trajectory (superseded)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL ls marks two superseded entries:"; echo "$out"; }
+check "prune --superseded --dry-run" 0 "$tool" prune --superseded --dry-run
+contains "dry run counts the old versions" "$out" "would remove 2 entries of superseded versions"
+check "prune --superseded --scope of a missing partition" 1 "$tool" prune --superseded --scope channels_00000000
+check "prune --superseded with --redis" 2 "$tool" --redis redis://127.0.0.1:1 prune --superseded
+check "prune --superseded" 0 "$tool" prune --superseded
+contains "prune --superseded removes them" "$out" "removed 2 entries of superseded versions"
+[ -z "$(find "$RECALL_CACHE_DIR/physics_trajectory-0000000a" "$RECALL_CACHE_DIR/physics_trajectory-0000000b" -name '*.rce')" ] &&
+  [ -n "$(find "$RECALL_CACHE_DIR/$folder" -name '*.rce')" ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL prune --superseded kept the wrong folder"; }
+rm -rf "$RECALL_CACHE_DIR/physics_trajectory-0000000a" "$RECALL_CACHE_DIR/physics_trajectory-0000000b"
 check "verify clean" 0 "$tool" verify
 contains "verify says none" "$out" "0 damaged entries"
 printf '\x01' | dd of="$(find "$RECALL_CACHE_DIR" -name '*.rce')" bs=1 seek=120 conv=notrunc 2>/dev/null
@@ -42,7 +72,7 @@ check "verify --repair" 0 "$tool" verify --repair
 check "clear without a terminal" 2 "$tool" clear
 contains "clear asks for --force" "$out" "pass --force"
 check "clear --dry-run" 0 "$tool" clear --dry-run
-contains "dry run counts" "$out" "would remove 1 entries"
+contains "dry run counts" "$out" "would remove 1 entry"
 check "clear --force" 0 "$tool" clear --force
 check "empty after clear" 0 "$tool" ls
 contains "nothing listed" "x$out" "x"
@@ -65,20 +95,20 @@ contains "bad size says what" "$(RECALL_CACHE_DIR=$RECALL_CACHE_DIR "$tool" prun
 check "prune needs a limit" 2 "$tool" prune
 contains "prune names the limits" "$out" "--max-size, --max-count or --max-age"
 check "prune --dry-run" 0 "$tool" prune --max-count 0 --dry-run --verbose
-contains "prune dry run counts" "$out" "would remove 1 of 1 entries"
+contains "prune dry run counts" "$out" "would remove 1 of 1 entry"
 contains "prune --verbose names the entry" "$out" "$key.rce"
 check "dry run kept the entry" 0 "$tool" ls
 contains "entry still listed" "$out" "$key"
 check "prune --max-age keeps a fresh entry" 0 "$tool" prune --max-age 1h
-contains "nothing too old" "$out" "removed 0 of 1 entries"
+contains "nothing too old" "$out" "removed 0 of 1 entry"
 check "prune --policy cost --function --max-size" 0 "$tool" prune --policy cost --function physics::trajectory --max-size 1.5G
-contains "within 1.5G" "$out" "removed 0 of 1 entries"
+contains "within 1.5G" "$out" "removed 0 of 1 entry"
 check "prune --function other" 0 "$tool" prune --function nothing::here --max-count 0
 contains "other function untouched" "$out" "removed 0 of 0 entries"
 
 # export / import: the round trip hits; hostile or damaged archives are refused with exit 1
 check "export" 0 "$tool" export "$dir/all.tar.zst"
-contains "export counts" "$out" "exported 1 entries"
+contains "export counts" "$out" "exported 1 entry"
 check "export --function" 0 "$tool" export "$dir/none.tar.zst" --function nothing::here
 contains "export --function filters" "$out" "exported 0 entries"
 check "export into a missing folder" 1 "$tool" export "$dir/missing/x.tar.zst"
@@ -121,7 +151,7 @@ if command -v script >/dev/null; then
   contains "progress on a terminal" "$out" "$esc"
 fi
 check "prune --max-count 0" 0 "$tool" prune --max-count 0
-contains "prune removed it" "$out" "removed 1 of 1 entries"
+contains "prune removed it" "$out" "removed 1 of 1 entry"
 
 # partitions (recall::scope folders): info and ls show them, --scope restricts, export/import keep them
 "$helper" Na >/dev/null
@@ -131,10 +161,10 @@ pb=$(cd "$RECALL_CACHE_DIR" && ls -d channels_* | grep -v "$pa")
 check "info with partitions" 0 "$tool" info
 contains "info counts every entry" "$out" "entries      3"
 contains "info counts the partitions" "$out" "partitions   2"
-contains "info shows a partition" "$out" "partition $pa: 1 entries"
+contains "info shows a partition" "$out" "partition $pa: 1 entry"
 check "info --scope" 0 "$tool" info --scope "$pb"
 contains "info --scope totals one partition" "$out" "entries      1"
-contains "info --scope names it" "$out" "partition $pb: 1 entries"
+contains "info --scope names it" "$out" "partition $pb: 1 entry"
 check "info --json with partitions" 0 "$tool" info --json
 contains "info --json lists partitions" "$out" "\"name\": \"$pa\""
 check "ls with partitions" 0 "$tool" ls
@@ -153,7 +183,7 @@ check "--scope with --redis" 2 "$tool" --redis redis://127.0.0.1:1 info --scope 
 check "verify --scope" 0 "$tool" verify --scope "$pa"
 contains "verify --scope clean" "$out" "0 damaged entries"
 check "export --scope" 0 "$tool" export "$dir/pa.tar.zst" --scope "$pa"
-contains "export --scope takes one" "$out" "exported 1 entries"
+contains "export --scope takes one" "$out" "exported 1 entry"
 check "import a partition" 0 "$tool" --cache-root "$dir/fifth" import "$dir/pa.tar.zst"
 [ -d "$dir/fifth/$pa" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL import made no $pa folder"; }
 out=$(RECALL_CACHE_DIR=$dir/fifth "$helper" Na)
@@ -164,9 +194,9 @@ contains "import all partitions counts" "$out" "imported 3,"
 check "prune limits span the root" 0 "$tool" prune --max-count 1 --dry-run
 contains "prune counts every partition" "$out" "would remove 2 of 3 entries"
 check "prune --scope" 0 "$tool" prune --max-count 0 --scope "$pa" --dry-run
-contains "prune --scope counts one" "$out" "would remove 1 of 1 entries"
+contains "prune --scope counts one" "$out" "would remove 1 of 1 entry"
 check "clear FUNCTION --scope" 0 "$tool" clear physics::trajectory --scope "$pa" --force
-contains "clear --scope removes one" "$out" "removed 1 entries"
+contains "clear --scope removes one" "$out" "removed 1 entry"
 check "clear FUNCTION in every partition" 0 "$tool" clear physics::trajectory --dry-run
 contains "clear matches every partition" "$out" "would remove 2 entries"
 python3 - "$dir/badpart.tar" "$(find "$RECALL_CACHE_DIR/$pb" -name '*.rce' | head -1)" <<'PY'
@@ -193,7 +223,7 @@ contains "pack info names the store" "$out" "store        pack"
 contains "pack info names the function" "$out" "physics::trajectory"
 check "pack ls" 0 "$tool" --cache-root "$pack" ls
 contains "pack ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
-pkey=$(echo "$out" | cut -c1-32)
+pkey=$(echo "$out" | sed -n 2p | cut -c1-32)  # line 1 is the header row
 check "pack show" 0 "$tool" --cache-root "$pack" show "${pkey:0:10}"
 contains "pack show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
 check "pack verify clean" 0 "$tool" --cache-root "$pack" verify
@@ -205,10 +235,10 @@ check "pack verify --repair" 0 "$tool" --cache-root "$pack" verify --repair
 out=$(RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper")
 contains "pack recomputes a repaired entry" "$out" "computed"
 check "pack prune" 0 "$tool" --cache-root "$pack" prune --max-count 0
-contains "pack prune removes" "$out" "removed 1 of 1 entries"
+contains "pack prune removes" "$out" "removed 1 of 1 entry"
 RECALL_STORE=pack RECALL_CACHE_DIR=$pack "$helper" >/dev/null
 check "pack export" 0 "$tool" --cache-root "$pack" export "$dir/pack.tar.zst"
-contains "pack export counts" "$out" "exported 1 entries"
+contains "pack export counts" "$out" "exported 1 entry"
 check "import a pack archive into a directory root" 0 "$tool" --cache-root "$dir/from-pack" import "$dir/pack.tar.zst"
 out=$(RECALL_CACHE_DIR=$dir/from-pack "$helper")
 contains "the converted directory cache hits" "$out" "loaded"
@@ -217,6 +247,6 @@ out=$(RECALL_CACHE_DIR=$dir/pack-again "$helper")
 contains "the converted pack cache hits" "$out" "loaded"
 [ -e "$dir/pack-again/RECALL-PACK" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL RECALL_STORE=pack import made no pack root"; }
 check "pack clear --force" 0 "$tool" --cache-root "$pack" clear --force
-contains "pack clear removes" "$out" "removed 1 entries"
+contains "pack clear removes" "$out" "removed 1 entry"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

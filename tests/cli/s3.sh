@@ -61,7 +61,7 @@ check "read-only store refuses clear" 1 "$tool" --s3 "$url&access=read-only" cle
 contains "read-only says so" "$out" "read-only"
 check "clear without a terminal" 2 "$tool" "${s[@]}" clear </dev/null
 check "clear FUNCTION --force" 0 "$tool" "${s[@]}" clear ns::other --force
-contains "clear one function" "$out" "removed 1 entries"
+contains "clear one function" "$out" "removed 1 entry"
 check "clear --dry-run" 0 "$tool" "${s[@]}" clear --dry-run
 contains "clear dry run" "$out" "would remove 2 entries"
 check "clear --force" 0 "$tool" "${s[@]}" clear --force

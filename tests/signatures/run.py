@@ -56,13 +56,18 @@ class Skip(Exception):
 class Fixture:
     """A copy of the fixture, configured (not built) in its `b` directory."""
 
-    def __init__(self, args, path):
+    def __init__(self, args, path, recall_include=None):
+        """recall_include: a folder under the copy to copy recall's headers to and use them from."""
         self.args = args
         shutil.copytree(FIXTURE, path)
         self.path = pathlib.Path(path).resolve()
         self.pristine = {f: (self.path / f).read_text() for f in self.files()}
+        include = args.include
+        if recall_include is not None:
+            include = recall_include  # relative: meson refuses absolute paths into the source tree
+            shutil.copytree(pathlib.Path(args.include) / "recall", self.path / recall_include / "recall")
         proc = subprocess.run(
-            ["meson", "setup", "b", f"-Drecall_include={args.include}", f"-Drecall_sign={args.recall_sign}"],
+            ["meson", "setup", "b", f"-Drecall_include={include}", f"-Drecall_sign={args.recall_sign}"],
             cwd=self.path, capture_output=True, text=True)
         if proc.returncode != 0:
             raise Failure("meson setup failed:\n" + (proc.stdout + proc.stderr)[-3000:])
@@ -307,30 +312,32 @@ def explain_case(fx):
 
 
 def cmake_case(args, tmp, base):
-    """The CMake integration from docs/SIGNATURES.md (fixture/CMakeLists.txt): same rows, and a
-    header edit re-runs recall-sign through the depfile."""
+    """The one-line CMake integration (fixture/CMakeLists.txt: recall_add_signatures with
+    SOURCES_FROM): same rows as meson's, and a header edit re-runs recall-sign through the depfile."""
     if shutil.which("cmake") is None:
         raise Skip("cmake is not installed")
     path = tmp / "cmake"
     shutil.copytree(FIXTURE, path)
-    proc = subprocess.run(["cmake", "-G", "Ninja", "-S", ".", "-B", "cb", f"-DRECALL_SIGN={args.recall_sign}",
-                           f"-DRECALL_INCLUDE={args.include}"], cwd=path, capture_output=True, text=True)
+    cmake_dir = pathlib.Path(args.include).parent / "cmake"
+    proc = subprocess.run(["cmake", "-G", "Ninja", "-S", ".", "-B", "cb", f"-DRECALL_SIGN_EXECUTABLE={args.recall_sign}",
+                           f"-DRECALL_INCLUDE={args.include}", f"-DRECALL_CMAKE_DIR={cmake_dir}"],
+                          cwd=path, capture_output=True, text=True)
     if proc.returncode != 0:
         raise Failure("cmake failed:\n" + (proc.stdout + proc.stderr)[-3000:])
-    proc = subprocess.run(["ninja", "-C", "cb", "recall_signatures.cpp"], cwd=path, capture_output=True, text=True)
+    generated = "recall_signatures/fixture.cpp"
+    proc = subprocess.run(["ninja", "-C", "cb", generated], cwd=path, capture_output=True, text=True)
     if proc.returncode != 0:
         raise Failure("generating failed:\n" + (proc.stdout + proc.stderr)[-3000:])
     rows = {}
-    for line in (path / "cb" / "recall_signatures.cpp").read_text().splitlines():
+    for line in (path / "cb" / generated).read_text().splitlines():
         if line.startswith('    {"'):
             name, hex_ = line.strip().rstrip(",").strip("{}").split(", ")
             rows[name.strip('"')] = hex_.strip('"')
     if rows != base:
         raise Failure(f"rows differ from meson's:\n{rows}\n{base}")
     (path / "include/fixture/physics.hpp").touch()
-    dry = subprocess.run(["ninja", "-C", "cb", "-n", "recall_signatures.cpp"], cwd=path, capture_output=True,
-                         text=True).stdout
-    if "Generating recall_signatures.cpp" not in dry:
+    dry = subprocess.run(["ninja", "-C", "cb", "-n", generated], cwd=path, capture_output=True, text=True).stdout
+    if "recall-sign: body signatures of fixture" not in dry:
         raise Failure("touching a header does not re-run recall-sign:\n" + dry)
 
 
@@ -366,16 +373,77 @@ def cli_cases(run, fx, base):
         if rows != {**base, **extras}:
             raise Failure(f"rows: {rows}")
 
-    def empty_database():
-        empty = fx.path / "empty-build"
-        empty.mkdir(exist_ok=True)
-        (empty / "compile_commands.json").write_text("[]\n")
-        proc = subprocess.run([sign, "--compdb", str(empty), "--root", ".", "--list"], cwd=fx.path,
-                              capture_output=True, text=True)
-        if proc.returncode != 0 or proc.stdout or "lists no translation unit to read" not in proc.stderr:
-            raise Failure(f"exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+    def unrelated_files_that_do_not_parse():
+        # The build's own compiler's include directories are searched (g++'s omp.h); a file that
+        # still does not parse is skipped with a warning naming its functions; the rest is signed.
+        import json
+        entries = json.loads((fx.path / "b" / "compile_commands.json").read_text())
+        template = next(e for e in entries if e["file"].endswith("drag.cpp"))
+        extra = fx.path / "src" / "unrelated"
+        extra.mkdir(exist_ok=True)
+        (extra / "parallel.cpp").write_text("#include <omp.h>\nint threads() { return omp_get_max_threads(); }\n")
+        (extra / "broken.cpp").write_text("int before_the_error() { return 1; }\n"
+                                          "#include <no_such_header_anywhere.h>\nint after() { return 2; }\n")
+        db = fx.path / "b-unrelated"
+        db.mkdir(exist_ok=True)
+        compiler = shutil.which("g++") or "c++"
+        added = [dict(directory=template["directory"], file=str(extra / name),
+                      command=f"{compiler} -fopenmp -c {extra / name} -o {name}.o") for name in ("parallel.cpp", "broken.cpp")]
+        (db / "compile_commands.json").write_text(json.dumps(entries + added))
+        try:
+            proc = subprocess.run([sign, "--compdb", str(db), "--root", ".", "--list"], cwd=fx.path,
+                                  capture_output=True, text=True)
+        finally:
+            shutil.rmtree(extra)
+        if proc.returncode != 0:
+            raise Failure(f"exit {proc.returncode}: {proc.stderr}")
+        rows = dict(line.split("\t") for line in proc.stdout.splitlines())
+        extras, _ = fx.signatures(sources=EXTRAS_SOURCES)
+        if rows != {**base, **extras}:
+            raise Failure(f"rows: {rows}")
+        if "'omp.h' file not found" in proc.stderr or "parallel.cpp does not parse" in proc.stderr:
+            raise Failure("omp.h is not found through the compiler's include directories: " + proc.stderr)
+        wanted = "broken.cpp does not parse (1 error); changes to the functions it defines are not tracked: before_the_error()"
+        if wanted not in proc.stderr or "no_such_header_anywhere.h" not in proc.stderr:
+            raise Failure("no warning about broken.cpp: " + proc.stderr)
 
-    run.case("cli: an empty compilation database is a warning", empty_database)
+    def recall_under_the_root():
+        # recall as a subproject (or vendored) under the project root: its headers are not the
+        # project's, so they are neither hashed nor named in the depfile.
+        vendored = Fixture(fx.args, fx.path.parent / "vendoring", recall_include="third_party/recall/include")
+        out = vendored.path / "b" / "rows.cpp"
+        proc = vendored.sign("--output", str(out), "--depfile", str(out) + ".d", "--list", sources=[])
+        if proc.returncode != 0:
+            raise Failure(f"exit {proc.returncode}: {proc.stderr}")
+        rows = dict(line.split("\t") for line in proc.stdout.splitlines())
+        extras, _ = fx.signatures(sources=EXTRAS_SOURCES)
+        if rows != {**base, **extras}:
+            raise Failure(f"rows differ with recall under the root: {rows}")
+        deps = (vendored.path / "b" / "rows.cpp.d").read_text()
+        if "third_party" in deps or "include/fixture/physics.hpp" not in deps:
+            raise Failure("the depfile names recall's headers (or misses the project's):\n" + deps)
+
+    def no_translation_unit_under_the_root():
+        elsewhere = fx.path / "elsewhere-build"
+        elsewhere.mkdir(exist_ok=True)
+        (elsewhere / "compile_commands.json").write_text(
+            '[{"directory": "/tmp", "file": "/tmp/not-this-project.cpp", "command": "c++ -c /tmp/not-this-project.cpp"}]\n')
+        proc = subprocess.run([sign, "--compdb", str(elsewhere), "--root", ".", "--list"], cwd=fx.path,
+                              capture_output=True, text=True)
+        lines = proc.stderr.strip().splitlines()
+        if proc.returncode != 1 or proc.stdout or len(lines) != 1 or "lists no translation unit under" not in lines[0]:
+            raise Failure(f"exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+        (elsewhere / "compile_commands.json").write_text("[]\n")
+        proc = subprocess.run([sign, "--compdb", str(elsewhere), "--root", ".", "--list"], cwd=fx.path,
+                              capture_output=True, text=True)
+        if proc.returncode != 1 or "lists no translation unit under" not in proc.stderr:
+            raise Failure(f"empty database: exit {proc.returncode}: {proc.stdout}{proc.stderr}")
+
+    run.case("error: a compilation database with no translation unit under the root (exit 1, one line)",
+             no_translation_unit_under_the_root)
+    run.case("cli: unrelated files that need the compiler's headers or do not parse do not stop signing",
+             unrelated_files_that_do_not_parse)
+    run.case("cli: recall's headers under the root are not hashed and not in the depfile", recall_under_the_root)
     run.case("cli: -p with the file, -o; no memoized function gives a warning and an empty table that compiles",
              short_options_and_empty_table)
     run.case("cli: --version", version)
@@ -418,15 +486,33 @@ def error_cases(run, fx):
             raise Failure("--help: " + help_.stdout + help_.stderr)
 
     def parse_error():
+        # A callee's file that does not parse: a warning naming its functions, the rest signed.
         fx.restore()
         try:
             fx.edit("src/drag.cpp", "return x + 1.0;", "return x + ;")
             proc = fx.sign("--list")
+            fx.restore()
+            fx.edit("src/trajectory.cpp", "double trajectory(const params& p, int steps) {",
+                    "double trajectory(const params& p, int steps) { int broken = ;")
+            defining = fx.sign("--list")
+            fx.restore()
+            fx.edit("src/main.cpp", "int main() {", "int main() { int broken = ;")
+            memoizing = fx.sign("--list")
         finally:
             fx.restore()
-        expect(proc, 1, "drag.cpp does not parse (1 error)")
+        if proc.returncode != 0:
+            raise Failure(f"a callee's file that does not parse: exit {proc.returncode}: {proc.stderr}")
         if "drag.cpp:12" not in proc.stderr:
             raise Failure("the compiler error's location is not reported: " + proc.stderr)
+        wanted = ("drag.cpp does not parse (1 error); changes to the functions it defines are not tracked: "
+                  "physics::drag(double,const params&,double), physics::unrelated(double)")
+        if wanted not in proc.stderr:
+            raise Failure("no warning naming drag.cpp's functions: " + proc.stderr)
+        if sorted(line.split("\t")[0] for line in proc.stdout.splitlines()) != sorted(NAMES):
+            raise Failure("rows missing: " + proc.stdout)
+        expect(defining, 1, "physics::trajectory (memoized at src/main.cpp:14) is defined in no translation unit "
+                            "that parses (src/trajectory.cpp does not parse)")
+        expect(memoizing, 1, "main.cpp does not parse (1 error) and memoizes functions (recall::memoize at line 14)")
 
     def source_not_in_database():
         (fx.path / "src/extra.cpp").write_text("int extra() { return 1; }\n")
@@ -462,7 +548,8 @@ def error_cases(run, fx):
     run.case("error: an output that cannot be written (exit 1)", unwritable_output)
     run.case("error: --explain of an unknown name (exit 1)", unknown_name)
     run.case("error: usage errors (exit 2)", usage_errors)
-    run.case("error: a translation unit that does not parse (exit 1, compiler error shown)", parse_error)
+    run.case("error: a file that does not parse: a warning for a callee's, exit 1 for a memoized function's",
+             parse_error)
     run.case("error: a source that is not in the compilation database (exit 1)", source_not_in_database)
     run.case("warning: a callee defined in no translation unit read", unresolved_warning)
 
@@ -609,7 +696,7 @@ def main():
 
         run.case("moved source tree: same signatures (hit)", moved_tree)
         run.case("explain: lists the functions, files and constants that went in", lambda: explain_case(fx))
-        run.case("cmake: the documented add_custom_command gives the same rows and honours the depfile",
+        run.case("cmake: recall_add_signatures(fixture SOURCES_FROM physics) gives the same rows, honours the depfile",
                  lambda: cmake_case(args, tmp, base))
         extras_cases(run, fx)
         cli_cases(run, fx, base)

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ struct entry_record {
   std::chrono::system_clock::time_point created{};
   std::chrono::system_clock::time_point last_use{}; // the file's mtime
   std::chrono::nanoseconds compute_time{0};
+  bool superseded = false; // its folder holds an older version of the function (function_summary)
 };
 
 struct function_summary {
@@ -56,6 +58,12 @@ struct function_summary {
   function_stats stats;
   std::chrono::system_clock::time_point oldest{}; // creation times of its entries
   std::chrono::system_clock::time_point newest{};
+  std::chrono::system_clock::time_point last_use{}; // its newest entry file's mtime: last written or read
+  // Each identity of a function (another version of its code, parameter types or version tag)
+  // has a folder of its own. Of the folders of one function name in one partition, the one
+  // written or read most recently is current; the others are superseded: they hold results of
+  // older versions, which no current call reaches (prune.hpp's prune_superseded() removes them).
+  bool superseded = false;
 };
 
 // One partition folder (recall::scope): its own functions, with their own statistics.
@@ -146,6 +154,26 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
   }
 }
 
+// For each folder of `scan`: whether another folder of the same function name in the same
+// partition holds an entry written or read (mtime) more recently. A folder with no entries left
+// counts as superseded when another of its name has some.
+[[nodiscard]] inline std::vector<bool> superseded_folders(const management::scan_result& scan) {
+  std::vector<std::int64_t> newest(scan.folders.size(), std::numeric_limits<std::int64_t>::min());
+  for (const auto& e : scan.entries) {
+    newest[e.folder] = std::max(newest[e.folder], e.last_use_ns);
+  }
+  std::map<std::pair<std::string_view, std::string_view>, std::int64_t> current;
+  for (std::size_t i = 0; i < scan.folders.size(); ++i) {
+    auto [it, added] = current.try_emplace({scan.folders[i].partition, scan.folders[i].function}, newest[i]);
+    it->second = std::max(it->second, newest[i]);
+  }
+  std::vector<bool> out(scan.folders.size(), false);
+  for (std::size_t i = 0; i < scan.folders.size(); ++i) {
+    out[i] = newest[i] < current.at({scan.folders[i].partition, scan.folders[i].function});
+  }
+  return out;
+}
+
 } // namespace detail
 
 // Every readable entry under `root` whose function (name or folder) matches `function`
@@ -159,6 +187,8 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
   namespace dm = detail::management;
   dm::scan_result scan = dm::scan_entries(root, function, progress, scope);
   dm::read_headers(scan, progress);
+  // Superseded among the folders scanned: with a `function` filter by name, all its versions.
+  const std::vector<bool> superseded = detail::superseded_folders(scan);
   std::vector<entry_record> out;
   out.reserve(scan.entries.size());
   dm::progress_throttle report{progress, "reading manifests", scan.entries.size()};
@@ -186,6 +216,7 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     r.created = std::chrono::system_clock::time_point{
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.created_ns})};
     r.compute_time = std::chrono::nanoseconds{e.compute_ns};
+    r.superseded = superseded[e.folder];
     out.push_back(std::move(r));
   }
   report.finish(done);
@@ -206,7 +237,9 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
   cache_summary summary;
   summary.root = root;
   std::vector<function_summary> by_folder(scan.folders.size());
+  const std::vector<bool> superseded = detail::superseded_folders(scan);
   for (std::size_t i = 0; i < scan.folders.size(); ++i) {
+    by_folder[i].superseded = superseded[i];
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
     by_folder[i].partition = scan.folders[i].partition;
@@ -216,6 +249,8 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     auto& f = by_folder[e.folder];
     f.entries += 1;
     f.bytes += e.size;
+    f.last_use = std::max(f.last_use, std::chrono::system_clock::time_point{std::chrono::duration_cast<
+                                          std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.last_use_ns})});
     summary.entries += 1;
     summary.bytes += e.size;
     if (!e.header_ok) {

@@ -1,5 +1,6 @@
 // recall::prune: shrink a directory cache to a size, an entry count or an age, least recently
-// used or least valuable entries first; and the size and duration parsers its options use.
+// used or least valuable entries first; recall::prune_superseded: drop older versions of each
+// function; and the size and duration parsers prune's options use.
 #pragma once
 
 #include <unistd.h>
@@ -304,6 +305,38 @@ inline prune_report prune(const std::filesystem::path& root, const prune_options
   }
   report.kept_entries = report.considered_entries - report.removed_entries;
   report.kept_bytes = report.considered_bytes - report.removed_bytes;
+  return report;
+}
+
+// Removes the entries of superseded function folders (function_summary::superseded): of each
+// function name, in each partition (or in partition `scope` only), every identity but the one
+// written or read most recently. Those entries belong to older versions of the code and no
+// current call can hit them. With dry_run::yes, counts what it would remove.
+inline removal_report prune_superseded(const std::filesystem::path& root, dry_run dry = dry_run::no,
+                                       const progress_function& progress = {}, std::string_view scope = {}) {
+  namespace dm = detail::management;
+  const dm::scan_result scan = dm::scan_entries(root, {}, progress, scope);
+  const std::vector<bool> superseded = detail::superseded_folders(scan);
+  std::vector<std::size_t> doomed;
+  for (std::size_t i = 0; i < scan.entries.size(); ++i) {
+    if (superseded[scan.entries[i].folder]) {
+      doomed.push_back(i);
+    }
+  }
+  removal_report report;
+  std::vector<char> removed(doomed.size(), dry == dry_run::yes ? 1 : 0);
+  if (dry == dry_run::no) {
+    dm::parallel_syscalls(
+        doomed.size(),
+        [&](std::size_t i) { removed[i] = ::unlink(scan.entry_path(scan.entries[doomed[i]]).c_str()) == 0 ? 1 : 0; },
+        progress, "removing");
+  }
+  for (std::size_t i = 0; i < doomed.size(); ++i) {
+    if (removed[i] != 0) {
+      report.entries += 1;
+      report.bytes += scan.entries[doomed[i]].size;
+    }
+  }
   return report;
 }
 

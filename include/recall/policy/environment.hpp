@@ -1,5 +1,5 @@
 // Reads recall's environment variables: RECALL_CACHE_DIR, RECALL_MODE, RECALL_VERBOSE,
-// RECALL_EXPLAIN, RECALL_STORE.
+// RECALL_EXPLAIN, RECALL_STORE, RECALL_UNTRACKED.
 #pragma once
 
 #include <cstdlib>
@@ -66,6 +66,23 @@ namespace detail {
 [[nodiscard]] inline bool explain_from_environment() {
   const auto text = detail::environment_value("RECALL_EXPLAIN");
   return text && *text != "0";
+}
+
+// False when $RECALL_UNTRACKED is "quiet": functions without a build-time body signature are not
+// warned about. Unset or "warn": they are. Another value is reported once and read as "warn".
+[[nodiscard]] inline bool untracked_warnings_from_environment() {
+  const auto text = detail::environment_value("RECALL_UNTRACKED");
+  if (!text || *text == "warn") {
+    return true;
+  }
+  if (*text == "quiet") {
+    return false;
+  }
+  static const bool reported = [&] {
+    log(log_level::warning, "RECALL_UNTRACKED='" + std::string{*text} + "' is not one of quiet, warn: using warn");
+    return true;
+  }();
+  return reported;
 }
 
 // $RECALL_STORE ("directory" or "pack"), else nullopt. An unknown value is reported once per

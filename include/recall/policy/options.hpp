@@ -35,6 +35,13 @@ enum class miss_explanations {
   on,  // log why each miss missed: which part of the key differs from the nearest entry
 };
 
+// What the first call of a memoized function says when recall-sign gave it no body signature
+// (docs/SIGNATURES.md): without one, results computed by older code of the function are reused.
+enum class untracked_bodies {
+  warn,  // the default: one warning line per function per process, naming the fix
+  quiet, // nothing: the project tracks code changes by hand with recall::version<"...">
+};
+
 struct options {
   // The cache root. Unset: $RECALL_CACHE_DIR, else $XDG_CACHE_HOME/recall, else ~/.cache/recall.
   std::optional<std::filesystem::path> directory{};
@@ -54,6 +61,8 @@ struct options {
   recall::memory_tier memory = memory_tier::shared;
   // Unset: on when $RECALL_EXPLAIN is 1. Costs a scan of the function's entries per miss.
   std::optional<miss_explanations> explain{};
+  // Unset: quiet when $RECALL_UNTRACKED is "quiet", else warn.
+  std::optional<untracked_bodies> untracked{};
   // How long a call waits for another process computing the same key before computing it
   // itself. A holder that dies releases its lock at once; this bounds waiting on a live but
   // stuck one.

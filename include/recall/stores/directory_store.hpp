@@ -33,6 +33,7 @@
 #include <recall/detail/stores/safe_name.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/lock_record.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
@@ -389,40 +390,54 @@ public:
   // byte of <function folder>/locks, at an offset taken from the call key. A miss creates and
   // deletes no file: a lock file per key cost an inode allocated and freed on every miss,
   // 170 µs on ext4. The kernel drops the lock when the holder's descriptor closes, which
-  // kill -9 does too, so a dead holder never blocks anyone. The holder writes its key, host and
-  // pid into a 128-byte slot of the same file (slot: the key's low bits mod 1024), for people
-  // (`cat locks` while a key computes); slots are shared by keys and a record is current only
-  // while its key's byte is locked. Each lock opens the file anew, so threads and forked
-  // children never share a lock by sharing a descriptor. On NFS, Linux sends these locks to the
-  // server as byte-range locks, which hold across clients when the server runs a lock manager
-  // (NFSv4, or NFSv3 with lockd); without one, locks are per client and two machines may both
-  // compute a key: results stay correct, work doubles.
+  // kill -9 does too, so a dead holder never blocks anyone. The holder writes its key and a
+  // lock record (host, pid, since, label: detail/stores/lock_record.hpp) into a 128-byte slot of
+  // the same file (slot: the key's low bits mod 1024), for people (running_computations(),
+  // `recall-cache running`); slots are shared by keys and a record is current only while its
+  // key's byte is locked, so of two keys of one slot computed at once only the later shows.
+  // Each lock opens the file anew, so threads and forked children never share a lock by sharing
+  // a descriptor. On NFS, Linux sends these locks to the server as byte-range locks, which hold
+  // across clients when the server runs a lock manager (NFSv4, or NFSv3 with lockd); without
+  // one, locks are per client and two machines may both compute a key: results stay correct,
+  // work doubles.
   [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
                                                                std::chrono::milliseconds wait_limit) override {
-    const location where = find(address);
-    std::string path = where.path.substr(0, where.function_end);
-    path.append("/").append(lock_file_name);
-    detail::fsio::unique_fd fd = open_making_folders(where, path, "lock file", O_RDWR | O_CREAT, file_mode());
-    set_shared_mode(fd.get());
-    struct ::flock range{};
-    range.l_type = F_WRLCK;
-    range.l_whence = SEEK_SET;
-    range.l_start = static_cast<::off_t>(address.call.low() >> 2U); // fits off_t, with room for its one byte
-    range.l_len = 1;
-    const auto deadline = std::chrono::steady_clock::now() + wait_limit;
-    auto pause = std::chrono::milliseconds{1};
-    while (::fcntl(fd.get(), lock_command, &range) != 0) {
-      if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
-        detail::fsio::throw_io_error("cannot lock", path, errno);
+    return lock_range(address, {}, wait_limit);
+  }
+
+  // As lock_for_compute(), one attempt: busy while another process (of any host sharing the
+  // folder through a file system that carries the lock) holds the key's byte.
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view label) override {
+    auto lock = lock_range(address, label, std::nullopt);
+    const lock_outcome outcome = lock ? lock_outcome::acquired : lock_outcome::busy;
+    return {outcome, std::move(lock)};
+  }
+
+  // A computation under way in a directory cache, as its lock record tells.
+  struct running_computation {
+    std::string folder; // the function folder's name
+    key call;
+    detail::lock_holder holder;
+  };
+
+  // The computations under way in the function folders under `root` (and in its partition
+  // folders, recall::scope, one level down): each record of a `locks` file whose key's byte
+  // another open file holds locked. Never throws for an unreadable folder or file (it is
+  // skipped); a record lost to a slot collision is not listed. `folder` is the function folder's
+  // name, "<partition>/<function folder>" in a partition.
+  [[nodiscard]] static std::vector<running_computation> running_computations(const std::filesystem::path& root) {
+    std::vector<running_computation> out;
+    std::error_code error;
+    for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
+      const std::string name = folder.path().filename().string();
+      if (!read_running(folder.path(), name, out)) {
+        std::error_code inner_error;
+        for (const auto& inner : std::filesystem::directory_iterator{folder.path(), inner_error}) {
+          static_cast<void>(read_running(inner.path(), name + "/" + inner.path().filename().string(), out));
+        }
       }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        return nullptr;
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds{50});
     }
-    record_holder(fd.get(), address.call);
-    return std::make_unique<range_lock>(std::move(fd));
+    return out;
   }
 
   // The file, in each function folder, whose bytes are the compute locks of its keys.
@@ -450,12 +465,83 @@ private:
     detail::fsio::unique_fd m_fd;
   };
 
-  // "<key> <host> <pid>", space-padded to a newline-terminated 128-byte record. Best effort.
-  static void record_holder(int fd, const key& call) {
+  // Adds the current records of <folder>/locks to `out`; false if there is no such file.
+  static bool read_running(const std::filesystem::path& folder, const std::string& name,
+                           std::vector<running_computation>& out) {
+    const std::string path = (folder / std::string{lock_file_name}).string();
+    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
+    if (!fd) {
+      return false;
+    }
+    std::vector<char> slots(lock_record_size * lock_record_slots);
+    const ::ssize_t got = ::pread(fd.get(), slots.data(), slots.size(), 0);
+    for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got); at += lock_record_size) {
+      const std::string_view record{slots.data() + at, lock_record_size};
+      if (record[32] != ' ') {
+        continue;
+      }
+      const auto call = key::from_hex(record.substr(0, 32));
+      auto holder = call ? detail::parse_lock_record(record.substr(33)) : std::nullopt;
+      if (holder && byte_locked(fd.get(), *call)) {
+        out.push_back({name, *call, std::move(*holder)});
+      }
+    }
+    return true;
+  }
+
+  // The lock on the key's byte: one attempt when `wait_limit` is unset, else retried with
+  // backoff until it has passed (then null).
+  [[nodiscard]] std::unique_ptr<compute_lock> lock_range(const entry_address& address, std::string_view label,
+                                                         std::optional<std::chrono::milliseconds> wait_limit) {
+    const location where = find(address);
+    std::string path = where.path.substr(0, where.function_end);
+    path.append("/").append(lock_file_name);
+    detail::fsio::unique_fd fd = open_making_folders(where, path, "lock file", O_RDWR | O_CREAT, file_mode());
+    set_shared_mode(fd.get());
+    struct ::flock range = key_range(address.call, F_WRLCK);
+    const auto deadline = std::chrono::steady_clock::now() + wait_limit.value_or(std::chrono::milliseconds{0});
+    auto pause = std::chrono::milliseconds{1};
+    while (::fcntl(fd.get(), lock_command, &range) != 0) {
+      if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
+        detail::fsio::throw_io_error("cannot lock", path, errno);
+      }
+      if (errno != EINTR && (!wait_limit || std::chrono::steady_clock::now() >= deadline)) {
+        return nullptr;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds{50});
+    }
+    record_holder(fd.get(), address.call, label);
+    return std::make_unique<range_lock>(std::move(fd));
+  }
+
+  // The one byte of the locks file that stands for `call`.
+  [[nodiscard]] static struct ::flock key_range(const key& call, short type) noexcept {
+    struct ::flock range{};
+    range.l_type = type;
+    range.l_whence = SEEK_SET;
+    range.l_start = static_cast<::off_t>(call.low() >> 2U); // fits off_t, with room for its one byte
+    range.l_len = 1;
+    return range;
+  }
+
+  // Whether another open file holds `call`'s byte of the locks file open as `fd`.
+  [[nodiscard]] static bool byte_locked(int fd, const key& call) noexcept {
+    struct ::flock range = key_range(call, F_WRLCK);
+#if defined(F_OFD_GETLK)
+    constexpr int probe = F_OFD_GETLK;
+#else
+    constexpr int probe = F_GETLK;
+#endif
+    return ::fcntl(fd, probe, &range) == 0 && range.l_type != F_UNLCK;
+  }
+
+  // "<key> <lock record>", space-padded to a newline-terminated 128-byte slot. Best effort.
+  static void record_holder(int fd, const key& call, std::string_view label) {
     std::array<char, lock_record_size> record{};
     record.fill(' ');
     call.write_hex(record.data());
-    const std::string who = detail::host_name() + " " + std::to_string(::getpid());
+    const std::string who = detail::format_lock_record(label);
     const std::size_t room = record.size() - 32 - 2;
     std::copy_n(who.data(), std::min(who.size(), room), record.data() + 33);
     record.back() = '\n';

@@ -276,6 +276,33 @@ public:
     return held;
   }
 
+  // One attempt at every writable tier that can lock, in order: busy as soon as one tier is
+  // (the locks already taken are released), acquired when at least one tier gave its lock and
+  // none was busy, unsupported when no tier can lock. A tier that fails is skipped.
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view label) override {
+    auto held = std::make_unique<lock_set>();
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      try {
+        lock_attempt attempt = t.store->try_lock_for_compute(address, label);
+        if (attempt.outcome == lock_outcome::busy) {
+          return {lock_outcome::busy, nullptr};
+        }
+        if (attempt.outcome == lock_outcome::acquired) {
+          held->locks.push_back(std::move(attempt.lock));
+        }
+      } catch (const std::exception& e) {
+        log(log_level::debug, "compute lock in " + t.store->description() + " failed: " + e.what());
+      }
+    }
+    if (held->locks.empty()) {
+      return {};
+    }
+    return {lock_outcome::acquired, std::move(held)};
+  }
+
   [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
                                                                std::size_t limit) override {
     for (auto& t : m_tiers) {

@@ -478,6 +478,14 @@ public:
                                                                          : function_stats{};
   }
 
+  // One attempt at lock_for_compute()'s lock, for recall::sweep: busy while another process
+  // holds the key's byte. The holder record is lock_for_compute()'s (no label).
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view /*label*/) override {
+    auto lock = lock_for_compute(address, std::chrono::milliseconds{0});
+    const lock_outcome outcome = lock ? lock_outcome::acquired : lock_outcome::busy;
+    return {outcome, std::move(lock)};
+  }
+
   // Single flight across processes and hosts: an OFD lock on one byte of <root>/locks at an
   // offset taken from the call key, as directory_store does. The kernel (or the file system's
   // lock manager) drops it when its holder's descriptor closes or its process dies, so a dead

@@ -33,6 +33,7 @@
 
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/lock_record.hpp>
 #include <recall/detail/stores/redis_cluster.hpp>
 #include <recall/detail/stores/redis_connection.hpp>
 #include <recall/detail/stores/redis_layout.hpp>
@@ -546,62 +547,20 @@ public:
   // Waits (polling with backoff from 2 ms to 100 ms, one round trip per poll) until this process
   // holds the entry's Redis lock, or the entry has appeared (returns a lock that holds nothing:
   // the caller's next load hits), or `wait_limit` has passed (returns null). A lock key that no
-  // recall process can have written (not "host:pid:16 hex digits") or that never expires is
-  // stale: it is removed at once, with a warning, instead of stalling every caller for the whole
-  // wait. Throws store_error when the server is skipped or fails.
+  // recall process can have written (see is_lock_token()) or that never expires is stale: it is
+  // removed at once, with a warning, instead of stalling every caller for the whole wait. Throws
+  // store_error when the server is skipped or fails.
   [[nodiscard]] std::unique_ptr<compute_lock> lock_for_compute(const entry_address& address,
                                                                std::chrono::milliseconds wait_limit) override {
     const std::string head = head_of(address);
     const std::string lock_name = detail::redis::lock_key(head);
-    const std::string token = lock_token();
-    const std::string lease = std::to_string(m_backend->lock_lease().count());
+    const std::string token = lock_token(address.function, {});
     const auto deadline = std::chrono::steady_clock::now() + wait_limit;
     std::minstd_rand jitter{static_cast<std::minstd_rand::result_type>(detail::redis::random_u64())};
     auto backoff = std::chrono::milliseconds{2};
     while (true) {
-      enum class outcome { acquired, entry_present, busy, stale_removed };
-      std::string stale_reason;
-      const outcome seen = m_backend->run("lock", head, [&](detail::redis::connection& c) {
-        c.append({"SET", lock_name, token, "NX", "PX", lease});
-        c.append({"EXISTS", head});
-        c.append({"GET", lock_name});
-        c.append({"PTTL", lock_name});
-        const detail::redis::reply set = c.get_reply();
-        const detail::redis::reply exists = c.get_reply();
-        const detail::redis::reply holder = c.get_reply();
-        const detail::redis::reply ttl = c.get_reply();
-        const bool acquired = set->type != REDIS_REPLY_NIL;
-        if (acquired) {
-          c.expect_ok(set, "SET NX (lock)");
-        }
-        const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
-        const long long left = c.expect(ttl, REDIS_REPLY_INTEGER, "PTTL").integer;
-        if (acquired || present || holder->type != REDIS_REPLY_STRING) {
-          return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
-        }
-        const std::string_view value = detail::redis::text_of(*holder);
-        if (!is_lock_token(value)) {
-          stale_reason = "holds no recall lock token";
-        } else if (left == -1) {
-          stale_reason = "has no expiry";
-        } else {
-          return outcome::busy;
-        }
-        const detail::redis::reply removed =
-            c.command({"EVAL", detail::redis::delete_stale_lock_script, "1", lock_name, value});
-        c.expect(removed, REDIS_REPLY_INTEGER, "EVAL (delete stale lock)");
-        return outcome::stale_removed;
-      });
-      if (seen == outcome::acquired) {
-        return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
-      }
-      if (seen == outcome::entry_present) {
-        return std::make_unique<detail::redis::entry_ready>();
-      }
-      if (seen == outcome::stale_removed) {
-        log(log_level::warning, m_backend->label() + ": removed the compute lock " + lock_name + ", which " + stale_reason +
-                                    " (written by hand or by another program?); taking it over");
-        continue;
+      if (auto lock = attempt_lock(head, lock_name, token)) {
+        return lock;
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
@@ -613,6 +572,60 @@ public:
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
       backoff = std::min(backoff * 2, std::chrono::milliseconds{100});
     }
+  }
+
+  // One round trip of lock_for_compute() (two when a stale lock is taken over): acquired (or the
+  // entry is there), or busy.
+  [[nodiscard]] lock_attempt try_lock_for_compute(const entry_address& address, std::string_view label) override {
+    const std::string head = head_of(address);
+    auto lock = attempt_lock(head, detail::redis::lock_key(head), lock_token(address.function, label));
+    const lock_outcome outcome = lock ? lock_outcome::acquired : lock_outcome::busy;
+    return {outcome, std::move(lock)};
+  }
+
+  // A computation under way, as its lock's value tells (see lock_token()).
+  struct running_computation {
+    std::string folder; // the function's folder name in a directory_store
+    key call;
+    detail::lock_holder holder;
+  };
+
+  // The compute locks held under this prefix (on every master of a cluster), found with SCAN
+  // and one pipelined GET per page. Locks of older builds ("host:pid:random") are skipped.
+  [[nodiscard]] std::vector<running_computation> running_computations() {
+    std::vector<running_computation> out;
+    const std::string pattern = detail::redis::head_pattern(m_backend->prefix()) + ":lock";
+    const std::size_t hex_at = m_backend->prefix().size() + 2; // after "{prefix:"
+    m_backend->run_each("running", [&](detail::redis::connection& c) {
+      std::unordered_set<std::string> seen;
+      std::string cursor = "0";
+      do {
+        std::vector<std::string> locks;
+        for (auto& name : scan_page(c, cursor, pattern)) {
+          if (seen.insert(name).second) {
+            locks.push_back(std::move(name));
+          }
+        }
+        for (const auto& name : locks) {
+          c.append({"GET", name});
+        }
+        for (const auto& name : locks) {
+          const detail::redis::reply got = c.get_reply();
+          if (got->type != REDIS_REPLY_STRING || name.size() < hex_at + 32) {
+            continue; // released since SCAN saw it
+          }
+          const auto call = key::from_hex(std::string_view{name}.substr(hex_at, 32));
+          const auto parts = split_lock_token(detail::redis::text_of(*got));
+          if (!call || !parts) {
+            continue;
+          }
+          if (auto holder = detail::parse_lock_record(parts->record)) {
+            out.push_back({std::string{parts->folder}, *call, std::move(*holder)});
+          }
+        }
+      } while (cursor != "0");
+    });
+    return out;
   }
 
   // Every entry under this prefix whose function's readable name or folder name contains
@@ -782,8 +795,44 @@ private:
     return end;
   }
 
-  // Whether `value` is a token lock_token() can make: "<host>:<decimal pid>:<16 hex digits>".
+  // The lock's value, unique per acquisition (release and renewal compare it) and telling who
+  // holds the lock, for running_computations() and anyone reading it with redis-cli:
+  //   token ::= random ' ' folder ' ' lock_record
+  //   random ::= 16 hex digits;  folder ::= the function's folder name (no spaces)
+  //   lock_record: host, pid, since, label (detail/stores/lock_record.hpp)
+  static std::string lock_token(const function_id& function, std::string_view label) {
+    return detail::entry_format_detail::hex(detail::redis::random_u64(), 16) + " " +
+           directory_store::folder_name(function) + " " + detail::format_lock_record(label);
+  }
+
+  struct token_parts {
+    std::string_view folder;
+    std::string_view record;
+  };
+
+  // A token lock_token() makes, split; nullopt for anything else.
+  static std::optional<token_parts> split_lock_token(std::string_view value) {
+    const auto hex_digit = [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); };
+    if (value.size() < 18 || value[16] != ' ' || !std::all_of(value.begin(), value.begin() + 16, hex_digit)) {
+      return std::nullopt;
+    }
+    const std::size_t folder_end = value.find(' ', 17);
+    if (folder_end == std::string_view::npos || folder_end == 17) {
+      return std::nullopt;
+    }
+    const std::string_view record = value.substr(folder_end + 1);
+    if (!detail::parse_lock_record(record)) {
+      return std::nullopt;
+    }
+    return token_parts{value.substr(17, folder_end - 17), record};
+  }
+
+  // Whether `value` is a token a recall process can have written: lock_token()'s, or an older
+  // build's "<host>:<decimal pid>:<16 hex digits>".
   static bool is_lock_token(std::string_view value) {
+    if (split_lock_token(value)) {
+      return true;
+    }
     const std::size_t last = value.rfind(':');
     if (last == std::string_view::npos || value.size() - last - 1 != 16 || last == 0) {
       return false;
@@ -797,10 +846,59 @@ private:
            all_of(value.substr(last + 1), [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); });
   }
 
-  // "host:pid:random": unique per acquisition, and tells an operator who holds a lock.
-  static std::string lock_token() {
-    return detail::host_name() + ":" + std::to_string(::getpid()) + ":" +
-           detail::entry_format_detail::hex(detail::redis::random_u64(), 16);
+  // SET NX PX the lock and check for the entry in one round trip: the lock when acquired, a lock
+  // holding nothing when the entry is there, null when another holder has it. A stale lock
+  // (not a recall token, or no expiry) is removed with a warning and the attempt made again.
+  [[nodiscard]] std::unique_ptr<compute_lock> attempt_lock(const std::string& head, const std::string& lock_name,
+                                                           const std::string& token) {
+    const std::string lease = std::to_string(m_backend->lock_lease().count());
+    while (true) {
+      enum class outcome { acquired, entry_present, busy, stale_removed };
+      std::string stale_reason;
+      const outcome seen = m_backend->run("lock", head, [&](detail::redis::connection& c) {
+        c.append({"SET", lock_name, token, "NX", "PX", lease});
+        c.append({"EXISTS", head});
+        c.append({"GET", lock_name});
+        c.append({"PTTL", lock_name});
+        const detail::redis::reply set = c.get_reply();
+        const detail::redis::reply exists = c.get_reply();
+        const detail::redis::reply holder = c.get_reply();
+        const detail::redis::reply ttl = c.get_reply();
+        const bool acquired = set->type != REDIS_REPLY_NIL;
+        if (acquired) {
+          c.expect_ok(set, "SET NX (lock)");
+        }
+        const bool present = c.expect(exists, REDIS_REPLY_INTEGER, "EXISTS").integer != 0;
+        const long long left = c.expect(ttl, REDIS_REPLY_INTEGER, "PTTL").integer;
+        if (acquired || present || holder->type != REDIS_REPLY_STRING) {
+          return acquired ? outcome::acquired : present ? outcome::entry_present : outcome::busy;
+        }
+        const std::string_view value = detail::redis::text_of(*holder);
+        if (!is_lock_token(value)) {
+          stale_reason = "holds no recall lock token";
+        } else if (left == -1) {
+          stale_reason = "has no expiry";
+        } else {
+          return outcome::busy;
+        }
+        const detail::redis::reply removed =
+            c.command({"EVAL", detail::redis::delete_stale_lock_script, "1", lock_name, value});
+        c.expect(removed, REDIS_REPLY_INTEGER, "EVAL (delete stale lock)");
+        return outcome::stale_removed;
+      });
+      switch (seen) {
+      case outcome::acquired:
+        return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
+      case outcome::entry_present:
+        return std::make_unique<detail::redis::entry_ready>();
+      case outcome::busy:
+        return nullptr;
+      case outcome::stale_removed:
+        log(log_level::warning, m_backend->label() + ": removed the compute lock " + lock_name + ", which " +
+                                    stale_reason + " (written by hand or by another program?); taking it over");
+        break;
+      }
+    }
   }
 
   // The TTL argument for the head, in ms ("0": none). Chunks were given the full TTL when their

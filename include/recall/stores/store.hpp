@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <recall/key/key.hpp>
@@ -46,7 +47,7 @@ struct entry_manifest {
   std::vector<std::string> argument_digests; // one per argument
   std::vector<std::string> global_names;     // declared globals
   std::vector<std::string> global_digests;   // one per global
-  std::string host;                          // the machine that computed it
+  std::string host;                          // the machine and process that computed it: "<host>:<pid>"
 };
 
 // One cached result as bytes: the canonical encoding of the function's result.
@@ -63,6 +64,8 @@ struct function_stats {
   std::uint64_t stores = 0;       // entries written
   std::uint64_t bytes_stored = 0; // payload bytes written
   std::uint64_t saved_ns = 0;     // compute time of the entries served from the store
+  std::uint64_t compute_ns = 0;   // compute time of the calls that computed (misses): what
+                                  // recall::plan_sweep predicts from
 
   function_stats& operator+=(const function_stats& other) noexcept {
     hits += other.hits;
@@ -70,11 +73,12 @@ struct function_stats {
     stores += other.stores;
     bytes_stored += other.bytes_stored;
     saved_ns += other.saved_ns;
+    compute_ns += other.compute_ns;
     return *this;
   }
 
   [[nodiscard]] bool empty() const noexcept {
-    return hits == 0 && misses == 0 && stores == 0 && bytes_stored == 0 && saved_ns == 0;
+    return hits == 0 && misses == 0 && stores == 0 && bytes_stored == 0 && saved_ns == 0 && compute_ns == 0;
   }
 };
 
@@ -94,6 +98,18 @@ public:
   compute_lock(const compute_lock&) = delete;
   compute_lock& operator=(const compute_lock&) = delete;
   virtual ~compute_lock() = default;
+};
+
+// What one try_lock_for_compute() found.
+enum class lock_outcome {
+  acquired,    // `lock` is held (or the entry appeared meanwhile): load again, else compute and store
+  busy,        // another process, here or on another host, is computing the entry: come back later
+  unsupported, // the store cannot lock: compute without a lock
+};
+
+struct lock_attempt {
+  lock_outcome outcome = lock_outcome::unsupported;
+  std::unique_ptr<compute_lock> lock; // set when acquired; may hold nothing (see above)
 };
 
 // A place entries are kept. Contracts, for every implementation:
@@ -145,6 +161,16 @@ public:
   [[nodiscard]] virtual std::unique_ptr<compute_lock> lock_for_compute(const entry_address& /*address*/,
                                                                        std::chrono::milliseconds /*wait_limit*/) {
     return nullptr;
+  }
+
+  // One attempt at the lock lock_for_compute() waits for, never waiting: recall::sweep works on
+  // other points while another process computes this one, and comes back to it at the end.
+  // `label` (the call's arguments, short; see detail/key/label.hpp) is recorded with this host,
+  // process id and the time, for people listing the computations under way (recall-cache
+  // running). Stores that cannot lock return lock_outcome::unsupported, which is the default.
+  [[nodiscard]] virtual lock_attempt try_lock_for_compute(const entry_address& /*address*/,
+                                                          std::string_view /*label*/) {
+    return {};
   }
 };
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -54,6 +55,11 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
     std::snprintf(text, sizeof text, "%lld min %lld s", seconds / 60, seconds % 60);
   }
   return text;
+}
+
+// "1 entry", "3 entries": a count with its noun in the right number.
+[[nodiscard]] inline std::string count_of(std::size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string{n == 1 ? one : many};
 }
 
 // One directory_store per (root, durability, compression) for the whole process, so that every

@@ -1,5 +1,5 @@
 // Per-function statistics kept beside a function's entries (<function folder>/stats): hits,
-// misses, stores, bytes stored and compute time saved, updated in batches under a file lock.
+// misses, stores, bytes stored, compute time saved and compute time spent, updated in batches under a file lock.
 #pragma once
 
 #include <sys/file.h>
@@ -52,6 +52,8 @@ inline constexpr std::string_view stats_file_name = "stats";
       s.bytes_stored = value;
     } else if (name == "saved_ns") {
       s.saved_ns = value;
+    } else if (name == "compute_ns") {
+      s.compute_ns = value;
     }
   }
   return s;
@@ -60,7 +62,7 @@ inline constexpr std::string_view stats_file_name = "stats";
 [[nodiscard]] inline std::string format_stats(const function_stats& s) {
   return "hits " + std::to_string(s.hits) + "\nmisses " + std::to_string(s.misses) + "\nstores " +
          std::to_string(s.stores) + "\nbytes_stored " + std::to_string(s.bytes_stored) + "\nsaved_ns " +
-         std::to_string(s.saved_ns) + "\n";
+         std::to_string(s.saved_ns) + "\ncompute_ns " + std::to_string(s.compute_ns) + "\n";
 }
 
 // Reads the stats file open as `fd`; an unreadable one reads as zeros.
