@@ -31,7 +31,9 @@ for _ in 1 2 3; do
   nodes+=("127.0.0.1:$port")
 done
 for node in "${nodes[@]}"; do
-  for _ in $(seq 200); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  up=0
+  for _ in $(seq 200); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && { up=1; break; }; sleep 0.05; done
+  [ "$up" = 1 ] || { echo "redis_cluster.sh: the node on ${node} did not start (port taken?); run again" >&2; exit 1; }
 done
 timeout 30 redis-cli --cluster create "${nodes[@]}" --cluster-yes >/dev/null
 for node in "${nodes[@]}"; do

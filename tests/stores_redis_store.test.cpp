@@ -1703,3 +1703,25 @@ TEST_CASE("with redis_store.hpp included, RECALL_REMOTE's redis URLs make redis 
                  "redis+cluster://127.0.0.1:1,127.0.0.1:2"));
   CHECK(contains(recall::make_remote_store("unix:///tmp/x.sock")->description(), "unix:///tmp/x.sock"));
 }
+
+TEST_CASE("a pooled connection's next operation gets its whole timeout, not what the last one left",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  server s;
+  auto o = options_for(s);
+  o.operation_timeout = 1000ms;
+  o.max_connections = 1; // one connection, reused
+  recall::redis_store store{o};
+  store.save(address_of(1), entry_of(10));
+  // The first load ends about 100 ms before its deadline; the second needs 400 ms of its own.
+  for (const auto pause : {850ms, 400ms}) {
+    s.pause();
+    std::thread resume{[&] {
+      std::this_thread::sleep_for(pause);
+      s.resume();
+    }};
+    CHECK(store.load(address_of(1)));
+    resume.join();
+  }
+  CHECK_FALSE(store.disabled());
+}

@@ -79,7 +79,7 @@ contains "nothing left" "$out" "entries      0"
 contains "the lock went too" "$out" "locks        0"
 
 check "--redis with show" 2 "$tool" "${r[@]}" show abcd
-contains "--redis verbs" "$out" "info, ls, clear and prune only"
+contains "--redis verbs" "$out" "info, ls, running, clear and prune only"
 check "bad URL" 2 "$tool" --redis "http://x" info
 check "wrong password" 1 "$tool" --redis "redis://:badpass42@127.0.0.1:$port/0" info
 lacks "wrong password not printed" "$out" "badpass42"

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -168,16 +169,22 @@ public:
     }
   }
 
-  // Connects with the limits of `limits`: the operation timeout bounds authentication.
+  // A connection of its own (a tool's, a test's), not a pool's: each reply must come within the
+  // operation timeout of the moment it is waited for, until set_deadline() sets one deadline.
   connection(const server_url& url, const timeouts& limits, std::string label)
-      : connection{url, limits.connect, clock::now() + limits.operation, std::move(label)} {}
+      : connection{url, limits.connect, clock::now() + limits.operation, std::move(label)} {
+    m_per_reply = limits.operation;
+  }
 
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection() = default;
 
   // Every later read and write must end by `deadline`.
-  void set_deadline(clock::time_point deadline) noexcept { m_deadline = deadline; }
+  void set_deadline(clock::time_point deadline) noexcept {
+    m_deadline = deadline;
+    m_per_reply.reset();
+  }
   [[nodiscard]] clock::time_point deadline() const noexcept { return m_deadline; }
   // Moves the deadline `more` later: for an operation that learns it has more bytes to move.
   void extend_deadline(clock::duration more) noexcept { m_deadline += more; }
@@ -206,6 +213,9 @@ public:
       fail("lost the connection");
     }
     if (raw == nullptr) {
+      if (m_per_reply) {
+        m_deadline = clock::now() + *m_per_reply;
+      }
       const sigpipe_guard guard;
       int done = 0;
       while (done == 0) {
@@ -260,7 +270,9 @@ private:
     if (left.count() <= 0) {
       throw store_error{m_label + ": timed out"};
     }
-    if (m_applied.count() >= 0 && left + timeout_slack > m_applied) {
+    // Kept while the time left is at most the timeout in force and within 5 ms of it; a later
+    // deadline (a pooled connection's next operation) needs a longer one, set here too.
+    if (m_applied.count() >= 0 && left <= m_applied && left + timeout_slack > m_applied) {
       return;
     }
     const timeval tv{static_cast<time_t>(left.count() / 1'000'000), static_cast<suseconds_t>(left.count() % 1'000'000)};
@@ -288,6 +300,7 @@ private:
   std::unique_ptr<redisContext, context_deleter> m_context;
   clock::time_point m_deadline;
   std::chrono::microseconds m_applied{-1}; // the socket timeout in force; negative: none set yet
+  std::optional<std::chrono::milliseconds> m_per_reply; // set: a fresh deadline for each reply
 };
 
 // Up to `capacity` connections, opened on demand and kept for reuse. A thread leases one for one
