@@ -148,7 +148,7 @@ call_outcome call_twice(const fs::path& root, recall::sharing who) {
   recall_test::log_capture log;
   trusted_calls = 0;
   {
-    recall::memoize<&counted> f{recall::options{.directory = root, .mode = recall::mode::reuse, .sharing = who}};
+    recall::memoize<&counted> f{recall::options{.directory = root, .mode = recall::mode::reuse, .sharing = who, .untracked = recall::untracked_bodies::quiet}};
     CHECK(f(1.0) == 2.0);
     recall::process_memory_tier().clear();
     CHECK(f(1.0) == 2.0);

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <vector>
 
+#include <recall/detail/stores/atomic_file.hpp>
+
 namespace recall {
 
 // Limits of one cache directory. Unset means unlimited.
