@@ -44,7 +44,6 @@ check "ls FUNCTION --json" 0 "$tool" "${s[@]}" ls ns::other --json
 contains "ls --json filters" "$out" '"folder": "ns_other-30000000"'
 lacks "ls --json filters out" "$out" "ns_sim"
 check "prune --policy cost refused" 2 "$tool" "${s[@]}" prune --policy cost --max-count 1
-check "prune --superseded without --s3 refused" 2 "$tool" prune --superseded
 check "--s3 show refused" 2 "$tool" "${s[@]}" show abcd
 check "bad URL" 2 "$tool" --s3 "s3://Bucket" info
 contains "bad URL says why" "$out" "lowercase"
