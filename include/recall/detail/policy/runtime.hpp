@@ -67,13 +67,15 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
   return std::to_string(n) + " " + std::string{n == 1 ? one : many};
 }
 
-// One directory_store per (root, durability, compression) for the whole process, so that every
-// memoize object on the same cache with the same settings shares its state.
-[[nodiscard]] inline std::shared_ptr<directory_store> shared_directory_store(const std::filesystem::path& root,
-                                                                            durability d, const compression& c = {}) {
+// One Store (directory_store or pack_store) per (root, durability, compression) for the whole
+// process, so that every memoize object on the same cache with the same settings shares its
+// state: for a pack store, one writer, one segment and one set of index handles per root.
+template <class Store>
+[[nodiscard]] std::shared_ptr<Store> shared_store(const std::filesystem::path& root, durability d,
+                                                  const compression& c = {}) {
   struct registry {
     std::mutex mutex;
-    std::map<std::string, std::shared_ptr<directory_store>> stores;
+    std::map<std::string, std::shared_ptr<Store>> stores;
   };
   static immortal<registry> shared; // used by memoize objects built after main returns too
   auto& [mutex, stores] = shared.get();
@@ -83,26 +85,19 @@ inline bool warn_once(const std::string& cause, const std::string& message) {
   const std::lock_guard lock{mutex};
   auto& slot = stores[settings];
   if (!slot) {
-    slot = std::make_shared<directory_store>(root, d, c);
+    slot = std::make_shared<Store>(root, d, c);
   }
   return slot;
 }
 
-// One pack_store per (root, durability, compression) for the whole process: one writer, one
-// segment, one set of index handles per root.
+[[nodiscard]] inline std::shared_ptr<directory_store> shared_directory_store(const std::filesystem::path& root,
+                                                                            durability d, const compression& c = {}) {
+  return shared_store<directory_store>(root, d, c);
+}
+
 [[nodiscard]] inline std::shared_ptr<pack_store> shared_pack_store(const std::filesystem::path& root, durability d,
                                                                   const compression& c = {}) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<pack_store>> stores;
-  const std::string settings = std::to_string(static_cast<int>(d)) + ' ' + std::to_string(static_cast<int>(c.codec)) +
-                               ' ' + std::to_string(c.level) + ' ' + std::to_string(c.threshold) + ' ' +
-                               std::to_string(c.keep_ratio) + ' ' + root.string();
-  const std::lock_guard lock{mutex};
-  auto& slot = stores[settings];
-  if (!slot) {
-    slot = std::make_shared<pack_store>(root, d, c);
-  }
-  return slot;
+  return shared_store<pack_store>(root, d, c);
 }
 
 // mode::temp's cache: a fresh directory under the system's temporary directory, created on
