@@ -145,7 +145,7 @@ public:
           return finish(lease, operation);
         } catch (const redirection& r) {
           if (hop >= 5) {
-            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.what()}.substr(8)};
+            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.reason()}};
           }
           if (r.which() == redirection::kind::moved) {
             m_cluster->moved(r.slot(), r.host(), r.port());
@@ -1090,10 +1090,7 @@ private:
   // replica), which does not disable the store: reading goes on.
   void discard(detail::redis::connection& c, const std::string& head, std::span<const std::byte> bytes,
                const std::optional<detail::redis::head_record>& parsed, const format_error& error) const {
-    std::string_view reason = error.what();
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
-    }
+    const std::string_view reason = error.reason();
     const auto identifying = bytes.first(std::min(bytes.size(), detail::redis::head_fixed_size));
     std::string refusal;
     const deletion outcome =
