@@ -77,7 +77,7 @@ int run_on_remote(store_kind kind, const store_flags& flags, const verb_reach& r
     cache_target target = open_remote(kind, flags);
     return body(target);
   } catch (const recall::config_error& e) {
-    fmt::print(stderr, "recall-cache: {}\n", std::string_view{e.what()}.substr(8)); // drop "recall: "
+    fmt::print(stderr, "recall-cache: {}\n", e.reason());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "recall-cache: {}\n", e.what());

@@ -18,7 +18,7 @@ CLI::Validator recall_validator(Check check, const char* name) {
                             check(text);
                             return {};
                           } catch (const recall::config_error& e) {
-                            return std::string{e.what()}.substr(8); // drop "recall: "
+                            return std::string{e.reason()};
                           }
                         },
                         name};
