@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The Redis Cluster row of docs/REDIS.md: a hit through redis_store on redis+cluster:// against a
 # raw hiredis GET to the node owning the key. Starts three redis-server --cluster-enabled yes on
-# free loopback ports, joins them with redis-cli --cluster create, runs `redis-helper
-# cluster-bench`, and stops them by pid. Not a test: numbers only.
+# free loopback ports, joins them with redis-cli --cluster create, runs bench/redis-cluster-hit,
+# and stops them by pid. Not a test: numbers only. bench/compare.py (bench/run.sh) runs it for its
+# Redis Cluster row.
 #
 # usage: bench/redis_cluster.sh BUILD_DIR [N]
-#   BUILD_DIR  a meson build with hiredis (build the helper first:
-#              ninja -C BUILD_DIR tests/redis/redis-helper); a release build for real figures
+#   BUILD_DIR  a meson build with hiredis and -Dbench=enabled (build the program first:
+#              ninja -C BUILD_DIR bench/redis-cluster-hit); a release build for real figures
 #   N          hits per figure (default 5000)
 set -euo pipefail
 build=${1:?usage: bench/redis_cluster.sh BUILD_DIR [N]}
 runs=${2:-5000}
-helper=$build/tests/redis/redis-helper
-[ -x "$helper" ] || { echo "redis_cluster.sh: $helper is missing: ninja -C $build tests/redis/redis-helper" >&2; exit 2; }
+hit=$build/bench/redis-cluster-hit
+[ -x "$hit" ] || { echo "redis_cluster.sh: $hit is missing: ninja -C $build bench/redis-cluster-hit" >&2; exit 2; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
   { echo "redis_cluster.sh: redis-server and redis-cli are needed" >&2; exit 2; }
 work=$(mktemp -d)
@@ -24,7 +25,18 @@ cleanup() {
 trap cleanup EXIT
 nodes=()
 for _ in 1 2 3; do
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # A free port at most 55535 whose cluster bus port (+10000) is free too: redis-server refuses higher.
+  port=$(python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 55535)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+    except OSError:
+        continue
+    print(port)
+    break')
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
     --cluster-config-file "$work/nodes-$port.conf" --dir "$work" --logfile "$work/$port.log" --daemonize no &
   pids+=($!)
@@ -40,4 +52,4 @@ for node in "${nodes[@]}"; do
   for _ in $(seq 200); do redis-cli -p "${node#*:}" cluster info | grep -q cluster_state:ok && break; sleep 0.05; done
 done
 echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'), 3 masters on loopback, $(nproc) cores, $runs hits"
-"$helper" cluster-bench "redis+cluster://${nodes[0]}" "$runs"
+"$hit" "redis+cluster://${nodes[0]}" "$runs"

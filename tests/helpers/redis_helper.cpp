@@ -14,10 +14,6 @@
 //       measures, on an empty database, what a hit costs on each path (raw store loads and
 //       saves, memoize hits through memory -> directory -> Redis); prints one line per figure.
 //       tests/helpers/redis_bench.sh starts a server and runs this.
-//   redis-helper cluster-bench CLUSTER_URL [N]
-//       a hit of a 100-byte entry through redis_store on a redis+cluster:// URL against a raw
-//       hiredis GET of the same head key sent to the node that owns its slot; prints both and
-//       their ratio. bench/redis_cluster.sh starts a three-master cluster and runs this.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -231,60 +227,6 @@ int bench(const char* url, const char* dir, int n) {
   return 0;
 }
 
-int cluster_bench(const char* url, int n) {
-  namespace rd = recall::detail::redis;
-  const recall::function_id function{"redis_helper::bench", recall::key{0xbe, 0xac}};
-  recall::redis_store store{recall::redis_options{.url = url, .prefix = "bench"}};
-  const auto address = [&](int i) { return recall::entry_address{function, recall::key{9, static_cast<std::uint64_t>(i)}}; };
-  for (int i = 0; i < n; ++i) {
-    store.save(address(i), bench_entry(100));
-  }
-  // One raw connection per node; a head's owner is the node whose GET is not redirected.
-  const rd::cluster_url seeds = rd::parse_cluster_url(url);
-  rd::connection first{seeds.seeds.front(), rd::timeouts{}, "raw"};
-  const rd::reply slots = first.command({"CLUSTER", "SLOTS"});
-  std::vector<std::unique_ptr<rd::connection>> nodes;
-  for (std::size_t i = 0; i < slots->elements; ++i) {
-    rd::server_url u = seeds.seeds.front();
-    u.host = std::string{rd::text_of(*slots->element[i]->element[2]->element[0])};
-    u.port = static_cast<std::uint16_t>(slots->element[i]->element[2]->element[1]->integer);
-    nodes.push_back(std::make_unique<rd::connection>(u, rd::timeouts{}, "raw"));
-  }
-  std::vector<rd::connection*> owner(static_cast<std::size_t>(n), nullptr);
-  for (int i = 0; i < n; ++i) {
-    for (auto& c : nodes) {
-      if (c->command({"GET", store.head_of(address(i))})->type == REDIS_REPLY_STRING) {
-        owner[static_cast<std::size_t>(i)] = c.get();
-      }
-    }
-  }
-  timings raw;
-  timings hit;
-  for (int round = 0; round < 2; ++round) { // the first round warms both up
-    raw.us.clear();
-    hit.us.clear();
-    for (int i = 0; i < n; ++i) {
-      const std::string head = store.head_of(address(i));
-      raw.time([&] {
-        if (owner[static_cast<std::size_t>(i)]->command({"GET", head})->type != REDIS_REPLY_STRING) {
-          throw recall::store_error{"bench: raw GET missed"};
-        }
-      });
-      hit.time([&] {
-        if (!store.load(address(i))) {
-          throw recall::store_error{"bench: a saved entry did not load"};
-        }
-      });
-    }
-  }
-  raw.report("raw hiredis GET of the head, to the owning node");
-  hit.report("redis_store::load over redis+cluster://, 100 B payload");
-  std::sort(raw.us.begin(), raw.us.end());
-  std::sort(hit.us.begin(), hit.us.end());
-  std::printf("ratio of medians: %.2f\n", hit.us[hit.us.size() / 2] / raw.us[raw.us.size() / 2]);
-  return 0;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -299,9 +241,6 @@ int main(int argc, char** argv) {
     if (mode == "lock" && argc == 6) {
       return lock(argv[2], argv[3], argv[4], std::atoi(argv[5]));
     }
-    if (mode == "cluster-bench" && (argc == 3 || argc == 4)) {
-      return cluster_bench(argv[2], argc == 4 ? std::max(10, std::atoi(argv[3])) : 2000);
-    }
     if (mode == "bench" && (argc == 4 || argc == 5)) {
       return bench(argv[2], argv[3], argc == 5 ? std::max(10, std::atoi(argv[4])) : 2000);
     }
@@ -309,6 +248,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "redis-helper: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: redis-helper share URL DIR | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR [N] | cluster-bench CLUSTER_URL [N]\n");
+  std::fprintf(stderr, "usage: redis-helper share URL DIR | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR [N]\n");
   return 2;
 }
