@@ -8,10 +8,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -1511,6 +1514,152 @@ TEST_CASE("a dead Redis: one warning per outage, no line per miss, used again wh
   s.kill();
   CHECK(f(200.0) == 40000.0);
   CHECK(capture.warnings() == 2);
+}
+
+namespace redis_test {
+
+// A loopback server that speaks no Redis: on each connection it answers every request with
+// `reply` and, when `close_after_reply`, hangs up after the first one (a reply cut short). Each
+// connection has its own thread; reads wait at most 50 ms at a time, so the destructor stops
+// everything within that.
+class scripted_server {
+public:
+  scripted_server(std::string reply, bool close_after_reply)
+      : m_reply{std::move(reply)}, m_close_after_reply{close_after_reply} {
+    m_listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(m_listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(m_listener, 16) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    m_port = ntohs(address.sin_port);
+    m_thread = std::thread{[this] { accept_loop(); }};
+  }
+  scripted_server(const scripted_server&) = delete;
+  scripted_server& operator=(const scripted_server&) = delete;
+  ~scripted_server() {
+    m_stop = true;
+    ::shutdown(m_listener, SHUT_RDWR);
+    m_thread.join();
+    for (auto& t : m_connections) {
+      t.join();
+    }
+    ::close(m_listener);
+  }
+  [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(m_port) + "/0"; }
+  [[nodiscard]] int connections() const { return m_accepted; }
+
+private:
+  void accept_loop() {
+    while (!m_stop) {
+      const int client = ::accept(m_listener, nullptr, nullptr);
+      if (client < 0) {
+        return;
+      }
+      ++m_accepted;
+      const timeval wait{0, 50'000};
+      ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+      m_connections.emplace_back([this, client] { serve(client); });
+    }
+  }
+
+  void serve(int client) {
+    char request[4096];
+    while (!m_stop) {
+      const auto got = ::recv(client, request, sizeof request, 0);
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        continue;
+      }
+      if (got <= 0 || ::send(client, m_reply.data(), m_reply.size(), MSG_NOSIGNAL) < 0 || m_close_after_reply) {
+        break;
+      }
+    }
+    ::close(client);
+  }
+
+  std::string m_reply;
+  bool m_close_after_reply;
+  int m_listener = -1;
+  int m_port = 0;
+  std::atomic<bool> m_stop{false};
+  std::atomic<int> m_accepted{0};
+  std::thread m_thread;
+  std::vector<std::thread> m_connections; // touched by the accept thread only, until it is joined
+};
+
+// Memoize through a local directory and a redis_store on `faulty`: every call returns the right
+// value, the outage is one warning, and after the first failure no call waits more than the
+// 50 ms probe budget (with the slack of the timing checks above for a loaded 2-core CI).
+void check_degrades_to_local(const scripted_server& faulty) {
+  recall_test::temp_dir dir;
+  recall::redis_options o;
+  o.url = faulty.url();
+  o.prefix = "recall-test";
+  o.operation_timeout = 300ms;
+  o.retry = recall::retry_backoff{100ms, 200ms};
+  auto remote = std::make_shared<recall::redis_store>(o);
+  recall::memoize<&square> f{memoize_options(node(dir.path(), remote))};
+  recall_test::log_capture capture;
+  g_square_calls = 0;
+  auto started = std::chrono::steady_clock::now();
+  CHECK(f(1.0) == 1.0);
+  CHECK(std::chrono::steady_clock::now() - started < 1500ms); // bounded by the operation deadline
+  CHECK(faulty.connections() >= 1);
+  CHECK(remote->disabled());
+  started = std::chrono::steady_clock::now();
+  auto slowest = std::chrono::steady_clock::duration{};
+  int calls = 0;
+  for (int i = 2; std::chrono::steady_clock::now() - started < 700ms; ++i, ++calls) {
+    const auto call_started = std::chrono::steady_clock::now();
+    CHECK(f(i) == static_cast<double>(i) * i);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - call_started);
+    std::this_thread::sleep_for(2ms);
+  }
+  CHECK(calls > 50);
+  CHECK(slowest < 150ms);
+  CHECK(faulty.connections() >= 2); // the back-off ended and a call probed the server again
+  CHECK(f(1.0) == 1.0);              // a hit, from the directory
+  CHECK(g_square_calls == calls + 1);
+  std::string logged;
+  for (const auto& line : capture.lines()) {
+    logged += line.text + "\n";
+  }
+  INFO("logged:\n" << logged);
+  // (square's "not tracked" warning comes once per process, in whichever test calls it first.)
+  CHECK(capture.warnings() - capture.count(recall::log_level::warning, "is not tracked") == 1);
+  CHECK(capture.count(recall::log_level::warning, faulty.url()) == 1);
+  CHECK(capture.count(recall::log_level::info, "reachable again") == 0);
+}
+
+} // namespace redis_test
+
+TEST_CASE("a server that answers with bytes that are not RESP: the local tiers answer, one warning",
+          "[stores_redis_store]") {
+  const auto reply = GENERATE(std::string{"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}, [] {
+    std::string bytes(256, '\0'); // reproducible noise; a first byte that begins no RESP type
+    std::uint32_t state = 12345;
+    for (auto& c : bytes) {
+      state = state * 1103515245U + 12345U;
+      c = static_cast<char>(state >> 24);
+    }
+    bytes[0] = '\x01';
+    return bytes;
+  }());
+  CAPTURE(reply.substr(0, 16));
+  scripted_server garbage{reply, false};
+  check_degrades_to_local(garbage);
+}
+
+TEST_CASE("a server that sends part of a reply, then hangs up: the local tiers answer, one warning",
+          "[stores_redis_store]") {
+  const auto reply = GENERATE(std::string{"$40\r\nxxxxxxxxxxxxxxxxxxxx"}, std::string{"*3\r\n$5\r\nhello\r\n:1"},
+                              std::string{"+O"});
+  CAPTURE(reply);
+  scripted_server truncated{reply, true};
+  check_degrades_to_local(truncated);
 }
 
 TEST_CASE("a failed chunked save leaves chunks that expire; strays() counts them", "[stores_redis_store]") {
