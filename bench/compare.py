@@ -415,7 +415,7 @@ def redis_cluster_rows(build, quick):
     raw hiredis GETs to the owning node, three masters on loopback), as printed lines, or None when
     the build has no redis-cluster-hit (no hiredis) or redis-server/redis-cli are missing."""
     if not os.path.exists(os.path.join(build, "bench", "redis-cluster-hit")):
-        say("== Redis Cluster hits: skipped (no bench/redis-cluster-hit in %s: hiredis not found)" % build)
+        say("== Redis Cluster hits: skipped (no bench/redis-cluster-hit in %s: hiredis not found, or not built)" % build)
         return None
     missing = [tool for tool in ("redis-server", "redis-cli") if shutil.which(tool) is None]
     if missing:
