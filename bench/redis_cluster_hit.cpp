@@ -42,7 +42,9 @@ int run(const char* url, int n) {
   namespace rd = recall::detail::redis;
   const recall::function_id function{"redis_cluster_hit::bench", recall::key{0xbe, 0xac}};
   recall::redis_store store{recall::redis_options{.url = url, .prefix = "bench"}};
-  const auto address = [&](int i) { return recall::entry_address{function, recall::key{9, static_cast<std::uint64_t>(i)}}; };
+  const auto address = [&](int i) {
+    return recall::entry_address{function, recall::key{9, static_cast<std::uint64_t>(i)}};
+  };
   for (int i = 0; i < n; ++i) {
     recall::stored_entry entry;
     entry.payload.assign(100, std::byte{0x5a});
