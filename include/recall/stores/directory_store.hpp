@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/safe_name.hpp>
@@ -702,21 +703,8 @@ private:
       const detail::entry_header header = detail::decode_header(bytes);
       detail::check_entry_call(header, address.call);
       detail::check_entry_size(header, size);
-      const auto manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
-      const auto payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
-      if (check == verification::checksum) {
-        detail::verify_entry(header, address.call, manifest, payload);
-      }
+      entry_view view = detail::mapped_entry_view(std::move(mapping), header, check);
       touch_if_stale(fd, status);
-      entry_view view;
-      view.manifest = manifest;
-      view.payload = payload;
-      view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
-      view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
-      view.backing = entry_backing::mapping;
-      view.body_checksum = header.body_checksum;
-      view.metadata = header.metadata;
-      view.owner = std::move(mapping);
       return view;
     } catch (const format_error& error) {
       discard_file(path, error.reason());

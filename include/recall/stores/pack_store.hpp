@@ -30,6 +30,7 @@
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
@@ -697,19 +698,7 @@ private:
     const detail::entry_header header = detail::decode_header(bytes);
     detail::check_entry_call(header, expected_call);
     detail::check_entry_size(header, slot.length);
-    entry_view view;
-    view.manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
-    view.payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
-    if (check == verification::checksum) {
-      detail::verify_entry(header, expected_call, view.manifest, view.payload);
-    }
-    view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
-    view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
-    view.backing = entry_backing::mapping;
-    view.body_checksum = header.body_checksum;
-    view.metadata = header.metadata;
-    view.owner = std::move(mapping);
-    return view;
+    return detail::mapped_entry_view(std::move(mapping), header, check);
   }
 
   // The header and manifest of the record at `slot`, for listing; nullopt if unreadable.
