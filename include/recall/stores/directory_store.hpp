@@ -29,6 +29,7 @@
 
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/safe_name.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
@@ -47,40 +48,6 @@
 #include <recall/stores/verification.hpp>
 
 namespace recall {
-
-namespace detail::fsio {
-
-// Fills the buffers from fd until they are full or the file ends, looping on short reads and
-// EINTR. Returns the number of bytes read; throws store_error naming `path` on a read error.
-inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& path) {
-  std::size_t total = 0;
-  while (count > 0) {
-    const ::ssize_t got = ::readv(fd, iov, count);
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_io_error("cannot read", path, errno);
-    }
-    if (got == 0) {
-      break;
-    }
-    auto left = static_cast<std::size_t>(got);
-    total += left;
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<std::byte*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return total;
-}
-
-} // namespace detail::fsio
 
 // A store keeping each entry in its own file:
 //

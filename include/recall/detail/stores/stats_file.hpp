@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -68,7 +68,7 @@ inline constexpr std::string_view stats_file_name = "stats";
 // Reads the stats file open as `fd`; an unreadable one reads as zeros.
 [[nodiscard]] inline function_stats read_stats(int fd) {
   std::array<char, 1024> buffer{};
-  const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
+  const ::ssize_t got = fsio::pread_full(fd, buffer.data(), buffer.size(), 0);
   return got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
 }
 
@@ -88,7 +88,7 @@ inline bool add_stats(int fd, const function_stats& delta) {
   }
   const bool ok = [&] {
     std::array<char, 1024> buffer{};
-    const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
+    const ::ssize_t got = fsio::pread_full(fd, buffer.data(), buffer.size(), 0);
     function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
     total += delta;
     const std::string text = format_stats(total);
