@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/fsio.hpp>
 #include <recall/stores/store.hpp>
 
@@ -21,7 +22,7 @@ namespace recall {
 // versions can skip what they do not know.
 namespace detail {
 
-inline constexpr std::string_view stats_file_name = "stats";
+using directory_layout::stats_file_name; // <function folder>/stats
 
 [[nodiscard]] inline function_stats parse_stats(std::string_view text) {
   function_stats s;
