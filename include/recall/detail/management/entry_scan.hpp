@@ -142,10 +142,6 @@ namespace scan_detail {
   return std::nullopt;
 }
 
-} // namespace scan_detail
-
-namespace scan_detail {
-
 // Walks the function folder `folder` into `out`, unless its function does not match
 // `function_filter`.
 inline void walk_function_folder(const directory_layout::function_folder& folder, std::string_view function_filter,
