@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -197,4 +199,134 @@ TEST_CASE("in_place refuses counts that do not match and misaligned bytes", "[me
   const std::uint64_t forged = std::uint64_t{1} << 62;
   std::memcpy(bytes.data(), &forged, 8);
   CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(32)).has_value());
+}
+
+namespace mapped_test {
+
+// A store as a user would write one: load and save over a map, nothing else.
+class map_store final : public recall::store {
+public:
+  [[nodiscard]] std::string description() const override { return "map"; }
+  [[nodiscard]] std::optional<recall::stored_entry> load(const recall::entry_address& address) override {
+    const auto it = m_entries.find(address.call);
+    return it == m_entries.end() ? std::nullopt : std::optional{it->second};
+  }
+  void save(const recall::entry_address& address, const recall::stored_entry& entry) override {
+    m_entries[address.call] = entry;
+  }
+  [[nodiscard]] bool contains(const recall::entry_address& address) override { return m_entries.contains(address.call); }
+  bool erase(const recall::entry_address& address) override { return m_entries.erase(address.call) > 0; }
+
+private:
+  std::map<recall::key, recall::stored_entry> m_entries;
+};
+
+std::shared_ptr<recall::layered_store> memory_over_directory(const std::filesystem::path& dir) {
+  recall::compression raw;
+  raw.codec = recall::codec::none;
+  return std::make_shared<recall::layered_store>(std::vector<recall::layered_store::tier>{
+      {std::make_shared<recall::memory_store>()},
+      {std::make_shared<recall::directory_store>(dir, recall::durability::none, raw)}});
+}
+
+recall::options through(std::shared_ptr<recall::store> store) {
+  recall::options o;
+  o.memory = recall::memory_tier::none;
+  o.store = std::move(store);
+  return o;
+}
+
+} // namespace mapped_test
+
+TEST_CASE("mapped and large hits work through a layered store of memory + directory", "[memoize_mapped]") {
+  recall_test::temp_dir dir;
+  g_calls = 0;
+  constexpr int large = 300000; // 2.4 MB: past the size from which a directory store maps hits
+  {
+    recall::memoize<&ramp> writer{through(memory_over_directory(dir.path()))};
+    static_cast<void>(writer(50000, 2.0));
+    static_cast<void>(writer(large, 1.5));
+  }
+  REQUIRE(g_calls == 2);
+  // A new process: nothing in its memory tier, the entries on disk.
+  recall::memoize<&ramp> reader{through(memory_over_directory(dir.path()))};
+  const auto view = reader.mapped(50000, 2.0);
+  CHECK(view.is_mapped());
+  CHECK(view.to_vector() == ramp(50000, 2.0));
+  CHECK(reader(large, 1.5) == ramp(large, 1.5));
+  CHECK(g_calls == 4); // the two ramp() calls in the checks above, nothing recomputed
+}
+
+TEST_CASE("a damaged large entry under a layered store is discarded and recomputed, never served",
+          "[memoize_mapped]") {
+  recall_test::temp_dir dir;
+  recall_test::log_capture log;
+  g_calls = 0;
+  constexpr int large = 300000;
+  {
+    recall::memoize<&ramp> writer{through(memory_over_directory(dir.path()))};
+    static_cast<void>(writer(large, 0.25));
+  }
+  flip_last_byte(only_entry(dir.path()));
+  recall::memoize<&ramp> reader{through(memory_over_directory(dir.path()))};
+  CHECK(reader(large, 0.25) == ramp(large, 0.25));
+  CHECK(g_calls == 3); // written, recomputed, and the expected value above
+  CHECK(log.count(recall::log_level::warning, "checksum mismatch") == 1);
+  // Stored again whole: the next process hits.
+  recall::memoize<&ramp> again{through(memory_over_directory(dir.path()))};
+  CHECK(again(large, 0.25) == ramp(large, 0.25));
+  CHECK(g_calls == 4); // the expected value only
+}
+
+TEST_CASE("a store that implements only load and save serves mapped and large hits", "[memoize_mapped]") {
+  g_calls = 0;
+  const auto store = std::make_shared<map_store>();
+  constexpr int large = 300000;
+  {
+    recall::memoize<&ramp> writer{through(store)};
+    static_cast<void>(writer(1000, 4.0));
+    static_cast<void>(writer(large, 4.0));
+  }
+  recall::memoize<&ramp> reader{through(store)};
+  const auto view = reader.mapped(1000, 4.0);
+  CHECK_FALSE(view.is_mapped()); // nothing to map: the view owns the decoded result
+  CHECK(view.to_vector() == ramp(1000, 4.0));
+  CHECK(reader(large, 4.0) == ramp(large, 4.0));
+  CHECK(g_calls == 4);
+}
+
+TEST_CASE("a pack store maps views and large hits from its segments; a damaged record is dropped",
+          "[memoize_mapped]") {
+  recall_test::temp_dir dir;
+  recall_test::log_capture log;
+  g_calls = 0;
+  recall::options o = at(dir.path());
+  o.layout = recall::store_layout::pack;
+  constexpr int large = 300000;
+  {
+    recall::memoize<&ramp> writer{o};
+    static_cast<void>(writer(40000, 0.5));
+    static_cast<void>(writer(large, 0.5));
+  }
+  recall::memoize<&ramp> reader{o};
+  const auto view = reader.mapped(40000, 0.5);
+  CHECK(view.to_vector() == ramp(40000, 0.5));
+  CHECK(reader(large, 0.5) == ramp(large, 0.5));
+  CHECK(g_calls == 4); // two stored, two expected values: nothing recomputed
+  // In place when the record's payload is aligned in its segment, else an owned copy: both right.
+  INFO("mapped in place: " << view.is_mapped());
+  // Flip the last byte of the segment: the large record, written last, ends there.
+  std::filesystem::path segment;
+  for (const auto& e : std::filesystem::recursive_directory_iterator{dir.path()}) {
+    if (e.is_regular_file() && e.path().parent_path().filename() == "segments" &&
+        (segment.empty() || e.file_size() > std::filesystem::file_size(segment))) {
+      segment = e.path();
+    }
+  }
+  REQUIRE_FALSE(segment.empty());
+  flip_last_byte(segment);
+  recall::memoize<&ramp> after{o};
+  CHECK(after(large, 0.5) == ramp(large, 0.5));
+  CHECK(g_calls == 6); // recomputed once
+  CHECK(log.count(recall::log_level::warning, "checksum mismatch") == 1);
 }

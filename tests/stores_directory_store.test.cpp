@@ -792,7 +792,7 @@ TEST_CASE("directory_store: a file grown by a hole is refused from its header, b
   REQUIRE(::truncate(path.c_str(), ::off_t{256} << 20) == 0);
   ::rusage before{};
   REQUIRE(::getrusage(RUSAGE_SELF, &before) == 0);
-  const auto mapped = store.map(address, recall::verification::checksum);
+  const auto mapped = store.read(address, recall::read_hint::mapped_checked);
   ::rusage after{};
   REQUIRE(::getrusage(RUSAGE_SELF, &after) == 0);
   CHECK_FALSE(mapped.has_value());

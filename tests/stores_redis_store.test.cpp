@@ -952,6 +952,50 @@ TEST_CASE("two processes with their own directories share a result through Redis
   CHECK(third == second);
 }
 
+TEST_CASE("RECALL_REMOTE puts Redis behind the default store, with no code change; read-only consumers",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  const std::string helper = helper_binary();
+  if (helper.empty()) {
+    WARN("RECALL_TEST_REDIS_HELPER is not set (run through meson test): skipped");
+    return;
+  }
+  server s;
+  recall_test::temp_dir dir_a;
+  recall_test::temp_dir dir_b;
+  recall_test::temp_dir dir_c;
+  recall_test::temp_dir dir_d;
+  const std::string remote = "RECALL_UNTRACKED=quiet RECALL_REMOTE='" + s.url() + "' ";
+  int status = 0;
+  // A consumer first: read-only, it computes and saves nothing to Redis.
+  const std::string consumer =
+      run_command(remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_c.path().string() + "'", status);
+  CHECK(status == 0);
+  CHECK(consumer.starts_with("computed "));
+  CHECK(admin{s}.integer({"DBSIZE"}) == 0);
+  const std::string first = run_command(remote + helper + " remote '" + dir_a.path().string() + "'", status);
+  CHECK(status == 0);
+  INFO("first: " << first);
+  REQUIRE(first.starts_with("computed "));
+  CHECK(contains(first, "layered(directory " + dir_a.path().string()));
+  CHECK(contains(first, "127.0.0.1:"));
+  // Another host's process, another local cache: the result comes from Redis.
+  const std::string second = run_command(remote + helper + " remote '" + dir_b.path().string() + "'", status);
+  CHECK(status == 0);
+  INFO("second: " << second);
+  CHECK(second.starts_with("loaded "));
+  // A read-only consumer loads it too, and its local cache is back-filled.
+  const std::string reader =
+      run_command(remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_d.path().string() + "'", status);
+  CHECK(reader.starts_with("loaded "));
+  s.kill();
+  const std::string offline = run_command(helper + " remote '" + dir_d.path().string() + "'", status);
+  CHECK(status == 0);
+  CHECK(offline.starts_with("loaded "));
+  CHECK(contains(offline, "directory " + dir_d.path().string()));
+  CHECK_FALSE(contains(offline, "layered"));
+}
+
 TEST_CASE("a server killed mid-run: calls still return, with one warning, then no more network I/O",
           "[stores_redis_store]") {
   REDIS_TEST_REQUIRE_SERVER();

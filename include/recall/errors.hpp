@@ -1,8 +1,10 @@
 // The exceptions recall throws, all derived from recall::error.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace recall {
@@ -10,7 +12,21 @@ namespace recall {
 // Base of every exception recall throws; what() starts with "recall: ".
 class error : public std::runtime_error {
 public:
-  explicit error(const std::string& message) : std::runtime_error{"recall: " + message} {}
+  static constexpr std::string_view prefix = "recall: ";
+
+  explicit error(const std::string& message) : std::runtime_error{std::string{prefix} + message} {}
+
+  // The message without the "recall: " prefix, for a line that already says where it comes from.
+  [[nodiscard]] std::string_view reason() const noexcept { return reason_of(*this); }
+
+  // reason() of any exception: its what() without a leading "recall: ".
+  [[nodiscard]] static std::string_view reason_of(const std::exception& e) noexcept {
+    std::string_view text = e.what();
+    if (text.starts_with(prefix)) {
+      text.remove_prefix(prefix.size());
+    }
+    return text;
+  }
 };
 
 // A memoized call changed an argument it took by reference, under mutation_policy::error.
@@ -43,6 +59,14 @@ private:
 class format_error : public error {
 public:
   using error::error;
+};
+
+// An entry whose checksum does not match its bytes: damaged on the medium (bit rot, a torn or
+// forged write), not merely written by an incompatible build. Whoever finds it asks the store to
+// discard it (store::discard); an entry that is intact but does not decode is a format_error.
+class damaged_entry_error : public format_error {
+public:
+  using format_error::format_error;
 };
 
 // An option or environment variable with a value recall does not accept.

@@ -22,8 +22,12 @@
 #include <recall/detail/key/label.hpp>
 #include <recall/detail/policy/callable_traits.hpp>
 #include <recall/detail/policy/policy_set.hpp>
-#include <recall/detail/policy/runtime.hpp>
+#include <recall/detail/policy/duration_text.hpp>
 #include <recall/detail/policy/single_flight.hpp>
+#include <recall/detail/policy/store_registry.hpp>
+#include <recall/detail/policy/temp_cache.hpp>
+#include <recall/detail/policy/warn_once.hpp>
+#include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/errors.hpp>
 #include <recall/identity/body_signatures.hpp>
@@ -34,11 +38,9 @@
 #include <recall/mapped.hpp>
 #include <recall/policy/environment.hpp>
 #include <recall/policy/options.hpp>
-#include <recall/stores/directory_store.hpp>
 #include <recall/stores/memory_store.hpp>
-#include <recall/stores/pack_store.hpp>
-#include <recall/stores/store_layout.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/verification.hpp>
 
 namespace recall {
 
@@ -249,11 +251,12 @@ public:
   // Calls the function whatever is cached and replaces the entry with its result.
   result_type refresh(Params... params) { return call(call_kind::refresh, std::forward<Params>(params)...); }
 
-  // The result for these arguments as a read-only array (recall/mapped.hpp). When it is stored
-  // raw in a directory cache the view is a memory map of the entry file: a 100 MB result is
-  // ready without being read or copied, checked as options.mapped_verification says. Otherwise
-  // (compressed, another store, mode::off) the view owns the decoded result. On a miss the
-  // result is computed and stored first, as operator() does.
+  // The result for these arguments as a read-only array (recall/mapped.hpp). When its store maps
+  // it raw (a directory store, alone or as a tier of a layered store) the view is a memory map of
+  // the entry: a 100 MB result is ready without being read or copied, checked as
+  // options.mapped_verification says. Otherwise (compressed, a store that reads into memory,
+  // mode::off) the view owns the decoded result. On a miss the result is
+  // computed and stored first, as operator() does.
   [[nodiscard]] recall::mapped<result_type> mapped(Params... params)
     requires mappable_result<result_type>
   {
@@ -419,44 +422,55 @@ private:
     std::int64_t compute_ns = 0;
   };
 
-  // Decodes a payload as stored: zstd-compressed when the header says so, raw otherwise.
-  template <class Result>
-  static Result decode_stored_payload(const entry_header& header, std::span<const std::byte> payload) {
-    return (header.flags & entry_flag_zstd) != 0 ? decode_payload<Result>(decompress_payload(payload))
-                                                 : decode_payload<Result>(payload);
-  }
-
-  // The stored entry for `k` as a mapped view, if the store is a directory and holds it.
+  // The stored entry for `k` as a view: in place when the store mapped it raw and aligned,
+  // decoded into an owning view otherwise.
   template <class Result = result_type>
   std::optional<recall::mapped<Result>> map_stored(const recall::key& k, hit_accounting accounting) {
-    auto* directory = dynamic_cast<directory_store*>(m_store.get());
-    if (directory == nullptr) {
-      return std::nullopt;
-    }
     const entry_address address{identity().id, k};
-    auto entry = guarded("map", [&] { return directory->map(address, m_mapped_verification); });
-    if (!entry || !*entry) {
+    const read_hint hint =
+        m_mapped_verification == verification::checksum ? read_hint::mapped_checked : read_hint::mapped;
+    auto found = guarded("map", [&] { return m_store->read(address, hint); });
+    if (!found || !*found) {
       return std::nullopt;
     }
-    const auto& e = **entry;
-    const bool compressed = (e.header.flags & entry_flag_zstd) != 0;
+    entry_view& entry = **found;
     std::optional<recall::mapped<Result>> view;
-    if (!compressed) {
-      view = recall::mapped<Result>::in_place(e.mapping, e.payload);
-    }
-    if (!view) {
-      try {
-        view = recall::mapped<Result>::owning(decode_stored_payload<Result>(e.header, e.payload));
-      } catch (const std::exception& error) {
-        warn_once("decode " + identity().id.name,
-                  identity().id.name + ": a cached entry does not decode (" + error.what() + "); recomputing");
-        return std::nullopt;
+    try {
+      if (entry.encoding == payload_encoding::raw && entry.backing == entry_backing::mapping) {
+        if (hint == read_hint::mapped_checked) {
+          detail::check_entry_view(entry); // a store that could not check it whole
+        }
+        view = recall::mapped<Result>::in_place(entry.owner, entry.payload);
       }
+      if (!view) {
+        view = recall::mapped<Result>::owning(detail::decode_stored_result<Result>(entry));
+      }
+    } catch (const damaged_entry_error& error) {
+      discard_damaged(address, error);
+      return std::nullopt;
+    } catch (const std::exception& error) {
+      warn_undecodable(error);
+      return std::nullopt;
     }
     if (accounting == hit_accounting::count) {
-      m_stats->hit(e.header.metadata.compute_time.count());
+      m_stats->hit(entry.metadata.compute_time.count());
     }
     return view;
+  }
+
+  // An entry whose deferred checksum failed: the store removes and logs it; the call recomputes.
+  void discard_damaged(const entry_address& address, const damaged_entry_error& error) {
+    guarded("discard", [&] {
+      m_store->discard(address, error.reason());
+      return true;
+    });
+  }
+
+  // An intact entry that does not decode as this result type was written by an incompatible
+  // build: said once, and the new result replaces it.
+  static void warn_undecodable(const std::exception& error) {
+    warn_once("decode " + identity().id.name, identity().id.name + ": a cached entry does not decode (" +
+                                                  std::string{error::reason_of(error)} + "); recomputing");
   }
 
   void configure(options opts) {
@@ -480,37 +494,9 @@ private:
       }
     }
     try {
-      if (m_mode == mode::temp) {
-        m_store = process_temp_cache().store();
-      } else if (opts.store) {
-        m_store = std::move(opts.store);
-      } else {
-        std::filesystem::path root = opts.directory.value_or(default_cache_directory());
-        if (opts.scope) {
-          root /= opts.scope->folder_name();
-        }
-        if (resolve_store_layout(opts.layout, root) == store_layout::pack) {
-          auto pack = shared_pack_store(root, opts.durability, opts.compression);
-          if (opts.max_size || opts.max_entries) {
-            pack->set_limits(cache_limits{opts.max_size, opts.max_entries});
-          }
-          if (opts.sharing != sharing::private_to_user) {
-            pack->set_sharing(opts.sharing);
-          }
-          m_store = std::move(pack);
-        } else {
-          auto directory = shared_directory_store(root, opts.durability, opts.compression);
-          if (opts.max_size || opts.max_entries) {
-            directory->set_limits(cache_limits{opts.max_size, opts.max_entries});
-          }
-          if (opts.sharing != sharing::private_to_user) {
-            directory->set_sharing(opts.sharing);
-          }
-          m_store = std::move(directory);
-        }
-      }
+      m_store = m_mode == mode::temp ? process_temp_cache().store() : store_for(std::move(opts));
     } catch (const std::exception& e) {
-      warn_once("configure", std::string{"no persistent cache for this process: "} + e.what());
+      warn_once("configure", "no persistent cache for this process: " + std::string{error::reason_of(e)});
     }
   }
 
@@ -616,97 +602,30 @@ private:
     return std::move(loaded.value); // a reference names it: without std::move this would copy
   }
 
-  // Loads and decodes an entry; any failure (store error, undecodable payload) is a miss.
+  // Reads and decodes an entry: memoize -> store::read -> entry decode, and back with a value.
+  // Any failure (store error, damaged or undecodable entry) is a miss.
   std::optional<loaded_value> load(const entry_address& address) {
     const auto started = std::chrono::steady_clock::now();
-    if (auto* directory = dynamic_cast<directory_store*>(m_store.get())) {
-      auto found = guarded("load", [&] { return directory->load_for_decoding(address, large_entry_size); });
-      if (found && found->mapped) {
-        return decode_mapped(*directory, address, *found->mapped, started);
-      }
-      return found && found->read ? decode_loaded(address, *found->read, started) : std::nullopt;
+    auto found = guarded("load", [&] { return m_store->read(address, read_hint::large); });
+    if (!found || !*found) {
+      return std::nullopt;
     }
-    auto entry = guarded("load", [&] { return m_store->load(address); });
-    return entry && *entry ? decode_loaded(address, **entry, started) : std::nullopt;
-  }
-
-  // Decodes an entry read whole into memory (and checked by its store); an undecodable payload is
-  // a miss. Takes the entry where it lies: moving one costs more than decoding a small payload.
-  std::optional<loaded_value> decode_loaded(const entry_address& address, const stored_entry& entry,
-                                            std::chrono::steady_clock::time_point started) {
+    const entry_view& entry = **found;
     try {
-      loaded_value value{decode_payload<result_type>(entry.payload), entry.metadata.compute_time.count()};
+      loaded_value value{detail::decode_stored_result<result_type>(entry), entry.metadata.compute_time.count()};
       m_stats->hit(value.compute_ns);
       if (m_verbose) {
         log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
       }
       return value;
-    } catch (const std::exception& e) {
-      // The checksum matched but the bytes do not decode as this type: the entry was written by
-      // an incompatible build. Treat it as a miss and let the new result replace it.
-      warn_once("decode " + identity().id.name,
-                identity().id.name + ": a cached entry does not decode (" + e.what() + "); recomputing");
+    } catch (const damaged_entry_error& error) {
+      discard_damaged(address, error);
+      return std::nullopt;
+    } catch (const std::exception& error) {
+      warn_undecodable(error);
       return std::nullopt;
     }
   }
-
-  // Entries from this size on are memory-mapped and checked while they are decoded: reading
-  // them into a buffer, checksumming it and decoding from it would pass over the bytes three
-  // times. Below it, one read() is cheaper than setting up a mapping.
-  static constexpr std::uint64_t large_entry_size = std::uint64_t{1} << 20;
-
-  std::optional<loaded_value> decode_mapped(directory_store& directory, const entry_address& address,
-                                           const directory_store::mapped_entry& entry,
-                                           std::chrono::steady_clock::time_point started) {
-    const auto& header = entry.header;
-    const auto bytes = entry.mapping->bytes();
-    const auto manifest = bytes.subspan(entry_header_size, header.manifest_size);
-    try {
-      std::optional<result_type> value;
-      if ((header.flags & entry_flag_zstd) != 0) {
-        verify_entry(header, address.call, manifest, entry.payload);
-        value = decode_stored_payload<result_type>(header, entry.payload);
-      } else {
-        XXH3_state_t state;
-        XXH3_128bits_reset(&state);
-        XXH3_128bits_update(&state, manifest.data(), manifest.size());
-        try {
-          value = decode_payload_hashing<result_type>(entry.payload, &state);
-        } catch (const format_error&) {
-          // Tell damage (a checksum mismatch) apart from an entry of an incompatible build.
-          verify_entry(header, address.call, manifest, entry.payload);
-          throw;
-        }
-        const recall::key actual = to_key(XXH3_128bits_digest(&state));
-        if (actual != header.body_checksum) {
-          throw damaged_entry{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
-                              actual.hex() + "): damaged manifest or payload"};
-        }
-      }
-      m_stats->hit(header.metadata.compute_time.count());
-      if (m_verbose) {
-        log_event("hit", address, m_store->locate(address), std::chrono::steady_clock::now() - started);
-      }
-      return loaded_value{std::move(*value), header.metadata.compute_time.count()};
-    } catch (const damaged_entry& error) {
-      directory.discard_damaged(address, error);
-    } catch (const format_error& error) {
-      if (std::string_view{error.what()}.find("checksum mismatch") != std::string_view::npos) {
-        directory.discard_damaged(address, error);
-      } else {
-        warn_once("decode " + identity().id.name,
-                  identity().id.name + ": a cached entry does not decode (" + error.what() + "); recomputing");
-      }
-    } catch (const std::exception& error) {
-      warn_once("load " + identity().id.name, identity().id.name + ": cannot load a cached entry (" + error.what() + ")");
-    }
-    return std::nullopt;
-  }
-
-  // A checksum computed while decoding did not match: the entry is damaged, not incompatible.
-  struct damaged_entry : format_error {
-    using format_error::format_error;
-  };
 
   result_type compute_and_store(single_flight::ticket& ticket, const entry_address& address,
                                 const call_parts<argument_count>& parts, Params&&... params) {
@@ -935,7 +854,7 @@ private:
       return operation();
     } catch (const untrusted_cache_error& e) {
       // Every operation on a refused folder fails the same way: one warning per folder.
-      warn_once("untrusted " + e.folder(), std::string{std::string_view{e.what()}.substr(8)});
+      warn_once("untrusted " + e.folder(), std::string{e.reason()});
       return std::nullopt;
     } catch (const std::exception& e) {
       const std::string where = m_store ? m_store->description() : std::string{"memory"};

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include <recall/detail/key/label.hpp>
-#include <recall/detail/policy/runtime.hpp>
+#include <recall/detail/policy/duration_text.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/sweep/interrupt.hpp>
 #include <recall/detail/sweep/progress.hpp>

@@ -3,6 +3,9 @@
 //
 //   redis-helper share URL DIR
 //       one memoized call; prints "computed" or "loaded", then the result and the key.
+//   redis-helper remote DIR
+//       the same call through the default store of cache root DIR, with no store in the code:
+//       whatever RECALL_REMOTE (and RECALL_REMOTE_MODE) name is put behind it.
 //   redis-helper lock URL DIR COUNT_FILE SLEEP_MS
 //       one memoized call of a slow function on a fixed key: run in several processes at once,
 //       memoize's cross-process single flight (a Redis lock here) lets one compute. Each
@@ -87,6 +90,17 @@ int share(const char* url, const char* dir) {
   const auto result = relax(0.125, 40);
   std::printf("%s %zu %.15f %s\n", sweep::g_computations == 1 ? "computed" : "loaded", result.size(), result.back(),
               relax.key(0.125, 40).hex().c_str());
+  return 0;
+}
+
+int remote(const char* dir) {
+  recall::options o;
+  o.mode = recall::mode::reuse;
+  o.directory = dir;
+  recall::memoize<&sweep::relax> relax{o};
+  const auto result = relax(0.125, 40);
+  std::printf("%s %zu %.15f %s\n", sweep::g_computations == 1 ? "computed" : "loaded", result.size(), result.back(),
+              relax.store()->description().c_str());
   return 0;
 }
 
@@ -278,6 +292,9 @@ int main(int argc, char** argv) {
   try {
     if (mode == "share" && argc == 4) {
       return share(argv[2], argv[3]);
+    }
+    if (mode == "remote" && argc == 3) {
+      return remote(argv[2]);
     }
     if (mode == "lock" && argc == 6) {
       return lock(argv[2], argv[3], argv[4], std::atoi(argv[5]));

@@ -222,10 +222,7 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
     store.save(address, content);
     return entry_verdict::imported;
   } catch (const format_error& e) {
-    why = e.what();
-    if (why.starts_with("recall: ")) {
-      why.erase(0, 8);
-    }
+    why = error::reason_of(e);
     return entry_verdict::rejected;
   }
 }
@@ -246,10 +243,7 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
     check_entry_size(decode_header(head), declared);
     return std::nullopt;
   } catch (const format_error& e) {
-    why = e.what();
-    if (why.starts_with("recall: ")) {
-      why.erase(0, 8);
-    }
+    why = error::reason_of(e);
     return entry_verdict::rejected;
   }
 }
@@ -454,10 +448,7 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
                  std::span<const std::byte>{bytes}.subspan(entry_header_size + header.manifest_size));
     return bytes;
   } catch (const std::exception& e) {
-    why = e.what();
-    if (why.starts_with("recall: ")) {
-      why.erase(0, 8);
-    }
+    why = error::reason_of(e);
     return std::nullopt;
   }
 }

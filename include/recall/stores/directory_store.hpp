@@ -143,51 +143,41 @@ public:
     return read_open(fd.get(), regular_file_status(fd.get(), path), path, address);
   }
 
-  // An entry memory-mapped rather than read: `payload` points into `mapping` (zstd-compressed
-  // if header.flags says so) and stays valid while the mapping lives, even if the entry is
-  // replaced or evicted meanwhile.
-  struct mapped_entry {
-    std::shared_ptr<const detail::file_mapping> mapping;
-    std::span<const std::byte> payload;
-    detail::entry_header header;
-  };
-
-  // Maps the entry for `address`, checked as `check` says; nullopt on a miss. A damaged entry is
-  // removed and reads as a miss, as in load().
-  [[nodiscard]] std::optional<mapped_entry> map(const entry_address& address, verification check) {
+  // load() as views: read_hint::small reads the file into memory and checks it whole; large maps
+  // an entry of large_entry_size bytes or more, checks its header and size and defers its
+  // checksum to the reader; mapped and mapped_checked map any entry (pages read as touched, or
+  // all at once to check the checksum). A damaged entry is removed and reads as a miss.
+  [[nodiscard]] std::optional<entry_view> read(const entry_address& address, read_hint hint) override {
     const std::string path = find(address).path;
     const detail::fsio::unique_fd fd{open_entry(path)};
     if (!fd) {
       return std::nullopt;
     }
-    return map_open(fd.get(), regular_file_status(fd.get(), path), path, address, check);
-  }
-
-  // Removes the entry at `address` because a check outside the store (a payload checksum
-  // computed while decoding a mapped entry) failed; logged like any damaged entry.
-  void discard_damaged(const entry_address& address, const format_error& error) { discard(find(address).path, error); }
-
-  // What load_for_decoding() found: an entry read into memory and fully checked, or (at least
-  // `map_from` bytes) one mapped with only its header and size checked, for a caller that
-  // verifies the body checksum while it decodes (one pass over the bytes instead of two).
-  struct loaded_entry {
-    std::optional<stored_entry> read;
-    std::optional<mapped_entry> mapped;
-  };
-
-  [[nodiscard]] loaded_entry load_for_decoding(const entry_address& address, std::uint64_t map_from) {
-    const std::string path = find(address).path;
-    const detail::fsio::unique_fd fd{open_entry(path)};
-    if (!fd) {
-      return {};
-    }
     const struct ::stat status = regular_file_status(fd.get(), path);
-    if (static_cast<std::uint64_t>(status.st_size) >= map_from) {
-      // The caller decodes every byte: map them all at once rather than fault them in.
-      return {std::nullopt, map_open(fd.get(), status, path, address, verification::header, detail::page_loading::upfront)};
+    switch (hint) {
+    case read_hint::small:
+      break;
+    case read_hint::large:
+      if (static_cast<std::uint64_t>(status.st_size) >= large_entry_size) {
+        // The caller decodes every byte: map them all at once rather than fault them in.
+        return map_open(fd.get(), status, path, address, verification::header, detail::page_loading::upfront);
+      }
+      break;
+    case read_hint::mapped:
+      return map_open(fd.get(), status, path, address, verification::header);
+    case read_hint::mapped_checked:
+      return map_open(fd.get(), status, path, address, verification::checksum);
     }
-    return {read_open(fd.get(), status, path, address), std::nullopt};
+    auto entry = read_open(fd.get(), status, path, address);
+    if (!entry) {
+      return std::nullopt;
+    }
+    return entry_view::of(std::move(*entry));
   }
+
+  // Removes the entry at `address`, found damaged by a check outside the store (a deferred
+  // checksum computed while decoding); logged like any damaged entry.
+  void discard(const entry_address& address, std::string_view why) override { discard_file(find(address).path, why); }
 
   void save(const entry_address& address, const stored_entry& entry) override {
     const location where = find(address);
@@ -238,7 +228,7 @@ public:
       detail::check_entry_size(header, size);
       return true;
     } catch (const format_error& error) {
-      discard(path, error);
+      discard_file(path, error.reason());
       return false;
     }
   }
@@ -359,6 +349,10 @@ public:
   }
 
   // The statistics recorded for a function (zeros if none).
+  [[nodiscard]] std::optional<function_stats> recorded_stats(const function_id& function) override {
+    return stats(function);
+  }
+
   [[nodiscard]] function_stats stats(const function_id& function) const {
     const detail::fsio::unique_fd fd{open_below(
         function_folder(function).string() + "/" + std::string{detail::stats_file_name}, O_RDONLY | O_NONBLOCK)};
@@ -627,13 +621,13 @@ private:
       touch_if_stale(fd, status);
       return entry;
     } catch (const format_error& error) {
-      discard(path, error);
+      discard_file(path, error.reason());
       return std::nullopt;
     }
   }
 
   // map() once the file is open.
-  [[nodiscard]] std::optional<mapped_entry> map_open(int fd, const struct ::stat& status, const std::string& path,
+  [[nodiscard]] std::optional<entry_view> map_open(int fd, const struct ::stat& status, const std::string& path,
                                                      const entry_address& address, verification check,
                                                      detail::page_loading loading = detail::page_loading::on_touch) {
     const auto size = static_cast<std::uint64_t>(status.st_size);
@@ -665,9 +659,18 @@ private:
         detail::verify_entry(header, address.call, manifest, payload);
       }
       touch_if_stale(fd, status);
-      return mapped_entry{std::move(mapping), payload, header};
+      entry_view view;
+      view.manifest = manifest;
+      view.payload = payload;
+      view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
+      view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
+      view.backing = entry_backing::mapping;
+      view.body_checksum = header.body_checksum;
+      view.metadata = header.metadata;
+      view.owner = std::move(mapping);
+      return view;
     } catch (const format_error& error) {
-      discard(path, error);
+      discard_file(path, error.reason());
       return std::nullopt;
     }
   }
@@ -786,11 +789,7 @@ private:
 
   // Removes a damaged entry so it is recomputed instead of failing every run. Another process
   // may have just renamed a good entry over the damaged one; deleting that costs one recompute.
-  static void discard(const std::string& path, const format_error& error) {
-    std::string_view reason = error.what();
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
-    }
+  static void discard_file(const std::string& path, std::string_view reason) {
     const int unlink_error = ::unlink(path.c_str()) == 0 ? 0 : errno;
     std::string line;
     if (unlink_error == 0 || unlink_error == ENOENT) {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <recall/detail/stores/entry_decode.hpp>
+#include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/remote_health.hpp>
 #include <recall/errors.hpp>
 #include <recall/log.hpp>
@@ -195,6 +197,57 @@ public:
     return std::nullopt;
   }
 
+  // load() as views: the first tier's view, read as `hint` asks (so a directory tier maps large
+  // and mapped entries). Back-filling the tiers above needs the whole entry: a view whose
+  // checksum its tier left to the reader is checked first (and returned as checked), and a
+  // damaged one is discarded from its tier and read as a miss there.
+  [[nodiscard]] std::optional<entry_view> read(const entry_address& address, read_hint hint) override {
+    failure_list failures;
+    for (std::size_t i = 0; i < m_tiers.size(); ++i) {
+      std::optional<entry_view> view;
+      try {
+        view = m_tiers[i].store->read(address, hint);
+      } catch (const std::exception& e) {
+        failures.add(e);
+        continue;
+      }
+      if (!view) {
+        continue;
+      }
+      if (!has_writable_tier_before(i)) {
+        return view;
+      }
+      try {
+        back_fill(address, whole_entry(*view), i);
+        view->checks = entry_checks::complete;
+        return view;
+      } catch (const damaged_entry_error& e) {
+        m_tiers[i].store->discard(address, e.reason());
+      } catch (const std::exception& e) {
+        failures.add(e); // intact but unreadable here (a compressed entry without libzstd): next tier
+      }
+    }
+    failures.throw_if_all_of(m_tiers.size());
+    return std::nullopt;
+  }
+
+  // Discards the entry from every writable tier that holds it: the reader does not know which
+  // tier its view came from, and a copy in another tier is at worst recomputed.
+  void discard(const entry_address& address, std::string_view why) override {
+    for (auto& t : m_tiers) {
+      if (t.access == tier_access::read_only) {
+        continue;
+      }
+      try {
+        if (t.store->contains(address)) {
+          t.store->discard(address, why);
+        }
+      } catch (const std::exception&) {
+        // Best effort per tier, like erase().
+      }
+    }
+  }
+
   void save(const entry_address& address, const stored_entry& entry) override {
     failure_list failures;
     std::size_t attempted = 0;
@@ -330,6 +383,20 @@ public:
     }
   }
 
+  // The first tier's statistics that keeps any.
+  [[nodiscard]] std::optional<function_stats> recorded_stats(const function_id& function) override {
+    for (auto& t : m_tiers) {
+      try {
+        if (auto found = t.store->recorded_stats(function)) {
+          return found;
+        }
+      } catch (const std::exception&) {
+        // Advisory: ask the next tier.
+      }
+    }
+    return std::nullopt;
+  }
+
   [[nodiscard]] const std::vector<tier>& tiers() const noexcept { return m_tiers; }
 
 private:
@@ -342,6 +409,21 @@ private:
       }
     }
   };
+
+  [[nodiscard]] bool has_writable_tier_before(std::size_t i) const noexcept {
+    return std::any_of(m_tiers.begin(), m_tiers.begin() + static_cast<std::ptrdiff_t>(i),
+                       [](const tier& t) { return t.access != tier_access::read_only; });
+  }
+
+  // The entry a view shows, as save() takes it: checked, decompressed, its manifest decoded.
+  // Throws damaged_entry_error or format_error.
+  [[nodiscard]] static stored_entry whole_entry(const entry_view& view) {
+    stored_entry entry{detail::checked_payload(view), view.metadata, {}};
+    if (!view.manifest.empty()) {
+      entry.manifest = detail::decode_manifest(view.manifest);
+    }
+    return entry;
+  }
 
   void back_fill(const entry_address& address, const stored_entry& entry, std::size_t found_at) {
     for (std::size_t i = 0; i < found_at; ++i) {

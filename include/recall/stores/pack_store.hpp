@@ -31,6 +31,7 @@
 
 #include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/pack_format.hpp>
 #include <recall/detail/stores/pack_index.hpp>
@@ -45,6 +46,7 @@
 #include <recall/stores/durability.hpp>
 #include <recall/stores/sharing.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/verification.hpp>
 
 namespace recall {
 
@@ -152,6 +154,39 @@ public:
       }
       try {
         return read_record(*segment, found->value, address.call, manifest_reading::skip);
+      } catch (const format_error& error) {
+        drop_damaged(*segment, found->value, error);
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // load() as views: a record of large_entry_size bytes or more read for decoding (read_hint::
+  // large), and any record read for a view (mapped, mapped_checked), is memory-mapped from its
+  // segment instead of read; its header, call and size are checked, and its checksum left to the
+  // reader unless mapped_checked asks for it. Segments are append-only and compaction writes new
+  // ones, so a mapped record's bytes never change under the view.
+  [[nodiscard]] std::optional<entry_view> read(const entry_address& address, read_hint hint) override {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const auto found = shard(address.call).find(address.call);
+      if (!found) {
+        return std::nullopt;
+      }
+      const auto segment = m_readers.get(found->value.segment);
+      if (!segment) {
+        m_readers.forget(found->value.segment); // compacted away meanwhile, or unusable
+        continue;
+      }
+      const bool map = hint == read_hint::mapped || hint == read_hint::mapped_checked ||
+                       (hint == read_hint::large && found->value.length >= large_entry_size);
+      try {
+        if (!map) {
+          return entry_view::of(read_record(*segment, found->value, address.call, manifest_reading::skip));
+        }
+        return map_record(*segment, found->value, address.call,
+                          hint == read_hint::mapped_checked ? verification::checksum : verification::header,
+                          hint == read_hint::mapped ? detail::page_loading::on_touch : detail::page_loading::upfront);
       } catch (const format_error& error) {
         drop_damaged(*segment, found->value, error);
         return std::nullopt;
@@ -471,6 +506,10 @@ public:
     }
   }
 
+  [[nodiscard]] std::optional<function_stats> recorded_stats(const function_id& function) override {
+    return stats(function);
+  }
+
   [[nodiscard]] function_stats stats(const function_id& function) const {
     const detail::fsio::unique_fd fd{m_root_folder.open(stats_relative(function).c_str(), O_RDONLY | O_NONBLOCK)};
     struct ::stat info{};
@@ -637,6 +676,42 @@ private:
     return entry;
   }
 
+  // The record `slot` points at, memory-mapped; header, call and size checked, and the checksum
+  // too when `check` says so (otherwise deferred to the reader). Throws format_error.
+  [[nodiscard]] static entry_view map_record(const detail::pack::open_segment& segment, const detail::pack::slot& slot,
+                                             const key& expected_call, verification check,
+                                             detail::page_loading loading) {
+    struct ::stat info{};
+    if (::fstat(segment.fd.get(), &info) != 0) {
+      detail::fsio::throw_io_error("cannot stat segment", segment.name, errno);
+    }
+    // A record past the segment's end would fault (SIGBUS) when touched: refuse it here.
+    if (slot.length < detail::entry_header_size || static_cast<std::uint64_t>(info.st_size) < slot.offset ||
+        static_cast<std::uint64_t>(info.st_size) - slot.offset < slot.length) {
+      throw format_error{"record truncated: the segment ends inside it"};
+    }
+    auto mapping = std::make_shared<const detail::file_mapping>(segment.fd.get(), slot.offset,
+                                                                static_cast<std::size_t>(slot.length), segment.name,
+                                                                loading);
+    const std::span<const std::byte> bytes = mapping->bytes();
+    const detail::entry_header header = detail::decode_header(bytes);
+    detail::check_entry_call(header, expected_call);
+    detail::check_entry_size(header, slot.length);
+    entry_view view;
+    view.manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
+    view.payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
+    if (check == verification::checksum) {
+      detail::verify_entry(header, expected_call, view.manifest, view.payload);
+    }
+    view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
+    view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
+    view.backing = entry_backing::mapping;
+    view.body_checksum = header.body_checksum;
+    view.metadata = header.metadata;
+    view.owner = std::move(mapping);
+    return view;
+  }
+
   // The header and manifest of the record at `slot`, for listing; nullopt if unreadable.
   [[nodiscard]] static std::optional<entry_header_and_manifest> read_head(const detail::pack::open_segment& segment,
                                                                          const detail::pack::slot& slot) {
@@ -668,10 +743,7 @@ private:
   // recomputed, and say so once.
   void drop_damaged(const detail::pack::open_segment& segment, const detail::pack::slot& slot,
                     const format_error& error) {
-    std::string_view reason = error.what();
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
-    }
+    const std::string_view reason = error.reason();
     bool removed = false;
     try {
       removed = shard(slot.call).remove(slot.call, std::pair{slot.segment, slot.offset});

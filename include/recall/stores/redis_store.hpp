@@ -145,7 +145,7 @@ public:
           return finish(lease, operation);
         } catch (const redirection& r) {
           if (hop >= 5) {
-            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.what()}.substr(8)};
+            throw store_error{m_label + ": too many redirections, the last: " + std::string{r.reason()}};
           }
           if (r.which() == redirection::kind::moved) {
             m_cluster->moved(r.slot(), r.host(), r.port());
@@ -448,7 +448,7 @@ public:
         c.extend_deadline(detail::redis::transfer_allowance(parsed->entry_size));
         return read_chunks(c, head, *parsed, address.call);
       } catch (const format_error& error) {
-        discard(c, head, bytes, parsed, error);
+        discard_damaged_head(c, head, bytes, parsed, error);
         return std::nullopt;
       }
     });
@@ -533,7 +533,7 @@ public:
         parsed = detail::redis::decode_head_record(bytes);
         return acceptable(*parsed, address.call);
       } catch (const format_error& error) {
-        discard(c, head, bytes, parsed, error);
+        discard_damaged_head(c, head, bytes, parsed, error);
         return false;
       }
     });
@@ -1088,12 +1088,9 @@ private:
   // Removes an entry found damaged, and says so. A head that changed since it was read (a new
   // save) is left alone; so is an entry the server refuses to delete (a read-only user or
   // replica), which does not disable the store: reading goes on.
-  void discard(detail::redis::connection& c, const std::string& head, std::span<const std::byte> bytes,
+  void discard_damaged_head(detail::redis::connection& c, const std::string& head, std::span<const std::byte> bytes,
                const std::optional<detail::redis::head_record>& parsed, const format_error& error) const {
-    std::string_view reason = error.what();
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
-    }
+    const std::string_view reason = error.reason();
     const auto identifying = bytes.first(std::min(bytes.size(), detail::redis::head_fixed_size));
     std::string refusal;
     const deletion outcome =

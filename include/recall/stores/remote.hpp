@@ -186,12 +186,8 @@ private:
       try {
         made = make_remote_store(m_url);
       } catch (const std::exception& e) {
-        std::string reason = e.what();
-        if (reason.starts_with("recall: ")) {
-          reason.erase(0, 8);
-        }
-        m_error = reason;
-        log(log_level::warning, reason + "; calls go on without this remote");
+        m_error = std::string{error::reason_of(e)};
+        log(log_level::warning, m_error + "; calls go on without this remote");
         return;
       }
       const std::lock_guard lock{m_mutex};

@@ -344,7 +344,7 @@ private:
         return result;
       }
     } catch (const store_error& e) {
-      const std::string reason = std::string{e.what()}.substr(8);
+      const std::string reason{error::reason_of(e)};
       m_health.failed(attempt, what, reason);
       throw store_error{description() + ": " + reason + " (during " + std::string{what} + ")"};
     }
@@ -482,10 +482,7 @@ private:
   // Logs a damaged object and deletes it (unless read-only; a failure to delete is logged too,
   // and does not fail the load).
   void remove_damaged(const std::string& object, const format_error& error) {
-    std::string_view reason = error.what();
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
-    }
+    const std::string_view reason = error.reason();
     std::string line = "damaged cache entry s3://" + m_location.bucket + "/" + object;
     if (!read_only()) {
       try {
@@ -496,7 +493,7 @@ private:
         (void)checked(r, {200, 204, 404});
         line = "removed " + line;
       } catch (const store_error& e) {
-        line += " (could not remove it: " + std::string{e.what()}.substr(8) + ")";
+        line += " (could not remove it: " + std::string{error::reason_of(e)} + ")";
       }
     }
     log(log_level::warning, line + ": " + std::string{reason});

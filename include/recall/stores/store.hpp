@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <recall/key/key.hpp>
+#include <recall/log.hpp>
 
 namespace recall {
 
@@ -55,6 +58,65 @@ struct stored_entry {
   std::vector<std::byte> payload;
   entry_metadata metadata;
   entry_manifest manifest;
+};
+
+// From this size on an entry is "large" to read_hint::large: mapping it beats one read(), and
+// checking its checksum while decoding saves two passes over its bytes.
+inline constexpr std::uint64_t large_entry_size = std::uint64_t{1} << 20;
+
+// How a caller of store::read() will use the entry, so a store can pick how to read it.
+enum class read_hint {
+  small,          // read it into memory and check it whole: what load() does
+  large,          // decode it now, whatever its size: a store may map a large entry and leave its
+                  // body checksum to the decoder (entry_checks::deferred), which then passes over
+                  // the bytes once instead of three times (read, checksum, decode)
+  mapped,         // keep a view of it (recall::mapped): map it if the store can; the body checksum
+                  // is not checked (verification::header)
+  mapped_checked, // the same, with the checksum checked before the view is returned
+                  // (verification::checksum)
+};
+
+// How an entry_view's payload is stored.
+enum class payload_encoding {
+  raw,  // the result's canonical encoding itself
+  zstd, // a zstd frame of it (detail/stores/zstd_codec.hpp)
+};
+
+// What a store checked before returning an entry_view.
+enum class entry_checks {
+  complete, // header, call key, sizes and checksum: the bytes are exactly those save() was given
+  deferred, // header, call key and sizes only: the reader checks body_checksum over manifest and
+            // payload (detail/stores/entry_decode.hpp does, while decoding) or serves the bytes
+            // unchecked as verification::header allows
+};
+
+// What keeps an entry_view's bytes alive.
+enum class entry_backing {
+  buffer,  // memory the store read the entry into
+  mapping, // a memory mapping of the file the entry is kept in
+};
+
+// One stored entry as read(): views of its bytes and the object that owns them. The spans stay
+// valid as long as `owner` lives, even if the entry is replaced, evicted or erased meanwhile.
+struct entry_view {
+  std::shared_ptr<const void> owner;
+  std::span<const std::byte> manifest; // encoded (entry_format.hpp); empty when the store keeps it decoded
+  std::span<const std::byte> payload;  // as stored: see encoding
+  payload_encoding encoding = payload_encoding::raw;
+  entry_checks checks = entry_checks::complete;
+  entry_backing backing = entry_backing::buffer;
+  key body_checksum;                   // XXH3-128 of manifest then payload: what a deferred check compares
+  entry_metadata metadata;
+
+  // A view of an entry load() returned: raw, checked, owning it.
+  [[nodiscard]] static entry_view of(stored_entry entry) {
+    auto held = std::make_shared<const stored_entry>(std::move(entry));
+    entry_view view;
+    view.payload = held->payload;
+    view.metadata = held->metadata;
+    view.owner = std::move(held);
+    return view;
+  }
 };
 
 // Counters of one function's calls, summed over processes by the store that keeps them.
@@ -117,6 +179,10 @@ struct lock_attempt {
 //   need it; similar_entries and store-specific listing read manifests).
 // - load() returns an entry only if its bytes are exactly those save() was given (checksummed
 //   where the medium can corrupt them); a damaged entry is removed, logged, and reads as a miss.
+// - read() is load() as views (entry_view), the one way memoize reads: a store that can map
+//   entries or leave their checksum to the decoder says so in the view; the default wraps load().
+//   When a deferred check fails, the reader calls discard(), and the store removes and logs the
+//   entry as it would have had it found the damage itself.
 // - save() is atomic: a concurrent or later load() sees the whole entry or none of it.
 // - Failures of the medium (I/O, network) throw recall::store_error; memoize catches them and
 //   the call still returns its computed result.
@@ -135,17 +201,29 @@ public:
   [[nodiscard]] virtual std::string locate(const entry_address& /*address*/) const { return description(); }
 
   [[nodiscard]] virtual std::optional<stored_entry> load(const entry_address& address) = 0;
+
+  // The entry at `address` as views of its bytes, read as `hint` suits; nullopt on a miss.
+  [[nodiscard]] virtual std::optional<entry_view> read(const entry_address& address, read_hint /*hint*/) {
+    auto entry = load(address);
+    if (!entry) {
+      return std::nullopt;
+    }
+    return entry_view::of(std::move(*entry));
+  }
+
+  // Removes the entry at `address`, which a check outside the store (a deferred checksum) found
+  // damaged for the reason `why`; logged as a warning. The default erases it through erase().
+  virtual void discard(const entry_address& address, std::string_view why) {
+    const bool removed = erase(address);
+    log(log_level::warning, (removed ? "removed damaged cache entry " : "damaged cache entry ") + locate(address) +
+                                ": " + std::string{why});
+  }
+
   virtual void save(const entry_address& address, const stored_entry& entry) = 0;
   [[nodiscard]] virtual bool contains(const entry_address& address) = 0;
   // True if an entry was removed.
   virtual bool erase(const entry_address& address) = 0;
 
-  // Cross-process single flight. Blocks until this process may compute `address` (returns the
-  // lock to hold while computing and storing), or until `wait_limit` has passed (returns null:
-  // the caller computes anyway, so a stuck holder delays a call but never blocks it forever).
-  // The holder of a lock that died is detected and its lock recovered. After acquiring, the
-  // caller loads again: the previous holder has usually stored the entry by then. Stores that
-  // cannot lock return null at once, which is the default.
   // Up to `limit` entries of functions with `function.name`, whatever their identity (an entry
   // of an older version of the function counts): what a miss is compared with to explain it.
   // Stores that cannot enumerate return nothing, which is the default.
@@ -158,6 +236,18 @@ public:
   // entries, a Redis hash). Advisory: stores that keep none ignore it, which is the default.
   virtual void record_stats(const function_id& /*function*/, const function_stats& /*delta*/) {}
 
+  // The counters record_stats() has added up for `function`, summed over processes; nullopt when
+  // the store keeps none, which is the default. recall::plan_sweep predicts times from them.
+  [[nodiscard]] virtual std::optional<function_stats> recorded_stats(const function_id& /*function*/) {
+    return std::nullopt;
+  }
+
+  // Cross-process single flight. Blocks until this process may compute `address` (returns the
+  // lock to hold while computing and storing), or until `wait_limit` has passed (returns null:
+  // the caller computes anyway, so a stuck holder delays a call but never blocks it forever).
+  // The holder of a lock that died is detected and its lock recovered. After acquiring, the
+  // caller loads again: the previous holder has usually stored the entry by then. Stores that
+  // cannot lock return null at once, which is the default.
   [[nodiscard]] virtual std::unique_ptr<compute_lock> lock_for_compute(const entry_address& /*address*/,
                                                                        std::chrono::milliseconds /*wait_limit*/) {
     return nullptr;

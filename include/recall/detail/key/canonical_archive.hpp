@@ -548,6 +548,8 @@ template <class T>
     reader(value);
   } catch (const cereal::Exception& e) {
     throw format_error{std::string{"payload does not decode: "} + e.what()};
+  } catch (const std::logic_error& e) {
+    throw format_error{std::string{"payload does not decode: "} + e.what()}; // as in decode_payload
   }
   if (reader.remaining() != 0) {
     throw format_error{"payload has " + std::to_string(reader.remaining()) + " unexpected trailing bytes"};

@@ -244,7 +244,7 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   const std::uint64_t stored_checksum = fmt::load_le(h + entry_offset::header_checksum, 8);
   const std::uint64_t actual_checksum = entry_header_checksum(h);
   if (stored_checksum != actual_checksum) {
-    throw format_error{"entry header checksum mismatch (stored " + fmt::hex(stored_checksum, 16) +
+    throw damaged_entry_error{"entry header checksum mismatch (stored " + fmt::hex(stored_checksum, 16) +
                        ", computed " + fmt::hex(actual_checksum, 16) +
                        "): torn or damaged header"};
   }
@@ -297,7 +297,7 @@ inline void check_entry_call(const entry_header& header, const key& expected_cal
 
 // The checks outside the header: the entry answers `expected_call` (a file renamed or copied
 // under another key fails here), manifest and payload have the announced sizes and checksum.
-// Throws format_error.
+// Throws format_error; damaged_entry_error when the checksum does not match.
 inline void verify_entry(const entry_header& header, const key& expected_call, std::span<const std::byte> manifest,
                          std::span<const std::byte> payload) {
   check_entry_call(header, expected_call);
@@ -308,7 +308,7 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
   check_entry_size(header, entry_header_size + static_cast<std::uint64_t>(manifest.size()) + payload.size());
   const key actual = entry_body_checksum(manifest, payload);
   if (actual != header.body_checksum) {
-    throw format_error{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
+    throw damaged_entry_error{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
                        actual.hex() + "): damaged manifest or payload"};
   }
 }

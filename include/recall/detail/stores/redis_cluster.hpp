@@ -301,7 +301,7 @@ private:
         m_stale = false;
         return;
       } catch (const store_error& e) {
-        failures += (failures.empty() ? "" : "; ") + std::string{e.what()}.substr(8);
+        failures += (failures.empty() ? "" : "; ") + std::string{error::reason_of(e)};
       }
     }
     throw store_error{m_label + ": no node answered CLUSTER SLOTS: " + failures};

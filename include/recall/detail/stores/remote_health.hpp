@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 
+#include <recall/errors.hpp>
 #include <recall/log.hpp>
 
 namespace recall {
@@ -125,8 +126,8 @@ public:
   // The operation admitted as `attempt` failed because of the remote or the network: `what` is the
   // operation ("load", "save", ...), `reason` the error's text (a leading "recall: " is dropped).
   void failed(remote_attempt attempt, std::string_view what, std::string_view reason, clock::time_point now = clock::now()) {
-    if (reason.starts_with("recall: ")) {
-      reason.remove_prefix(8);
+    if (reason.starts_with(error::prefix)) {
+      reason.remove_prefix(error::prefix.size());
     }
     std::string line;
     log_level level = log_level::warning;

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include <recall/detail/policy/runtime.hpp>
+#include <recall/detail/policy/duration_text.hpp>
 #include <recall/detail/sweep/stored_times.hpp>
 
 namespace recall::detail::sweep {
