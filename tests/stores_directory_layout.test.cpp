@@ -49,7 +49,12 @@ std::set<std::string> walked_entries(const fs::path& root) {
       CHECK(file.call.hex() + ".rce" == file.name);
       CHECK(file.call.hex().substr(0, 2) == file.shard);
       std::string where{folder.partition};
-      where.append(where.empty() ? "" : "/").append(folder.name).append("/").append(file.shard).append("/").append(file.name);
+      where.append(where.empty() ? "" : "/")
+          .append(folder.name)
+          .append("/")
+          .append(file.shard)
+          .append("/")
+          .append(file.name);
       out.insert(std::move(where));
     });
   });
@@ -58,7 +63,8 @@ std::set<std::string> walked_entries(const fs::path& root) {
 
 } // namespace
 
-TEST_CASE("an entry's path is <kk>/<32 hex digits>.rce and its name parses back to the key", "[stores_directory_layout]") {
+TEST_CASE("an entry's path is <kk>/<32 hex digits>.rce and its name parses back to the key",
+          "[stores_directory_layout]") {
   std::string path = "root/f-0123abcd/";
   const std::size_t name_at = layout::append_entry_path(path, call);
   CHECK(path == "root/f-0123abcd/ab/ab00112233445566778899aabbccddee.rce");
@@ -153,8 +159,8 @@ TEST_CASE("the walk finds the entries of function folders at the root and in par
   std::vector<std::string> temps;
   const recall::detail::fsio::unique_fd top{layout::open_root(root.string())};
   layout::for_each_function_folder(top.get(), {}, [&](const layout::function_folder& f) {
-    layout::for_each_shard_file(
-        f.fd, [&](const layout::shard_file& file) { temps.emplace_back(file.name); }, {layout::file_kind::temp});
+    layout::for_each_shard_file(f.fd, [&](const layout::shard_file& file) { temps.emplace_back(file.name); },
+                                {layout::file_kind::temp});
   });
   CHECK(temps == std::vector<std::string>{entry + ".tmp.AbC123"});
 
@@ -181,10 +187,11 @@ TEST_CASE("the walk follows no link below the root: linked function folders, sha
   touch(outside / folder / "ab" / entry);
   touch(outside / "ab" / entry);
   touch(outside / "file.rce");
-  fs::create_directory_symlink(outside / folder, root / linked_folder);              // a function folder
-  fs::create_directory_symlink(outside / "ab", root / folder / "cd");                // a shard
-  fs::create_symlink(outside / "file.rce", root / folder / "ab" / layout::entry_file_name(key{0xab00000000000000ULL, 2}));
-  fs::create_directory_symlink(outside, root / partition);                           // a partition
+  fs::create_directory_symlink(outside / folder, root / linked_folder); // a function folder
+  fs::create_directory_symlink(outside / "ab", root / folder / "cd");   // a shard
+  fs::create_symlink(outside / "file.rce",
+                     root / folder / "ab" / layout::entry_file_name(key{0xab00000000000000ULL, 2}));
+  fs::create_directory_symlink(outside, root / partition); // a partition
 
   CHECK(walked_entries(root) == std::set<std::string>{folder + "/ab/" + entry});
 

@@ -158,7 +158,9 @@ inline void append_function_folder_name(std::string& out, std::string_view name,
 }
 
 // The shard a key is filed in: its first two hex digits, the top byte of its high word.
-[[nodiscard]] constexpr std::size_t shard_of(const key& call) noexcept { return static_cast<std::size_t>(call.high() >> 56); }
+[[nodiscard]] constexpr std::size_t shard_of(const key& call) noexcept {
+  return static_cast<std::size_t>(call.high() >> 56);
+}
 
 // The shard folder's name, "00" to "ff".
 [[nodiscard]] constexpr std::array<char, 2> shard_name(std::size_t shard) noexcept {
@@ -199,7 +201,8 @@ inline std::size_t append_entry_path(std::string& out, const key& call) {
 // The key an entry file's name spells: exactly 32 lower-case hex digits and ".rce" (a temp file,
 // another extension, upper-case digits or another length spell none).
 [[nodiscard]] constexpr std::optional<key> parse_entry_name(std::string_view name) noexcept {
-  if (name.size() != entry_name_size || name.substr(key_digits) != entry_extension || !all_hex(name.substr(0, key_digits))) {
+  if (name.size() != entry_name_size || name.substr(key_digits) != entry_extension ||
+      !all_hex(name.substr(0, key_digits))) {
     return std::nullopt;
   }
   return key::from_hex(name.substr(0, key_digits));
@@ -273,7 +276,9 @@ template <class Visit, class... Args>
 }
 
 // Whether a readdir record may be a folder (d_type DT_UNKNOWN on file systems that do not say).
-[[nodiscard]] inline bool may_be_folder(const ::dirent& d) noexcept { return d.d_type == DT_DIR || d.d_type == DT_UNKNOWN; }
+[[nodiscard]] inline bool may_be_folder(const ::dirent& d) noexcept {
+  return d.d_type == DT_DIR || d.d_type == DT_UNKNOWN;
+}
 
 // A new reader of the folder open as `folder` (its own file offset, so walks may nest).
 [[nodiscard]] inline folder_reader reread(int folder) noexcept { return folder_reader{open_folder_at(folder, ".")}; }
@@ -370,11 +375,11 @@ enum class file_kind {
 
 // A regular file in a shard folder, as the walk saw it; valid while the visitor runs.
 struct shard_file {
-  int shard_fd = -1;          // the shard folder, open: for openat / unlinkat relative to it
-  std::string_view shard;     // the shard folder's name, "00" to "ff"
-  std::string_view name;      // the file's name
+  int shard_fd = -1;      // the shard folder, open: for openat / unlinkat relative to it
+  std::string_view shard; // the shard folder's name, "00" to "ff"
+  std::string_view name;  // the file's name
   file_kind kind = file_kind::other;
-  key call;                   // the key its name spells (file_kind::entry only)
+  key call;                              // the key its name spells (file_kind::entry only)
   const struct ::stat* status = nullptr; // fstatat(AT_SYMLINK_NOFOLLOW): always a regular file
 };
 
@@ -407,12 +412,12 @@ bool for_each_shard_file(int function_folder, Visit&& visit, std::initializer_li
       if (!wanted(kind)) {
         continue;
       }
-      struct ::stat status{};
+      struct ::stat status {};
       if (::fstatat(shard.fd(), d->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(status.st_mode)) {
         continue;
       }
-      const shard_file file{shard.fd(), shard_text, name, kind,
-                            kind == file_kind::entry ? *parse_entry_name(name) : key{}, &status};
+      const shard_file file{
+          shard.fd(), shard_text, name, kind, kind == file_kind::entry ? *parse_entry_name(name) : key{}, &status};
       if (!walk_detail::go_on(visit, file)) {
         return false;
       }
@@ -422,7 +427,8 @@ bool for_each_shard_file(int function_folder, Visit&& visit, std::initializer_li
   if (only) {
     const std::array<char, 2> text = shard_name(*only);
     const std::string name{text.data(), text.size()};
-    return walk_shard(std::string_view{text.data(), text.size()}, folder_reader{open_folder_at(function_folder, name.c_str())});
+    return walk_shard(std::string_view{text.data(), text.size()},
+                      folder_reader{open_folder_at(function_folder, name.c_str())});
   }
   folder_reader reader = walk_detail::reread(function_folder);
   if (!reader) {

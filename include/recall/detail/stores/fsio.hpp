@@ -24,13 +24,10 @@
 namespace recall::detail::fsio {
 
 // strerror's text for `error`, without strerror's shared buffer (safe from any thread).
-[[nodiscard]] inline std::string errno_message(int error) {
-  return std::generic_category().message(error);
-}
+[[nodiscard]] inline std::string errno_message(int error) { return std::generic_category().message(error); }
 
 // Throws store_error "<action> <path>: <reason>".
-[[noreturn]] inline void throw_io_error(std::string_view action, std::string_view path,
-                                        int error) {
+[[noreturn]] inline void throw_io_error(std::string_view action, std::string_view path, int error) {
   std::string message;
   message.reserve(action.size() + path.size() + 40);
   message.append(action).append(" ").append(path).append(": ").append(errno_message(error));
@@ -96,7 +93,7 @@ private:
 // Whether the open `fd` is a regular file. False (errno EINVAL) for a FIFO, device, socket or
 // folder planted under a cache file's name; errno from fstat if that fails.
 [[nodiscard]] inline bool is_regular_file(int fd) noexcept {
-  struct ::stat status{};
+  struct ::stat status {};
   if (::fstat(fd, &status) != 0) {
     return false;
   }
@@ -143,12 +140,14 @@ inline void advance(::iovec*& iov, int& count, std::size_t done) noexcept {
 }
 
 // readv, or preadv at `at` when set.
-[[nodiscard]] inline ::ssize_t read_some(int fd, const ::iovec* iov, int count, std::optional<std::uint64_t> at) noexcept {
+[[nodiscard]] inline ::ssize_t read_some(int fd, const ::iovec* iov, int count,
+                                         std::optional<std::uint64_t> at) noexcept {
   return at ? ::preadv(fd, iov, count, static_cast<::off_t>(*at)) : ::readv(fd, iov, count);
 }
 
 // writev, or pwritev at `at` when set.
-[[nodiscard]] inline ::ssize_t write_some(int fd, const ::iovec* iov, int count, std::optional<std::uint64_t> at) noexcept {
+[[nodiscard]] inline ::ssize_t write_some(int fd, const ::iovec* iov, int count,
+                                          std::optional<std::uint64_t> at) noexcept {
   return at ? ::pwritev(fd, iov, count, static_cast<::off_t>(*at)) : ::writev(fd, iov, count);
 }
 
@@ -157,7 +156,8 @@ inline void advance(::iovec*& iov, int& count, std::size_t done) noexcept {
 // Fills the buffers from fd (from its file offset, or from `at` with preadv when given) until they
 // are full or the file ends, looping on short reads and EINTR. The iovecs are consumed. Returns the
 // bytes read, or -1 with errno set.
-[[nodiscard]] inline ::ssize_t readv_full(int fd, ::iovec* iov, int count, std::optional<std::uint64_t> at = {}) noexcept {
+[[nodiscard]] inline ::ssize_t readv_full(int fd, ::iovec* iov, int count,
+                                          std::optional<std::uint64_t> at = {}) noexcept {
   std::size_t total = 0;
   while (count > 0) {
     const ::ssize_t got = io_detail::read_some(fd, iov, count, at ? std::optional{*at + total} : std::nullopt);
@@ -217,7 +217,8 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
     if (count == 0) {
       break;
     }
-    const ::ssize_t written = io_detail::write_some(fd, iov, count, at ? std::optional{*at + written_total} : std::nullopt);
+    const ::ssize_t written =
+        io_detail::write_some(fd, iov, count, at ? std::optional{*at + written_total} : std::nullopt);
     if (written < 0) {
       if (errno == EINTR) {
         continue;
