@@ -63,9 +63,10 @@
 #include <recall/detail/management/entry_scan.hpp>
 #include <recall/detail/management/progress_throttle.hpp>
 #include <recall/detail/management/tar_zstd.hpp>
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/errors.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/management/pack_management.hpp>
@@ -539,10 +540,9 @@ inline export_report export_cache(const std::filesystem::path& root, const std::
         report.skipped.emplace_back(store.where(e.description.call), std::move(why));
         continue;
       }
-      const std::string hex = e.description.call.hex();
-      const std::string name = std::string{dm::archive_entries_folder} +
-                               directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) +
-                               "/" + hex.substr(0, 2) + "/" + hex + std::string{directory_store::entry_extension};
+      std::string name = std::string{dm::archive_entries_folder} +
+                         directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) + "/";
+      static_cast<void>(detail::directory_layout::append_entry_path(name, e.description.call));
       dm::write_member(a.get(), name, *bytes, e.created_ns, target);
       report.entries += 1;
       report.bytes += bytes->size();

@@ -28,10 +28,11 @@
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
-#include <recall/detail/stores/safe_name.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/folder_trust.hpp>
 #include <recall/detail/stores/host_name.hpp>
@@ -49,40 +50,6 @@
 
 namespace recall {
 
-namespace detail::fsio {
-
-// Fills the buffers from fd until they are full or the file ends, looping on short reads and
-// EINTR. Returns the number of bytes read; throws store_error naming `path` on a read error.
-inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& path) {
-  std::size_t total = 0;
-  while (count > 0) {
-    const ::ssize_t got = ::readv(fd, iov, count);
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_io_error("cannot read", path, errno);
-    }
-    if (got == 0) {
-      break;
-    }
-    auto left = static_cast<std::size_t>(got);
-    total += left;
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<std::byte*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return total;
-}
-
-} // namespace detail::fsio
-
 // A store keeping each entry in its own file:
 //
 //   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
@@ -91,11 +58,10 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
 //   <root>/<function folder>/locks            its compute locks (see lock_for_compute)
 //
 // where <key> is the call key's 32 hex digits, <kk> its first two (256 shards keep folders
-// small), and <function folder> is the function's name made filesystem-safe (characters outside
-// [A-Za-z0-9_.-] become '_', runs of them one '_', a leading '.' or '-' becomes '_', cut to 64
-// characters, "unnamed" if empty) followed by '-' and the first 8 hex digits of its identity
-// key: `ns::simulate` becomes `ns_simulate-0123abcd`. The name is only for people; the identity
-// digits keep overloads and changed versions of a function apart.
+// small), and <function folder> is the function's name made filesystem-safe followed by '-' and
+// the first 8 hex digits of its identity key: `ns::simulate` becomes `ns_simulate-0123abcd`.
+// detail/stores/directory_layout.hpp spells (and parses) every one of these names, and walks the
+// tree; this class only uses it.
 //
 // Entries are written to a temp file and renamed into place, so any number of threads and
 // processes can share one root: a reader sees a whole entry or none. Every read is checked
@@ -107,14 +73,10 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
 // which is thread-safe: all methods may run concurrently.
 class directory_store final : public store {
 public:
-  static constexpr std::string_view entry_extension = ".rce";
-  static constexpr std::size_t max_name_length = 64;
-  static constexpr std::string_view cachedir_tag_name = "CACHEDIR.TAG";
-  // The standard signature (https://bford.info/cachedir/) and a note for whoever finds it.
-  static constexpr std::string_view cachedir_tag_content =
-      "Signature: 8a477f597d28d172789f06886806bc55\n"
-      "# This file is a cache directory tag created by recall.\n"
-      "# For information about cache directory tags, see https://bford.info/cachedir/\n";
+  static constexpr std::string_view entry_extension = detail::directory_layout::entry_extension;
+  static constexpr std::size_t max_name_length = detail::directory_layout::max_function_name_length;
+  static constexpr std::string_view cachedir_tag_name = detail::directory_layout::cachedir_tag_name;
+  static constexpr std::string_view cachedir_tag_content = detail::directory_layout::cachedir_tag_content;
 
   // `root` is made absolute (against the current folder, now) but not created: that waits for
   // the first save(). Throws config_error if it is empty.
@@ -122,7 +84,7 @@ public:
                            compression packing = {})
       : m_root{normalized_root(root)}, m_root_prefix{m_root.native() == "/" ? m_root.native() : m_root.native() + '/'},
         m_durability{level}, m_compression{packing}, m_root_folder{m_root.native()},
-        m_limiter{std::make_unique<detail::size_limiter>(m_root, std::string{entry_extension})} {}
+        m_limiter{std::make_unique<detail::size_limiter>(m_root)} {}
 
   // Bounds the directory: after each store, least recently used entries are evicted until the
   // directory is under 90 % of the limits (see detail/stores/size_limiter.hpp). Applies to this
@@ -152,9 +114,7 @@ public:
 
   // The folder's name alone, e.g. "ns_simulate-0123abcd".
   [[nodiscard]] static std::string folder_name(const function_id& function) {
-    std::string out;
-    append_folder_name(out, function);
-    return out;
+    return detail::directory_layout::function_folder_name(function.name, function.identity);
   }
 
   // <root>/<function folder>: every entry of `function`.
@@ -241,8 +201,7 @@ public:
     const std::span<const std::byte> parts[] = {header, manifest, payload};
     file.write(parts);
     file.commit();
-    // The shard folder is the key's first two hex digits: the top byte of its high word.
-    const auto shard = static_cast<std::size_t>(address.call.high() >> 56);
+    const std::size_t shard = detail::directory_layout::shard_of(address.call);
     try {
       m_limiter->stored(shard, header.size() + manifest.size() + payload.size());
     } catch (const std::exception& e) {
@@ -300,28 +259,31 @@ public:
   // removes them when they are asked for).
   [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
                                                                std::size_t limit) override {
+    namespace layout = detail::directory_layout;
     std::vector<entry_description> out;
     std::string prefix = folder_name(function);
-    prefix.resize(prefix.size() - 8); // keep "<name>-", drop the identity digits
-    std::error_code error;
-    for (const auto& folder : std::filesystem::directory_iterator{m_root, error}) {
-      const std::string name = folder.path().filename().string();
-      if (name.size() != prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0) {
-        continue;
-      }
-      std::error_code walk_error;
-      for (const auto& file : std::filesystem::recursive_directory_iterator{folder.path(), walk_error}) {
-        if (out.size() >= limit) {
-          return out;
-        }
-        if (file.path().extension() != entry_extension) {
-          continue;
-        }
-        if (auto description = describe_file(file.path().string())) {
-          out.push_back(std::move(*description));
-        }
-      }
+    prefix.resize(prefix.size() - layout::folder_digits); // keep "<name>-", drop the identity digits
+    const detail::fsio::unique_fd root{layout::open_root(m_root.native())};
+    if (!root || limit == 0) {
+      return out;
     }
+    layout::for_each_function_folder(root.get(), {}, [&](const layout::function_folder& folder) {
+      if (!folder.name.starts_with(prefix) || folder.name.size() != prefix.size() + layout::folder_digits) {
+        return true;
+      }
+      return layout::for_each_entry(folder.fd, [&](const layout::shard_file& file) {
+        const std::string name{file.name};
+        const detail::fsio::unique_fd fd{detail::fsio::open_regular_at(file.shard_fd, name.c_str(), O_RDONLY | O_NOFOLLOW)};
+        if (fd) {
+          std::string path = m_root_prefix;
+          path.append(folder.name).append(1, '/').append(file.shard).append(1, '/').append(name);
+          if (auto description = describe_open(fd.get(), path)) {
+            out.push_back(std::move(*description));
+          }
+        }
+        return out.size() < limit;
+      });
+    });
     return out;
   }
 
@@ -330,13 +292,15 @@ public:
   [[nodiscard]] static std::optional<entry_description> describe_file(const std::string& path) {
     // O_NOFOLLOW: listing walks skip linked folders; this refuses a linked entry file.
     const detail::fsio::unique_fd fd{detail::fsio::open_regular(path.c_str(), O_RDONLY | O_NOFOLLOW)};
-    if (!fd) {
-      return std::nullopt;
-    }
+    return fd ? describe_open(fd.get(), path) : std::nullopt;
+  }
+
+  // describe_file() of the entry file open as `fd` (a regular file; `path` names it in messages).
+  [[nodiscard]] static std::optional<entry_description> describe_open(int fd, const std::string& path) {
     std::array<std::byte, 4096> head{};
     ::iovec iov[1] = {{head.data(), head.size()}};
     try {
-      const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
+      const std::size_t got = detail::fsio::read_all(fd, iov, 1, path);
       const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
       std::vector<std::byte> manifest(header.manifest_size);
       const std::size_t in_head = std::min(got, detail::entry_header_size + manifest.size()) -
@@ -344,7 +308,7 @@ public:
       std::copy_n(head.data() + detail::entry_header_size, in_head, manifest.data());
       if (in_head < manifest.size()) {
         ::iovec rest[1] = {{manifest.data() + in_head, manifest.size() - in_head}};
-        if (detail::fsio::read_all(fd.get(), rest, 1, path) != rest[0].iov_len) {
+        if (detail::fsio::read_all(fd, rest, 1, path) != rest[0].iov_len) {
           return std::nullopt;
         }
       }
@@ -436,22 +400,21 @@ public:
   // skipped); a record lost to a slot collision is not listed. `folder` is the function folder's
   // name, "<partition>/<function folder>" in a partition.
   [[nodiscard]] static std::vector<running_computation> running_computations(const std::filesystem::path& root) {
+    namespace layout = detail::directory_layout;
     std::vector<running_computation> out;
-    std::error_code error;
-    for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
-      const std::string name = folder.path().filename().string();
-      if (!read_running(folder.path(), name, out)) {
-        std::error_code inner_error;
-        for (const auto& inner : std::filesystem::directory_iterator{folder.path(), inner_error}) {
-          static_cast<void>(read_running(inner.path(), name + "/" + inner.path().filename().string(), out));
-        }
-      }
+    const detail::fsio::unique_fd top{layout::open_root(root.string())};
+    if (top) {
+      layout::for_each_function_folder_in_tree(top.get(), [&](const layout::function_folder& folder) {
+        std::string name{folder.partition};
+        name.append(folder.partition.empty() ? 0 : 1, '/').append(folder.name);
+        read_running(folder.fd, name, out);
+      });
     }
     return out;
   }
 
   // The file, in each function folder, whose bytes are the compute locks of its keys.
-  static constexpr std::string_view lock_file_name = "locks";
+  static constexpr std::string_view lock_file_name = detail::directory_layout::lock_file_name;
   static constexpr std::size_t lock_record_size = 128;
   static constexpr std::size_t lock_record_slots = 1024;
 
@@ -475,16 +438,15 @@ private:
     detail::fsio::unique_fd m_fd;
   };
 
-  // Adds the current records of <folder>/locks to `out`; false if there is no such file.
-  static bool read_running(const std::filesystem::path& folder, const std::string& name,
-                           std::vector<running_computation>& out) {
-    const std::string path = (folder / std::string{lock_file_name}).string();
-    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
+  // Adds the current records of the locks file of the function folder open as `folder` to `out`.
+  static void read_running(int folder, const std::string& name, std::vector<running_computation>& out) {
+    const detail::fsio::unique_fd fd{detail::fsio::openat_retrying(folder, std::string{lock_file_name}.c_str(),
+                                                                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
     if (!fd) {
-      return false;
+      return;
     }
     std::vector<char> slots(lock_record_size * lock_record_slots);
-    const ::ssize_t got = ::pread(fd.get(), slots.data(), slots.size(), 0);
+    const ::ssize_t got = detail::fsio::pread_full(fd.get(), slots.data(), slots.size(), 0);
     for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got); at += lock_record_size) {
       const std::string_view record{slots.data() + at, lock_record_size};
       if (record[32] != ' ') {
@@ -496,7 +458,6 @@ private:
         out.push_back({name, *call, std::move(*holder)});
       }
     }
-    return true;
   }
 
   // The lock on the key's byte: one attempt when `wait_limit` is unset, else retried with
@@ -588,13 +549,7 @@ private:
   };
 
   static void append_folder_name(std::string& out, const function_id& function) {
-    if (detail::append_safe_name(out, function.name, max_name_length) == 0) {
-      out.append("unnamed");
-    }
-    char hex[32];
-    function.identity.write_hex(hex);
-    out.push_back('-');
-    out.append(hex, 8);
+    detail::directory_layout::append_function_folder_name(out, function.name, function.identity);
   }
 
   // "<root>/<function folder>", remembered per thread for the last function and store asked
@@ -624,15 +579,11 @@ private:
     location out;
     std::string& path = out.path;
     const std::string& folder = function_folder_path(address.function);
-    path.reserve(folder.size() + 4 + 32 + entry_extension.size());
+    path.reserve(folder.size() + 4 + detail::directory_layout::entry_name_size);
     path.append(folder);
     out.function_end = path.size();
-    const std::size_t shard = path.size() + 1;
-    path.append(1 + 2 + 1 + 32, '/');
-    address.call.write_hex(path.data() + shard + 3);
-    path[shard] = path[shard + 3];
-    path[shard + 1] = path[shard + 4];
-    path.append(entry_extension);
+    path.push_back('/');
+    static_cast<void>(detail::directory_layout::append_entry_path(path, address.call));
     return out;
   }
 

@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/folder_trust.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/stores/sharing.hpp>
 
 namespace recall::detail::fsio {
@@ -48,15 +48,6 @@ inline constexpr int root_open_flags = O_RDONLY | O_DIRECTORY;
 
 // Set once openat2 turned out to be unavailable, so later opens go straight to the walk.
 inline std::atomic<bool> no_openat2{false};
-
-// openat(2) retried on EINTR.
-[[nodiscard]] inline int openat_retrying(int folder, const char* name, int flags, ::mode_t mode) noexcept {
-  int fd = -1;
-  do {
-    fd = ::openat(folder, name, flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
 
 // The component-by-component walk: every folder below `root_fd` is opened with O_NOFOLLOW, so a
 // link anywhere gives ELOOP (or ENOTDIR).
@@ -275,8 +266,5 @@ private:
   mutable std::mutex m_mutex; // serializes opening and replacing the descriptor
   std::vector<int> m_retired;
 };
-
-// True for the errno values open_beneath gives when it refused a link.
-[[nodiscard]] inline bool refused_link(int error) noexcept { return error == ELOOP || error == EXDEV; }
 
 } // namespace recall::detail::fsio

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/pack_format.hpp>
 #include <recall/errors.hpp>
@@ -30,46 +30,9 @@
 
 namespace recall::detail::pack {
 
-// pread of exactly `size` bytes at `offset`, looping on short reads and EINTR. Returns the bytes
-// read (fewer at the end of the file), or -1 with errno set.
-[[nodiscard]] inline ::ssize_t pread_full(int fd, void* buffer, std::size_t size, std::uint64_t offset) noexcept {
-  std::size_t total = 0;
-  while (total < size) {
-    const ::ssize_t got =
-        ::pread(fd, static_cast<char*>(buffer) + total, size - total, static_cast<::off_t>(offset + total));
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    if (got == 0) {
-      break;
-    }
-    total += static_cast<std::size_t>(got);
-  }
-  return static_cast<::ssize_t>(total);
-}
-
-// pwrite of every byte, looping on short writes and EINTR. Returns 0 or errno.
-[[nodiscard]] inline int pwrite_full(int fd, const void* buffer, std::size_t size, std::uint64_t offset) noexcept {
-  std::size_t total = 0;
-  while (total < size) {
-    const ::ssize_t put =
-        ::pwrite(fd, static_cast<const char*>(buffer) + total, size - total, static_cast<::off_t>(offset + total));
-    if (put < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errno;
-    }
-    if (put == 0) {
-      return EIO;
-    }
-    total += static_cast<std::size_t>(put);
-  }
-  return 0;
-}
+// Whole positioned reads and writes (detail/stores/fsio.hpp), as the pack store's files use them.
+using fsio::pread_full;
+using fsio::pwrite_full;
 
 #if defined(F_OFD_SETLKW)
 inline constexpr int lock_wait_command = F_OFD_SETLKW;
