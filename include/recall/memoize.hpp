@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <unistd.h>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 
 #include <recall/detail/identity/type_name.hpp>
@@ -23,8 +23,8 @@
 #include <recall/detail/memoize/miss_explanation.hpp>
 #include <recall/detail/memoize/stats_batch.hpp>
 #include <recall/detail/policy/callable_traits.hpp>
-#include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/duration_text.hpp>
+#include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/single_flight.hpp>
 #include <recall/detail/policy/store_registry.hpp>
 #include <recall/detail/policy/temp_cache.hpp>
@@ -118,9 +118,8 @@ struct function_target {
 template <fixed_string Name, class Callable>
 struct named_target {
   using traits = object_traits<Callable>;
-  static_assert(traits::known,
-                "recall::memoize_as: the callable must have one call operator with concrete parameter "
-                "types (a lambda with `auto` parameters has none): write the types out.");
+  static_assert(traits::known, "recall::memoize_as: the callable must have one call operator with concrete parameter "
+                               "types (a lambda with `auto` parameters has none): write the types out.");
   static_assert(!Name.view().empty(), "recall::memoize_as: the name must not be empty");
   static constexpr identity_kind kind = identity_kind::named;
 
@@ -309,9 +308,8 @@ public:
       }
       std::unique_ptr<compute_lock> lock;
       if (m_store && m_mode != mode::readonly) {
-        auto attempt = guarded("lock", [&] {
-          return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...));
-        });
+        auto attempt = guarded(
+            "lock", [&] { return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...)); });
         if (attempt && attempt->outcome == lock_outcome::busy) {
           return outcome{std::nullopt, point_source::busy, 0};
         }
@@ -330,7 +328,9 @@ public:
   }
 
   // The key these arguments are cached under.
-  [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const { return hash_call(params...).call; }
+  [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const {
+    return hash_call(params...).call;
+  }
 
   // The function's identity, as hashed into every key.
   [[nodiscard]] static const function_identity& identity_parts() { return identity().parts; }
@@ -432,7 +432,8 @@ private:
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
-    m_warn_untracked = opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
+    m_warn_untracked =
+        opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
     m_lock_wait = opts.lock_wait;
     m_mapped_verification = opts.mapped_verification;
     if (opts.scope) {
@@ -457,7 +458,8 @@ private:
   template <class... Args>
   call_parts<argument_count> hash_call(const Args&... args) const {
     call_parts<argument_count> parts{{detail::hash_value(args)...}, {}};
-    parts.call = combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
+    parts.call =
+        combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
     if (m_scope_digest) {
       parts.call = scoped_call_key(*m_scope_digest, parts.call);
     }
@@ -678,16 +680,19 @@ private:
   static void explain_hit(const entry_address& address) {
     const auto& id = identity();
     if (id.parts.body.empty()) {
-      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() + ": body untracked (no recall-sign "
-                           "signature); this result may have been computed by older code of " + id.id.name);
+      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() +
+                               ": body untracked (no recall-sign "
+                               "signature); this result may have been computed by older code of " +
+                               id.id.name);
     }
   }
 
   // Logs which part of the key differs from the nearest cached entry of this function.
   void explain_miss(const call_parts<argument_count>& parts) {
     const auto& id = identity();
-    const auto entries =
-        guarded("explain", [&] { return m_store->similar_entries(id.id, 10000); }).value_or(std::vector<entry_description>{});
+    const auto entries = guarded("explain", [&] {
+                           return m_store->similar_entries(id.id, 10000);
+                         }).value_or(std::vector<entry_description>{});
     const auto globals_now = hash_globals(typename policies::globals_type{});
     const auto names = global_names(typename policies::globals_type{});
     const call_description call{id.parts, id.id, parts.arguments, argument_types(), globals_now, names};
@@ -703,7 +708,8 @@ private:
   // Misses are slow anyway: the place to add counters to the store every couple of seconds.
   void flush_stats_if_due() noexcept {
     const std::int64_t now =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     std::int64_t last = m_stats->last_flush_ns.load(std::memory_order_relaxed);
     if (now - last >= std::chrono::nanoseconds{std::chrono::seconds{2}}.count() &&
         m_stats->last_flush_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
@@ -767,9 +773,8 @@ private:
 
   void log_event(const char* event, const entry_address& address, const std::string& where,
                  std::chrono::steady_clock::duration elapsed) const {
-    log(log_level::info,
-        std::string{event} + " " + address.function.name + " " + address.call.hex() + " " + where + " " +
-            format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)));
+    log(log_level::info, std::string{event} + " " + address.function.name + " " + address.call.hex() + " " + where +
+                             " " + format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)));
   }
 
   Target m_target;
@@ -790,9 +795,9 @@ private:
 };
 
 template <auto F, class... Policies>
-using memoize_base = basic_memoize<function_target<F>,
-                                   typename callable_traits<std::remove_cv_t<decltype(F)>>::parameters,
-                                   policy_set<Policies...>>;
+using memoize_base =
+    basic_memoize<function_target<F>, typename callable_traits<std::remove_cv_t<decltype(F)>>::parameters,
+                  policy_set<Policies...>>;
 
 template <fixed_string Name, class Callable, class... Policies>
 using memoize_as_base =

@@ -145,7 +145,9 @@ recall::stored_entry bench_entry(std::size_t size) {
 int bench(const char* url, const char* dir, int n) {
   const recall::function_id function{"redis_helper::bench", recall::key{0xbe, 0xac}};
   auto remote = std::make_shared<recall::redis_store>(recall::redis_options{.url = url, .prefix = "bench"});
-  const auto address = [&](int i) { return recall::entry_address{function, recall::key{7, static_cast<std::uint64_t>(i)}}; };
+  const auto address = [&](int i) {
+    return recall::entry_address{function, recall::key{7, static_cast<std::uint64_t>(i)}};
+  };
 
   // The raw store: one small entry (100-byte payload), saved and loaded n times.
   timings save_small;
@@ -212,7 +214,8 @@ int bench(const char* url, const char* dir, int n) {
     from_memory.time([&] { static_cast<void>(consume(i)); });
   }
   // The same path through the stores alone: directory miss, Redis hit, back-fill.
-  recall::layered_store stores_only{{{std::make_shared<recall::directory_store>(std::string{dir} + "/layered")}, {remote}}};
+  recall::layered_store stores_only{
+      {{std::make_shared<recall::directory_store>(std::string{dir} + "/layered")}, {remote}}};
   timings layered;
   for (int i = 0; i < n; ++i) {
     layered.time([&] { static_cast<void>(stores_only.load(address(i))); });
@@ -235,7 +238,9 @@ int cluster_bench(const char* url, int n) {
   namespace rd = recall::detail::redis;
   const recall::function_id function{"redis_helper::bench", recall::key{0xbe, 0xac}};
   recall::redis_store store{recall::redis_options{.url = url, .prefix = "bench"}};
-  const auto address = [&](int i) { return recall::entry_address{function, recall::key{9, static_cast<std::uint64_t>(i)}}; };
+  const auto address = [&](int i) {
+    return recall::entry_address{function, recall::key{9, static_cast<std::uint64_t>(i)}};
+  };
   for (int i = 0; i < n; ++i) {
     store.save(address(i), bench_entry(100));
   }
@@ -309,6 +314,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "redis-helper: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: redis-helper share URL DIR | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR [N] | cluster-bench CLUSTER_URL [N]\n");
+  std::fprintf(
+      stderr,
+      "usage: redis-helper share URL DIR | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR [N] | cluster-bench CLUSTER_URL [N]\n");
   return 2;
 }

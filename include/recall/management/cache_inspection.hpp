@@ -51,7 +51,7 @@ struct entry_record {
 };
 
 struct function_summary {
-  std::string name;   // from the entries' manifests, else the folder name
+  std::string name; // from the entries' manifests, else the folder name
   std::string folder;
   std::string partition; // the partition folder it is in; empty at the root
   std::uint64_t entries = 0;
@@ -88,8 +88,8 @@ struct cache_summary {
   // Totals over everything summarized: the root's functions and every partition's.
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t damaged = 0; // entries whose header does not decode, counted in entries and bytes
-  std::optional<std::uint64_t> free_bytes; // on the root's filesystem
+  std::uint64_t damaged = 0;                 // entries whose header does not decode, counted in entries and bytes
+  std::optional<std::uint64_t> free_bytes;   // on the root's filesystem
   std::vector<function_summary> functions;   // function folders directly under the root
   std::vector<partition_summary> partitions; // by name
 };
@@ -111,8 +111,7 @@ enum class repair { no, yes };
 namespace detail {
 
 inline std::chrono::system_clock::time_point to_system(std::filesystem::file_time_type t) {
-  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-      std::chrono::file_clock::to_sys(t));
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(std::chrono::file_clock::to_sys(t));
 }
 
 // Whether a temp file the scan saw is old enough to be a dead writer's (stale_temp_age).
@@ -266,14 +265,17 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
     by_folder[i].partition = scan.folders[i].partition;
-    by_folder[i].stats = detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
+    by_folder[i].stats =
+        detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
   }
   for (const auto& e : scan.entries) {
     auto& f = by_folder[e.folder];
     f.entries += 1;
     f.bytes += e.size;
-    f.last_use = std::max(f.last_use, std::chrono::system_clock::time_point{std::chrono::duration_cast<
-                                          std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.last_use_ns})});
+    f.last_use =
+        std::max(f.last_use,
+                 std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                     std::chrono::nanoseconds{e.last_use_ns})});
     summary.entries += 1;
     summary.bytes += e.size;
     if (!e.header_ok) {
@@ -318,7 +320,7 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     summary.temp_bytes += t.size;
     summary.stale_temp_files += detail::is_stale(t) ? 1 : 0;
   }
-  struct ::statvfs fs{};
+  struct ::statvfs fs {};
   if (::statvfs(root.c_str(), &fs) == 0) {
     summary.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
   }
@@ -326,7 +328,8 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
 }
 
 // The entries whose key starts with `key_prefix` (hex, at least 4 digits).
-[[nodiscard]] inline std::vector<entry_record> find_entries(const std::filesystem::path& root, std::string_view key_prefix) {
+[[nodiscard]] inline std::vector<entry_record> find_entries(const std::filesystem::path& root,
+                                                            std::string_view key_prefix) {
   std::vector<entry_record> out;
   if (key_prefix.size() < 4) {
     return out;
@@ -368,7 +371,8 @@ inline removal_report clear(const std::filesystem::path& root, std::string_view 
       report.entries += 1;
       report.bytes += scan.entries[i].size;
     } else if (outcome[i] != ENOENT) {
-      report.failures.emplace_back(scan.entry_path(scan.entries[i]), "cannot remove: " + detail::fsio::errno_message(outcome[i]));
+      report.failures.emplace_back(scan.entry_path(scan.entries[i]),
+                                   "cannot remove: " + detail::fsio::errno_message(outcome[i]));
     }
   }
   return report;
@@ -398,7 +402,7 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
       if (!fd) {
         return; // vanished
       }
-      struct ::stat status{};
+      struct ::stat status {};
       if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
         throw format_error{"not a regular file"};
       }
@@ -407,8 +411,9 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
       // forged header, or a file grown by a hole, costs one read of 96 bytes.
       detail::entry_header_bytes head{};
       const ::ssize_t got = detail::fsio::pread_full(fd.get(), head.data(), head.size(), 0);
-      detail::check_entry_size(detail::decode_header(std::span<const std::byte>{head}.first(got < 0 ? 0 : static_cast<std::size_t>(got))),
-                               size);
+      detail::check_entry_size(
+          detail::decode_header(std::span<const std::byte>{head}.first(got < 0 ? 0 : static_cast<std::size_t>(got))),
+          size);
       std::vector<std::byte> bytes(static_cast<std::size_t>(size));
       ::iovec iov[1] = {{bytes.data(), bytes.size()}};
       bytes.resize(detail::fsio::read_all(fd.get(), iov, 1, path));

@@ -52,9 +52,13 @@ public:
 
   // "<label>_<8 hex digits>": the partition's folder under the cache root (spelled by
   // detail/stores/directory_layout.hpp, like every name in a directory cache).
-  [[nodiscard]] std::string folder_name() const { return detail::directory_layout::partition_folder_name(m_label, m_digest); }
+  [[nodiscard]] std::string folder_name() const {
+    return detail::directory_layout::partition_folder_name(m_label, m_digest);
+  }
 
-  friend bool operator==(const scope& a, const scope& b) noexcept { return a.m_digest == b.m_digest && a.m_label == b.m_label; }
+  friend bool operator==(const scope& a, const scope& b) noexcept {
+    return a.m_digest == b.m_digest && a.m_label == b.m_label;
+  }
 
 private:
   static std::string safe_label(std::string_view label) { return detail::directory_layout::partition_label(label); }

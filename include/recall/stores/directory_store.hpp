@@ -9,21 +9,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <thread>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -31,12 +31,12 @@
 #include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
-#include <recall/detail/stores/fsio.hpp>
-#include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/folder_trust.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/stores/lock_record.hpp>
+#include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
@@ -80,8 +80,7 @@ public:
 
   // `root` is made absolute (against the current folder, now) but not created: that waits for
   // the first save(). Throws config_error if it is empty.
-  explicit directory_store(std::filesystem::path root, durability level = durability::none,
-                           compression packing = {})
+  explicit directory_store(std::filesystem::path root, durability level = durability::none, compression packing = {})
       : m_root{normalized_root(root)}, m_root_prefix{m_root.native() == "/" ? m_root.native() : m_root.native() + '/'},
         m_durability{level}, m_compression{packing}, m_root_folder{m_root.native()},
         m_limiter{std::make_unique<detail::size_limiter>(m_root)} {}
@@ -104,8 +103,7 @@ public:
   std::size_t enforce_limits() { return m_limiter->trim_now(); }
 
   [[nodiscard]] std::string description() const override {
-    return "directory " + m_root.string() +
-           (m_durability == durability::fsync ? " (fsync)" : "");
+    return "directory " + m_root.string() + (m_durability == durability::fsync ? " (fsync)" : "");
   }
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_root; }
@@ -125,14 +123,10 @@ public:
   }
 
   // <root>/<function folder>/<kk>/<key>.rce
-  [[nodiscard]] std::filesystem::path entry_path(const entry_address& address) const {
-    return find(address).path;
-  }
+  [[nodiscard]] std::filesystem::path entry_path(const entry_address& address) const { return find(address).path; }
 
   // The entry's path, as entry_path() spells it, for logs.
-  [[nodiscard]] std::string locate(const entry_address& address) const override {
-    return find(address).path;
-  }
+  [[nodiscard]] std::string locate(const entry_address& address) const override { return find(address).path; }
 
   // A miss costs one failing open(); a hit one open, fstat, readv and close, plus the checks.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
@@ -156,18 +150,15 @@ public:
     }
     const struct ::stat status = regular_file_status(fd.get(), path);
     switch (hint) {
-    case read_hint::small:
-      break;
+    case read_hint::small: break;
     case read_hint::large:
       if (static_cast<std::uint64_t>(status.st_size) >= large_entry_size) {
         // The caller decodes every byte: map them all at once rather than fault them in.
         return map_open(fd.get(), status, path, address, verification::header, detail::page_loading::upfront);
       }
       break;
-    case read_hint::mapped:
-      return map_open(fd.get(), status, path, address, verification::header);
-    case read_hint::mapped_checked:
-      return map_open(fd.get(), status, path, address, verification::checksum);
+    case read_hint::mapped: return map_open(fd.get(), status, path, address, verification::header);
+    case read_hint::mapped_checked: return map_open(fd.get(), status, path, address, verification::checksum);
     }
     auto entry = read_open(fd.get(), status, path, address);
     if (!entry) {
@@ -188,16 +179,16 @@ public:
     const detail::fsio::unique_fd folder = open_making_folders(where, shard_path, "folder", O_RDONLY | O_DIRECTORY);
     check_folders_trusted(folder.get(), where);
     std::error_code error;
-    detail::atomic_file file{folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability,
-                             file_mode(), error};
+    detail::atomic_file file{
+        folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability, file_mode(), error};
     if (error) {
       detail::fsio::throw_io_error("cannot create a temp file for", where.path, error.value());
     }
     const auto manifest = detail::encode_manifest(entry.manifest);
     const auto packed = detail::compress_payload(entry.payload, m_compression);
     const std::span<const std::byte> payload = packed ? std::span<const std::byte>{*packed} : entry.payload;
-    const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata,
-                                                    manifest, payload, packed ? detail::entry_flag_zstd : 0);
+    const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata, manifest,
+                                                    payload, packed ? detail::entry_flag_zstd : 0);
     const std::span<const std::byte> parts[] = {header, manifest, payload};
     file.write(parts);
     file.commit();
@@ -223,8 +214,7 @@ public:
     ::iovec iov[1] = {{header_bytes.data(), header_bytes.size()}};
     const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
     try {
-      const detail::entry_header header =
-          detail::decode_header(std::span<const std::byte>{header_bytes}.first(got));
+      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{header_bytes}.first(got));
       detail::check_entry_call(header, address.call);
       detail::check_entry_size(header, size);
       return true;
@@ -273,7 +263,8 @@ public:
       }
       return layout::for_each_entry(folder.fd, [&](const layout::shard_file& file) {
         const std::string name{file.name};
-        const detail::fsio::unique_fd fd{detail::fsio::open_regular_at(file.shard_fd, name.c_str(), O_RDONLY | O_NOFOLLOW)};
+        const detail::fsio::unique_fd fd{
+            detail::fsio::open_regular_at(file.shard_fd, name.c_str(), O_RDONLY | O_NOFOLLOW)};
         if (fd) {
           std::string path = m_root_prefix;
           path.append(folder.name).append(1, '/').append(file.shard).append(1, '/').append(name);
@@ -303,8 +294,8 @@ public:
       const std::size_t got = detail::fsio::read_all(fd, iov, 1, path);
       const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
       std::vector<std::byte> manifest(header.manifest_size);
-      const std::size_t in_head = std::min(got, detail::entry_header_size + manifest.size()) -
-                                  std::min(got, detail::entry_header_size);
+      const std::size_t in_head =
+          std::min(got, detail::entry_header_size + manifest.size()) - std::min(got, detail::entry_header_size);
       std::copy_n(head.data() + detail::entry_header_size, in_head, manifest.data());
       if (in_head < manifest.size()) {
         ::iovec rest[1] = {{manifest.data() + in_head, manifest.size() - in_head}};
@@ -337,7 +328,7 @@ public:
                                                 delta.stores > 0 ? root_check::now : root_check::when_due)};
     if (fd && detail::fsio::is_regular_file(fd.get())) {
       set_shared_mode(fd.get());
-      struct ::stat status{};
+      struct ::stat status {};
       if (!detail::add_stats(fd.get(), delta) && ::fstat(fd.get(), &status) == 0 && status.st_size == 0) {
         // Nothing could be written (a full disk): leave no empty stats file behind, unlinked
         // relative to its folder opened without following links, like erase().
@@ -440,14 +431,15 @@ private:
 
   // Adds the current records of the locks file of the function folder open as `folder` to `out`.
   static void read_running(int folder, const std::string& name, std::vector<running_computation>& out) {
-    const detail::fsio::unique_fd fd{detail::fsio::openat_retrying(folder, std::string{lock_file_name}.c_str(),
-                                                                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
+    const detail::fsio::unique_fd fd{
+        detail::fsio::openat_retrying(folder, std::string{lock_file_name}.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
     if (!fd) {
       return;
     }
     std::vector<char> slots(lock_record_size * lock_record_slots);
     const ::ssize_t got = detail::fsio::pread_full(fd.get(), slots.data(), slots.size(), 0);
-    for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got); at += lock_record_size) {
+    for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got);
+         at += lock_record_size) {
       const std::string_view record{slots.data() + at, lock_record_size};
       if (record[32] != ' ') {
         continue;
@@ -492,7 +484,7 @@ private:
 
   // The one byte of the locks file that stands for `call`.
   [[nodiscard]] static struct ::flock key_range(const key& call, short type) noexcept {
-    struct ::flock range{};
+    struct ::flock range {};
     range.l_type = type;
     range.l_whence = SEEK_SET;
     range.l_start = static_cast<::off_t>(call.low() >> 2U); // fits off_t, with room for its one byte
@@ -629,8 +621,8 @@ private:
 
   // map() once the file is open.
   [[nodiscard]] std::optional<entry_view> map_open(int fd, const struct ::stat& status, const std::string& path,
-                                                     const entry_address& address, verification check,
-                                                     detail::page_loading loading = detail::page_loading::on_touch) {
+                                                   const entry_address& address, verification check,
+                                                   detail::page_loading loading = detail::page_loading::on_touch) {
     const auto size = static_cast<std::uint64_t>(status.st_size);
     try {
       if (size < detail::entry_header_size) {
@@ -649,7 +641,7 @@ private:
       auto mapping = std::make_shared<const detail::file_mapping>(
           fd, static_cast<std::size_t>(size), path,
           check == verification::checksum || loading == detail::page_loading::upfront ? detail::page_loading::upfront
-                                                                                     : detail::page_loading::on_touch);
+                                                                                      : detail::page_loading::on_touch);
       const std::span<const std::byte> bytes = mapping->bytes();
       const detail::entry_header header = detail::decode_header(bytes);
       detail::check_entry_call(header, address.call);
@@ -702,7 +694,7 @@ private:
   // may be trusted: a function folder that another user made in the root (when it was shared,
   // say) is refused before anything is written to it. Two fstat calls per save.
   void check_folders_trusted(int shard, const location& where) const {
-    struct ::stat status{};
+    struct ::stat status {};
     if (::fstatat(shard, "..", &status, AT_SYMLINK_NOFOLLOW) == 0) {
       check_trusted(status, where.path.substr(0, where.function_end));
     }
@@ -725,8 +717,12 @@ private:
     detail::fsio::throw_io_error("cannot open " + std::string{what}, path, error);
   }
 
-  [[nodiscard]] ::mode_t file_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 0660 : 0600; }
-  [[nodiscard]] ::mode_t folder_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700; }
+  [[nodiscard]] ::mode_t file_mode() const noexcept {
+    return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 0660 : 0600;
+  }
+  [[nodiscard]] ::mode_t folder_mode() const noexcept {
+    return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700;
+  }
 
   // open(2) applies the umask to a new file's mode; group sharing needs exactly 0660. A file
   // another member created is left as it is (fchmod is the owner's right only).
@@ -744,7 +740,7 @@ private:
   // The status of the entry file open as `fd`: a regular file that this store may trust (an
   // entry written by someone it does not trust is refused like its folder would be).
   [[nodiscard]] struct ::stat regular_file_status(int fd, const std::string& path) const {
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(fd, &info) != 0) {
       detail::fsio::throw_io_error("cannot stat", path, errno);
     }
@@ -762,7 +758,8 @@ private:
   void check_trusted(const struct ::stat& status, const std::string& folder, const std::string& file = {}) const {
     const std::string problem = detail::fsio::trust_problem(status, m_sharing.load(std::memory_order_relaxed));
     if (!problem.empty()) {
-      throw untrusted_cache_error{folder, detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};
+      throw untrusted_cache_error{folder,
+                                  detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};
     }
   }
 
@@ -783,8 +780,8 @@ private:
     if (unlink_error == 0 || unlink_error == ENOENT) {
       line = "removed damaged cache entry " + path + ": ";
     } else {
-      line = "damaged cache entry " + path + " (could not remove it: " +
-             detail::fsio::errno_message(unlink_error) + "): ";
+      line =
+          "damaged cache entry " + path + " (could not remove it: " + detail::fsio::errno_message(unlink_error) + "): ";
     }
     line.append(reason);
     log(log_level::warning, line);
@@ -810,7 +807,7 @@ private:
       }
       const int error = errno;
       if (error == EEXIST) {
-        struct ::stat info{};
+        struct ::stat info {};
         // Below the root, lstat: a symbolic link in a folder's place is refused, not followed.
         // The root and its parents may be links.
         const bool below_root = path.size() >= m_root_prefix.size();
@@ -818,7 +815,8 @@ private:
           return false;
         }
         if (below_root && S_ISLNK(info.st_mode)) {
-          throw store_error{"refusing folder " + path + ": it is a symbolic link below the cache root (recall follows "
+          throw store_error{"refusing folder " + path +
+                            ": it is a symbolic link below the cache root (recall follows "
                             "none there; see docs/RELIABILITY.md)"};
         }
         throw store_error{"cannot create folder " + path + ": a file is in the way"};
@@ -835,9 +833,8 @@ private:
   }
 
   void create_folders(const location& where) const {
-    const std::string root = m_root_prefix.size() > 1
-                                 ? m_root_prefix.substr(0, m_root_prefix.size() - 1)
-                                 : m_root_prefix;
+    const std::string root =
+        m_root_prefix.size() > 1 ? m_root_prefix.substr(0, m_root_prefix.size() - 1) : m_root_prefix;
     const bool root_made = make_folder(root, true);
     const bool function_made = make_folder(where.path.substr(0, where.function_end), false);
     make_folder(where.path.substr(0, where.function_end + 3), false);

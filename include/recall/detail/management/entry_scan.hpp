@@ -29,12 +29,12 @@
 #include <thread>
 #include <vector>
 
+#include <recall/detail/management/progress_throttle.hpp>
 #include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/fsio.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
-#include <recall/detail/management/progress_throttle.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
 
@@ -77,7 +77,7 @@ struct scan_result {
   std::vector<scanned_folder> folders;
   std::vector<scanned_entry> entries;
   std::vector<scanned_temp_file> temp_files; // in the function folders walked
-  std::vector<std::string> partitions; // every partition folder walked, even one with no function folder
+  std::vector<std::string> partitions;       // every partition folder walked, even one with no function folder
 
   // "<root>[/<partition>]/<function folder>"
   [[nodiscard]] std::string folder_path(const scanned_folder& f) const {
@@ -126,9 +126,10 @@ inline void check_scope_name(std::string_view scope) {
 namespace scan_detail {
 
 // The readable name in the manifest of the first entry of `folder` that has one.
-[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root, const scanned_folder& folder,
-                                                                 const std::vector<scanned_entry>& entries, std::size_t first,
-                                                                 std::size_t last) {
+[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root,
+                                                                 const scanned_folder& folder,
+                                                                 const std::vector<scanned_entry>& entries,
+                                                                 std::size_t first, std::size_t last) {
   scan_result view{root, {folder}, {}, {}, {}};
   // A damaged first entry should not hide the name: try a few.
   for (std::size_t i = first; i < last && i < first + 8; ++i) {
@@ -159,8 +160,8 @@ inline void walk_function_folder(const directory_layout::function_folder& folder
           path += part;
         }
       }
-      out.temp_files.push_back(
-          scanned_temp_file{std::move(path), static_cast<std::uint64_t>(file.status->st_size), fsio::mtime_ns(*file.status)});
+      out.temp_files.push_back(scanned_temp_file{std::move(path), static_cast<std::uint64_t>(file.status->st_size),
+                                                 fsio::mtime_ns(*file.status)});
       return;
     }
     scanned_entry entry;
@@ -174,7 +175,8 @@ inline void walk_function_folder(const directory_layout::function_folder& folder
   };
   layout::for_each_shard_file(folder.fd, visit, {layout::file_kind::entry, layout::file_kind::temp});
   scanned_folder described{std::string{folder.name}, {}, std::string{folder.partition}};
-  described.function = function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
+  described.function =
+      function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
   if (!filter_matches(function_filter, described.function, described.name)) {
     out.entries.resize(first);
     out.temp_files.resize(first_temp);
@@ -210,7 +212,7 @@ inline void walk_function_folder(const directory_layout::function_folder& folder
   };
   if (!scope.empty()) {
     const std::string name{scope};
-    struct ::stat status{};
+    struct ::stat status {};
     if (::fstatat(top.get(), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(status.st_mode)) {
       throw store_error{"no partition " + name + " in " + root_text};
     }
@@ -222,9 +224,8 @@ inline void walk_function_folder(const directory_layout::function_folder& folder
     report.finish(out.entries.size());
     return out;
   }
-  layout::for_each_function_folder_in_tree(top.get(), walk, [&](std::string_view partition) {
-    out.partitions.emplace_back(partition);
-  });
+  layout::for_each_function_folder_in_tree(top.get(), walk,
+                                           [&](std::string_view partition) { out.partitions.emplace_back(partition); });
   report.finish(out.entries.size());
   return out;
 }
@@ -244,7 +245,8 @@ inline void read_header(scanned_entry& e, const std::string& path) {
   try {
     const entry_header h = decode_header(bytes);
     if (h.call == e.call) {
-      e.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(h.metadata.created.time_since_epoch()).count();
+      e.created_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(h.metadata.created.time_since_epoch()).count();
       e.compute_ns = h.metadata.compute_time.count();
       e.header_ok = true;
     }
@@ -300,8 +302,9 @@ void parallel_syscalls(std::size_t count, Work&& work, const progress_function& 
 // "reading headers" and the count done out of the total, from the calling thread only.
 inline void read_headers(scan_result& scan, const progress_function& progress = {}) {
   parallel_syscalls(
-      scan.entries.size(), [&](std::size_t i) { scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i])); },
-      progress, "reading headers");
+      scan.entries.size(),
+      [&](std::size_t i) { scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i])); }, progress,
+      "reading headers");
 }
 
 } // namespace recall::detail::management

@@ -67,8 +67,8 @@ struct call_description {
   const auto& m = nearest->manifest;
   for (std::size_t i = 0; i < call.arguments.size(); ++i) {
     if (i >= m.argument_digests.size() || m.argument_digests[i] != call.arguments[i].hex()) {
-      why += (why.empty() ? "" : ", ") + std::string{"argument "} + std::to_string(i) + " (" +
-             call.argument_types[i] + ") differs";
+      why += (why.empty() ? "" : ", ") + std::string{"argument "} + std::to_string(i) + " (" + call.argument_types[i] +
+             ") differs";
     }
   }
   for (std::size_t i = 0; i < call.globals.size(); ++i) {

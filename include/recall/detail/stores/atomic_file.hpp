@@ -24,7 +24,6 @@
 
 namespace recall::detail {
 
-
 // One atomic replacement of `destination`. The constructor creates `<destination>.tmp.XXXXXX`
 // (six random characters, O_EXCL) in the destination's folder, which must exist; write() fills
 // it; commit() renames it over the destination, so readers see the old file or the whole new
@@ -40,8 +39,7 @@ class atomic_file {
 public:
   // `mode` is set exactly with fchmod (the umask does not apply) unless it is 0600, which the
   // temp file is created with. Throws store_error naming the temp file and the reason.
-  explicit atomic_file(std::string destination, durability level = durability::none,
-                       ::mode_t mode = 0600)
+  explicit atomic_file(std::string destination, durability level = durability::none, ::mode_t mode = 0600)
       : atomic_file{AT_FDCWD, {}, std::move(destination), level, mode, nullptr} {}
 
   // As above, but a failure to create the temp file is reported in `error` (an errno value in
@@ -105,8 +103,8 @@ public:
     }
     m_committed = true;
     if (m_durability == durability::fsync) {
-      const int error = m_folder == AT_FDCWD ? fsio::sync_directory(fsio::parent_of(m_destination))
-                                             : fsio::sync_fd(m_folder);
+      const int error =
+          m_folder == AT_FDCWD ? fsio::sync_directory(fsio::parent_of(m_destination)) : fsio::sync_fd(m_folder);
       if (error != 0 && error != EINVAL && error != ENOTSUP) {
         fsio::throw_io_error("cannot fsync folder", fsio::parent_of(m_destination), error);
       }

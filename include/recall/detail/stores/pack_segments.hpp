@@ -289,7 +289,7 @@ public:
       }
       return nullptr;
     }
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
       warn_once(name, "segment " + m_display_root + "/" + relative + " is not a regular file; ignored");
       return nullptr;
@@ -297,9 +297,8 @@ public:
     std::array<std::byte, segment_header_size> bytes{};
     const ::ssize_t got = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
     segment_header header;
-    const segment_verdict verdict = got == static_cast<::ssize_t>(bytes.size())
-                                        ? decode_segment_header(bytes, header)
-                                        : segment_verdict::damaged;
+    const segment_verdict verdict =
+        got == static_cast<::ssize_t>(bytes.size()) ? decode_segment_header(bytes, header) : segment_verdict::damaged;
     if (verdict == segment_verdict::newer_version) {
       warn_once(name, "segment " + m_display_root + "/" + relative + " has format version " +
                           std::to_string(header.version) + " (this build reads version " +

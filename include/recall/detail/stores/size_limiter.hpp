@@ -2,9 +2,9 @@
 // a shard at a time (like ccache's cleanup), and sweeps files that crashed writers left behind.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,7 +105,8 @@ private:
     namespace layout = directory_layout;
     std::vector<file_info> files;
     const std::int64_t now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     constexpr std::int64_t stale_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stale_after).count();
     const fsio::unique_fd root{layout::open_root(m_root.native())};
     if (!root) {
@@ -117,8 +118,14 @@ private:
           [&](const layout::shard_file& file) {
             if (file.kind == layout::file_kind::entry) {
               std::string path = m_root.native();
-              path.append(1, '/').append(folder.name).append(1, '/').append(file.shard).append(1, '/').append(file.name);
-              files.push_back({std::move(path), static_cast<std::uint64_t>(file.status->st_size), fsio::mtime_ns(*file.status)});
+              path.append(1, '/')
+                  .append(folder.name)
+                  .append(1, '/')
+                  .append(file.shard)
+                  .append(1, '/')
+                  .append(file.name);
+              files.push_back(
+                  {std::move(path), static_cast<std::uint64_t>(file.status->st_size), fsio::mtime_ns(*file.status)});
             } else if (now_ns - fsio::mtime_ns(*file.status) > stale_ns) {
               remove_if_stale(file);
             }

@@ -2,8 +2,8 @@
 // misses, stores, bytes stored, compute time saved and compute time spent, updated in batches under a file lock.
 #pragma once
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
@@ -90,7 +90,8 @@ inline bool add_stats(int fd, const function_stats& delta) {
   const bool ok = [&] {
     std::array<char, 1024> buffer{};
     const ::ssize_t got = fsio::pread_full(fd, buffer.data(), buffer.size(), 0);
-    function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
+    function_stats total =
+        got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
     total += delta;
     const std::string text = format_stats(total);
     // Written over the old text, then cut to length: counters only grow, so the new text is at
