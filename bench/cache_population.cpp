@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       const auto& function = functions[i % function_count];
       const recall::entry_address address{function, recall::key{h, mix(h)}};
       const std::string path = store.entry_path(address).string();
-      struct ::stat status{};
+      struct ::stat status {};
       if (::stat(path.c_str(), &status) == 0) {
         continue;
       }
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
       entry.manifest.label = std::to_string(i);
       store.save(address, entry);
       // Last use somewhere between creation and now.
-      const auto last_use = std::chrono::duration_cast<std::chrono::seconds>((now - age / 2).time_since_epoch()).count();
+      const auto last_use =
+          std::chrono::duration_cast<std::chrono::seconds>((now - age / 2).time_since_epoch()).count();
       const ::timespec times[2] = {{last_use, 0}, {last_use, 0}};
       ::utimensat(AT_FDCWD, path.c_str(), times, 0);
       written.fetch_add(1, std::memory_order_relaxed);

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   const double result = m(1.5, 2.5);
   if (argc > 2 && std::strcmp(argv[2], "--inside") == 0) {
     const auto elapsed = std::chrono::steady_clock::now() - started;
-    std::printf("%lld\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+    std::printf("%lld\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
   }
   return result == 1.5 * 2.5 + 3.0 ? 0 : 1;
 }

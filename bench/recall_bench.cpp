@@ -341,7 +341,7 @@ void load_large_read_fresh(benchmark::State& state) {
   const std::string path = m.store()->locate(recall::entry_address{m.function(), m.key(count)});
   const std::size_t bytes = large_count() * sizeof(double);
   // The doubles are the file's last bytes, whatever precedes them (header, manifest, size).
-  struct ::stat info{};
+  struct ::stat info {};
   if (::stat(path.c_str(), &info) != 0 || static_cast<std::size_t>(info.st_size) < bytes) {
     fail("unexpected entry file " + path);
   }
@@ -351,8 +351,8 @@ void load_large_read_fresh(benchmark::State& state) {
     std::vector<double> result(large_count());
     std::size_t done = 0;
     while (done < bytes) {
-      const long got = ::pread(fd, reinterpret_cast<char*>(result.data()) + done, bytes - done,
-                               offset + static_cast<off_t>(done));
+      const long got =
+          ::pread(fd, reinterpret_cast<char*>(result.data()) + done, bytes - done, offset + static_cast<off_t>(done));
       if (got <= 0) {
         break;
       }
@@ -569,7 +569,8 @@ extern "C" [[gnu::noinline]] void recall_bench_probe(const char* name, long call
     }
   } else if (which == "miss_large_checked" || which == "miss_large_unchecked") {
     const auto& values = large_argument();
-    auto& m = pick_memo(which == "miss_large_checked" ? recall::mutation_policy::warn : recall::mutation_policy::ignore);
+    auto& m =
+        pick_memo(which == "miss_large_checked" ? recall::mutation_policy::warn : recall::mutation_policy::ignore);
     static std::int64_t salt = run_salt() << 16;
     for (long i = 0; i < calls; ++i) {
       benchmark::DoNotOptimize(m(values, salt++));

@@ -59,8 +59,9 @@ int run(const char* url, int n) {
     }
     const double h = median(hit);
     const double g = median(get);
-    std::printf("S3 hit, %-8s result   s3_store::load %9.3f ms   raw libcurl GET %9.3f ms   ratio %.2f   (medians of %d)\n",
-                size == 100 ? "100 B" : "10 MiB", h, g, h / g, n);
+    std::printf(
+        "S3 hit, %-8s result   s3_store::load %9.3f ms   raw libcurl GET %9.3f ms   ratio %.2f   (medians of %d)\n",
+        size == 100 ? "100 B" : "10 MiB", h, g, h / g, n);
   }
   return 0;
 }

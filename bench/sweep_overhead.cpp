@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
     std::vector<double> out;
     const auto sweep_with = [&](unsigned jobs) {
       return best_ns_per_point(rounds, points.size(), [&] {
-        out = recall::sweep(memo, points, recall::sweep_options{.jobs = jobs, .verbosity = recall::sweep_verbosity::quiet});
+        out = recall::sweep(memo, points,
+                            recall::sweep_options{.jobs = jobs, .verbosity = recall::sweep_verbosity::quiet});
       });
     };
     const double one = sweep_with(1);
@@ -68,7 +69,9 @@ int main(int argc, char** argv) {
     std::printf("%-40s %8.0f ns/point  (+%.0f ns bookkeeping)\n", "recall::sweep, jobs = 1", one, one - loop);
     std::printf("%-40s %8.0f ns/point  (%u threads)\n", "recall::sweep, jobs = hardware", all,
                 std::max(1U, std::thread::hardware_concurrency()));
-    status = out.size() == points.size() && out.back() == cheap(std::get<0>(points.back()), std::get<1>(points.back())) ? 0 : 1;
+    status = out.size() == points.size() && out.back() == cheap(std::get<0>(points.back()), std::get<1>(points.back()))
+                 ? 0
+                 : 1;
     // The per-point budget of the issue: 5 µs beyond a memory hit.
     if (one - loop > 5000) {
       std::printf("over budget: %.0f ns > 5000 ns per point\n", one - loop);

@@ -48,8 +48,8 @@ int main() {
   chem::g_temperature = 300.0;
   const double again_300 = rate(energy);
   const bool hit = chem::runs == runs_before;
-  std::printf("declared:   k(300 K) = %.4e, k(350 K) = %.4e, k(300 K) again = %.4e (%s)\n", at_300, at_350,
-              again_300, hit ? "loaded from the cache" : "computed");
+  std::printf("declared:   k(300 K) = %.4e, k(350 K) = %.4e, k(300 K) again = %.4e (%s)\n", at_300, at_350, again_300,
+              hit ? "loaded from the cache" : "computed");
   if (at_350 == at_300 || again_300 != at_300 || !hit) {
     std::fprintf(stderr, "captured_global: the declared global did not separate the two temperatures\n");
     return 1;

@@ -35,8 +35,9 @@ double final_temperature(const material& m, const grid& g, int steps) {
   for (int s = 0; s < steps; ++s) {
     for (std::size_t i = 1; i + 1 < nx; ++i) {
       for (std::size_t j = 1; j + 1 < ny; ++j) {
-        const double laplacian = (t[(i + 1) * ny + j] + t[(i - 1) * ny + j] + t[i * ny + j + 1] +
-                                  t[i * ny + j - 1] - 4 * t[i * ny + j]) / (g.spacing * g.spacing);
+        const double laplacian =
+            (t[(i + 1) * ny + j] + t[(i - 1) * ny + j] + t[i * ny + j + 1] + t[i * ny + j - 1] - 4 * t[i * ny + j]) /
+            (g.spacing * g.spacing);
         next[i * ny + j] = t[i * ny + j] + dt * (alpha * laplacian + m.source / m.capacity);
       }
     }

@@ -32,8 +32,8 @@ double relax(double coupling, int sites) {
 // A node's store: its own directory first, then the shared Redis.
 std::shared_ptr<recall::store> node_store(const std::filesystem::path& local,
                                           const std::shared_ptr<recall::redis_store>& redis) {
-  return std::make_shared<recall::layered_store>(std::vector<recall::layered_store::tier>{
-      {std::make_shared<recall::directory_store>(local)}, {redis}});
+  return std::make_shared<recall::layered_store>(
+      std::vector<recall::layered_store::tier>{{std::make_shared<recall::directory_store>(local)}, {redis}});
 }
 
 } // namespace cluster

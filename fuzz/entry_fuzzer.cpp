@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const recall::detail::entry_header header = recall::detail::decode_header(bytes);
     const auto available = bytes.size() - recall::detail::entry_header_size;
     if (header.manifest_size <= available) {
-      static_cast<void>(recall::detail::decode_manifest(bytes.subspan(recall::detail::entry_header_size, header.manifest_size)));
+      static_cast<void>(
+          recall::detail::decode_manifest(bytes.subspan(recall::detail::entry_header_size, header.manifest_size)));
     }
   } catch (const recall::format_error&) {
   }

@@ -20,11 +20,11 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
-#include <utility>
 #include <string>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <valarray>
 #include <variant>
 #include <vector>
@@ -164,9 +164,10 @@ void payload_seeds(const fs::path& dir) {
   payload_seed(dir, 15, "shared-ptr", std::make_shared<std::string>("shared"));
   payload_seed(dir, 16, "bitset", std::bitset<70>{0x5A5A});
   payload_seed(dir, 17, "valarray", std::valarray<double>{1.5, 2.5});
-  payload_seed(dir, 18, "mixed",
-               std::tuple<std::complex<double>, std::chrono::nanoseconds, std::array<std::int32_t, 3>, std::vector<bool>>{
-                   {1, -1}, std::chrono::nanoseconds{42}, {1, 2, 3}, {true, false, true}});
+  payload_seed(
+      dir, 18, "mixed",
+      std::tuple<std::complex<double>, std::chrono::nanoseconds, std::array<std::int32_t, 3>, std::vector<bool>>{
+          {1, -1}, std::chrono::nanoseconds{42}, {1, 2, 3}, {true, false, true}});
   payload_seed(dir, 19, "aggregate", sample{3.5, {"n1", "n2"}, std::map<int, std::string>{{1, "a"}}});
 }
 
@@ -275,7 +276,8 @@ void archive_seeds(const fs::path& dir) {
   write_raw("valid", tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, false));
   write_raw("valid-zstd", tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, true));
   write_raw("damaged-entry", tar_of({{"RECALL-ARCHIVE", marker}, {name, damaged}}, false));
-  write_raw("escaping-paths", tar_of({{"RECALL-ARCHIVE", marker}, {"../../escape.rce", entry}, {"/abs/x.rce", entry}}, false));
+  write_raw("escaping-paths",
+            tar_of({{"RECALL-ARCHIVE", marker}, {"../../escape.rce", entry}, {"/abs/x.rce", entry}}, false));
   write_raw("symlink-member", tar_of({{"RECALL-ARCHIVE", marker}}, false, true));
   write_raw("no-marker", tar_of({{name, entry}}, false));
   bytes truncated = tar_of({{"RECALL-ARCHIVE", marker}, {name, entry}}, false);
@@ -283,8 +285,9 @@ void archive_seeds(const fs::path& dir) {
   write_raw("truncated", truncated);
   // A zstd frame header declaring a 128 MiB window (the most libzstd accepts by default): the
   // decoder allocates about 135 MB for these 9 bytes, under the archive target's 160 MB limit.
-  write_raw("zstd-largest-window", bytes{std::byte{0x28}, std::byte{0xB5}, std::byte{0x2F}, std::byte{0xFD}, std::byte{0x00},
-                                         std::byte{0x88}, std::byte{0x01}, std::byte{0x00}, std::byte{0x00}});
+  write_raw("zstd-largest-window",
+            bytes{std::byte{0x28}, std::byte{0xB5}, std::byte{0x2F}, std::byte{0xFD}, std::byte{0x00}, std::byte{0x88},
+                  std::byte{0x01}, std::byte{0x00}, std::byte{0x00}});
 }
 #endif
 

@@ -71,7 +71,8 @@ constexpr std::array<decoder, 20> decoders{
     &decode_as<std::shared_ptr<std::string>>,
     &decode_as<std::bitset<70>>,
     &decode_as<std::valarray<double>>,
-    &decode_as<std::tuple<std::complex<double>, std::chrono::nanoseconds, std::array<std::int32_t, 3>, std::vector<bool>>>,
+    &decode_as<
+        std::tuple<std::complex<double>, std::chrono::nanoseconds, std::array<std::int32_t, 3>, std::vector<bool>>>,
     &decode_as<sample>,
 };
 

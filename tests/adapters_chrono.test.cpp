@@ -57,7 +57,8 @@ TEST_CASE("calendar encodings: i16 year, u8 month and day, fields in order", "[a
   CHECK(bytes[2] == std::byte{2});
   CHECK(bytes[3] == std::byte{29});
   CHECK(recall::detail::encode_payload(Sunday) == std::vector<std::byte>{std::byte{0}});
-  CHECK(recall::detail::encode_payload(hh_mm_ss<seconds>{seconds{3723}}) == recall::detail::encode_payload(seconds{3723}));
+  CHECK(recall::detail::encode_payload(hh_mm_ss<seconds>{seconds{3723}}) ==
+        recall::detail::encode_payload(seconds{3723}));
 }
 
 TEST_CASE("calendar values round-trip, including values that are not ok()", "[adapters_chrono]") {

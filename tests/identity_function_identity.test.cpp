@@ -22,7 +22,8 @@ TEST_CASE("identity text lists kind, name, signature, version and body line by l
   id.name = "ns::f";
   id.signature = "(int)->double";
   id.version = "3";
-  CHECK(id.text() == "recall-identity 1\nkind function\nname ns::f\nsignature (int)->double\nversion 3\nbody untracked\n");
+  CHECK(id.text() ==
+        "recall-identity 1\nkind function\nname ns::f\nsignature (int)->double\nversion 3\nbody untracked\n");
   const auto untracked = id.hash();
   id.body = "abc";
   CHECK(id.text().find("\nbody abc\n") != std::string::npos);
@@ -46,7 +47,7 @@ TEST_CASE("a registered body signature becomes part of the identity", "[identity
   recall::register_body_signatures(rows);
   CHECK(recall::find_body_signature("identity_test::tracked") == std::string{"0123abcd"});
   CHECK_FALSE(recall::find_body_signature("identity_test::untracked"));
-  auto tracked = recall::memoize_as<"identity_test::tracked">([](int x) { return x; },
-                                                              recall::options{.mode = recall::mode::off});
+  auto tracked =
+      recall::memoize_as<"identity_test::tracked">([](int x) { return x; }, recall::options{.mode = recall::mode::off});
   CHECK(tracked.identity_parts().body == "0123abcd");
 }

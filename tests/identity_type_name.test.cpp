@@ -125,8 +125,7 @@ TEST_CASE("fundamental types have one spelling", "[identity_type_name]") {
   CHECK(canonical_type_name<void>() == "void");
   CHECK(canonical_type_name<std::nullptr_t>() == "std::nullptr_t");
   // Typedefs resolve to the platform's type; LP64 Linux here.
-  CHECK(canonical_type_name<std::int64_t>() ==
-        (std::is_same_v<std::int64_t, long> ? "long" : "long long"));
+  CHECK(canonical_type_name<std::int64_t>() == (std::is_same_v<std::int64_t, long> ? "long" : "long long"));
   CHECK(canonical_type_name<std::size_t>() ==
         (std::is_same_v<std::size_t, unsigned long> ? "unsigned long" : "unsigned long long"));
   CHECK(canonical_type_name<std::uint8_t>() == "unsigned char");
@@ -144,8 +143,8 @@ TEST_CASE("compound types keep their qualifiers", "[identity_type_name]") {
   CHECK(canonical_type_name<const volatile int*>() == "const volatile int*");
   CHECK(canonical_type_name<volatile long long&>() == "volatile long long&");
   CHECK(canonical_type_name<int[3]>() == "int[3]");
-  CHECK(canonical_type_name<const int (&)[3]>() == "const int(&)[3]");
-  CHECK(canonical_type_name<int (*)[3]>() == "int(*)[3]");
+  CHECK(canonical_type_name<const int(&)[3]>() == "const int(&)[3]");
+  CHECK(canonical_type_name<int(*)[3]>() == "int(*)[3]");
   CHECK(canonical_type_name<int (*)(int)>() == "int(*)(int)");
   CHECK(canonical_type_name<int (&)(int)>() == "int(&)(int)");
   CHECK(canonical_type_name<int(int, double)>() == "int(int,double)");
@@ -162,8 +161,7 @@ TEST_CASE("standard library types drop inline namespaces and defaults", "[identi
   CHECK(canonical_type_name<std::wstring>() == "std::basic_string<wchar_t>");
   CHECK(canonical_type_name<std::string_view>() == "std::basic_string_view<char>");
   CHECK(canonical_type_name<std::vector<double>>() == "std::vector<double>");
-  CHECK(canonical_type_name<std::map<std::string, int>>() ==
-        "std::map<std::basic_string<char>,int>");
+  CHECK(canonical_type_name<std::map<std::string, int>>() == "std::map<std::basic_string<char>,int>");
   CHECK(canonical_type_name<std::array<double, 3>>() == "std::array<double,3>");
   CHECK(canonical_type_name<std::optional<int>>() == "std::optional<int>");
   CHECK(canonical_type_name<std::tuple<int, double>>() == "std::tuple<int,double>");
@@ -175,35 +173,30 @@ TEST_CASE("standard library types drop inline namespaces and defaults", "[identi
   CHECK(canonical_type_name<std::span<const double, 3>>() == "std::span<const double,3>");
   CHECK(canonical_type_name<std::function<int(double)>>() == "std::function<int(double)>");
   CHECK(canonical_type_name<std::unique_ptr<int>>() == "std::unique_ptr<int>");
-  CHECK(canonical_type_name<std::shared_ptr<const geo::Params>>() ==
-        "std::shared_ptr<const geo::Params>");
+  CHECK(canonical_type_name<std::shared_ptr<const geo::Params>>() == "std::shared_ptr<const geo::Params>");
   CHECK(canonical_type_name<std::set<int>>() == "std::set<int>");
   CHECK(canonical_type_name<std::less<>>() == "std::less<>");
   CHECK(canonical_type_name<std::priority_queue<int>>() == "std::priority_queue<int>");
   CHECK(canonical_type_name<std::chrono::seconds>() == "std::chrono::duration<long>");
-  CHECK(canonical_type_name<std::chrono::milliseconds>() ==
-        "std::chrono::duration<long,std::ratio<1,1000>>");
+  CHECK(canonical_type_name<std::chrono::milliseconds>() == "std::chrono::duration<long,std::ratio<1,1000>>");
   CHECK(canonical_type_name<std::chrono::system_clock>() == "std::chrono::system_clock");
   CHECK(canonical_type_name<std::filesystem::path>() == "std::filesystem::path");
 }
 
 TEST_CASE("types nested in template argument packs have no defaults", "[identity_type_name]") {
   // gcc spells defaults out inside packs (std::vector<int, std::allocator<int> >), clang not.
-  CHECK(canonical_type_name<std::variant<int, std::string>>() ==
-        "std::variant<int,std::basic_string<char>>");
+  CHECK(canonical_type_name<std::variant<int, std::string>>() == "std::variant<int,std::basic_string<char>>");
   CHECK(canonical_type_name<std::tuple<std::string, std::vector<int>, std::map<int, int>>>() ==
         "std::tuple<std::basic_string<char>,std::vector<int>,std::map<int,int>>");
   CHECK(canonical_type_name<std::tuple<std::span<const double>, std::chrono::seconds>>() ==
         "std::tuple<std::span<const double>,std::chrono::duration<long>>");
-  CHECK(canonical_type_name<geo::Bundle<geo::Tagged<int>, geo::Tagged<int, void>,
-                                        geo::Tagged<int, char>>>() ==
+  CHECK(canonical_type_name<geo::Bundle<geo::Tagged<int>, geo::Tagged<int, void>, geo::Tagged<int, char>>>() ==
         "geo::Bundle<geo::Tagged<int>,geo::Tagged<int>,geo::Tagged<int,char>>");
   CHECK(canonical_type_name<std::array<std::tuple<std::string>, 2>>() ==
         "std::array<std::tuple<std::basic_string<char>>,2>");
   CHECK(canonical_type_name<geo::Grid<std::tuple<std::string>, 2>>() ==
         "geo::Grid<std::tuple<std::basic_string<char>>,2>");
-  CHECK(canonical_type_name<const std::tuple<std::string>&>() ==
-        "const std::tuple<std::basic_string<char>>&");
+  CHECK(canonical_type_name<const std::tuple<std::string>&>() == "const std::tuple<std::basic_string<char>>&");
 }
 
 TEST_CASE("user types", "[identity_type_name]") {
@@ -246,9 +239,8 @@ TEST_CASE("function names and signatures", "[identity_type_name][function_name]"
 
   CHECK(function_signature<&geo::fast>() == "geo::fast(int)->long");
 
-  CHECK(function_signature<&geo::describe>() ==
-        "geo::describe(const std::vector<std::basic_string<char>>&,geo::Mode)"
-        "->std::basic_string<char>");
+  CHECK(function_signature<&geo::describe>() == "geo::describe(const std::vector<std::basic_string<char>>&,geo::Mode)"
+                                                "->std::basic_string<char>");
   CHECK(function_signature<&geo::count>() == "geo::count(std::span<const double>)->int");
   CHECK(function_signature<&geo::consume>() == "geo::consume(std::basic_string<char>&&)->void");
 
@@ -288,14 +280,12 @@ TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity_typ
       {"__int128 unsigned", "unsigned __int128", "unsigned __int128"},
       {"const long int&", "const long &", "const long&"},
       {"std::tuple<long unsigned int, const long long int&, short int>",
-       "std::tuple<unsigned long, const long long &, short>",
-       "std::tuple<unsigned long,const long long&,short>"},
+       "std::tuple<unsigned long, const long long &, short>", "std::tuple<unsigned long,const long long&,short>"},
       // whitespace
       {"const char* const&", "const char *const &", "const char*const&"},
       {"int (* (*)(int))(double)", "int (*(*)(int))(double)", "int(*(*)(int))(double)"},
       {"std::function<int(double)>", "std::function<int (double)>", "std::function<int(double)>"},
-      {"std::vector<std::vector<int> >", "std::vector<std::vector<int>>",
-       "std::vector<std::vector<int>>"},
+      {"std::vector<std::vector<int> >", "std::vector<std::vector<int>>", "std::vector<std::vector<int>>"},
       {"int [3]", "int[3]", "int[3]"},
       // inline namespaces
       {"std::__cxx11::basic_string<char>", "std::basic_string<char>", "std::basic_string<char>"},
@@ -305,8 +295,7 @@ TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity_typ
       {"std::_V2::error_category", "std::error_category", "std::error_category"},
       // anonymous namespaces
       {"{anonymous}::Anon", "(anonymous namespace)::Anon", "(anonymous namespace)::Anon"},
-      {"ns::{anonymous}::deep::D", "ns::(anonymous namespace)::deep::D",
-       "ns::(anonymous namespace)::deep::D"},
+      {"ns::{anonymous}::deep::D", "ns::(anonymous namespace)::deep::D", "ns::(anonymous namespace)::deep::D"},
       // function-pointer values
       {"ns::simulate", "&ns::simulate", "ns::simulate"},
       {"{anonymous}::af", "&(anonymous namespace)::af", "(anonymous namespace)::af"},
@@ -314,11 +303,9 @@ TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity_typ
       {"W<(& ns::obj)>", "W<&ns::obj>", "W<ns::obj>"},
       // lambdas and unnamed classes: no source path survives
       {"<lambda(int)>", "(lambda at /home/alice/src/sim.cpp:12:3)", "(lambda)"},
-      {"ns::<lambda(const std::vector<int>&)>", "ns::(lambda at ../a b (v2)/x:y.cpp:3:14)",
-       "ns::(lambda)"},
+      {"ns::<lambda(const std::vector<int>&)>", "ns::(lambda at ../a b (v2)/x:y.cpp:3:14)", "ns::(lambda)"},
       {"ns::<lambda(auto:11)>", "ns::(lambda at C:\\work\\x.cpp:22:12)", "ns::(lambda)"},
-      {"std::vector<ns::<lambda(int)> >", "std::vector<ns::(lambda at t.cpp:28:13)>",
-       "std::vector<ns::(lambda)>"},
+      {"std::vector<ns::<lambda(int)> >", "std::vector<ns::(lambda at t.cpp:28:13)>", "std::vector<ns::(lambda)>"},
       {"main()::<lambda(double)>", "(lambda at probe.cpp:34:13)", "(lambda)"},
       {"flocal2(int, double)::<lambda(int)>", "(lambda at probe.cpp:40:38)", "(lambda)"},
       {"ns::<unnamed struct>", "ns::(unnamed struct at probe.cpp:35:2)", "ns::(unnamed struct)"},
@@ -367,10 +354,8 @@ TEST_CASE("normalize_name unifies both compilers' raw spellings", "[identity_typ
       {"P<std::map<int*, int, std::less<int*>, std::allocator<std::pair<int* const, int> > >, "
        "std::map<int (*)(int), int, std::less<int (*)(int)>, "
        "std::allocator<std::pair<int (* const)(int), int> > > >",
-       "P<std::map<int *, int>, std::map<int (*)(int), int>>",
-       "P<std::map<int*,int>,std::map<int(*)(int),int>>"},
-      {"std::__1::vector<int, std::__1::allocator<int> >", "std::vector<int>",
-       "std::vector<int>"},
+       "P<std::map<int *, int>, std::map<int (*)(int), int>>", "P<std::map<int*,int>,std::map<int(*)(int),int>>"},
+      {"std::__1::vector<int, std::__1::allocator<int> >", "std::vector<int>", "std::vector<int>"},
       {"std::chrono::time_point<std::chrono::_V2::system_clock, std::chrono::duration<long int, "
        "std::ratio<1, 1000000000> > >",
        "std::chrono::time_point<std::chrono::system_clock, std::chrono::duration<long, "
@@ -392,10 +377,8 @@ TEST_CASE("normalize_name keeps what distinguishes types", "[identity_type_name]
   CHECK(normalize_name("signed int") == "int");
   CHECK(normalize_name("long double") == "long double");
   CHECK(normalize_name("std::vector<int, my_alloc<int> >") == "std::vector<int,my_alloc<int>>");
-  CHECK(normalize_name("std::map<int, int, std::greater<int> >") ==
-        "std::map<int,int,std::greater<int>>");
-  CHECK(normalize_name("user::vector<int, std::allocator<int> >") ==
-        "user::vector<int,std::allocator<int>>");
+  CHECK(normalize_name("std::map<int, int, std::greater<int> >") == "std::map<int,int,std::greater<int>>");
+  CHECK(normalize_name("user::vector<int, std::allocator<int> >") == "user::vector<int,std::allocator<int>>");
   CHECK(normalize_name("int64_t") == "int64_t");
   CHECK(normalize_name("ns::v2::Q") == "ns::v2::Q");
   CHECK(normalize_name("std::less<int>") == "std::less<int>");

@@ -82,8 +82,7 @@ TEST_CASE("scalars are fixed-width little-endian", "[key_canonical_archive]") {
 }
 
 TEST_CASE("sizes are u64 little-endian before the elements", "[key_canonical_archive]") {
-  CHECK(bytes_of(encode_payload(std::string{"ab"})) ==
-        std::vector<unsigned char>{2, 0, 0, 0, 0, 0, 0, 0, 'a', 'b'});
+  CHECK(bytes_of(encode_payload(std::string{"ab"})) == std::vector<unsigned char>{2, 0, 0, 0, 0, 0, 0, 0, 'a', 'b'});
   CHECK(bytes_of(encode_payload(std::vector<std::uint8_t>{7})) ==
         std::vector<unsigned char>{1, 0, 0, 0, 0, 0, 0, 0, 7});
   // cereal writes a "nullopt" flag: 1 for an empty optional, 0 before a value.
@@ -223,9 +222,7 @@ TEST_CASE("hostile payloads throw format_error without over-reading or over-allo
     const std::vector<std::byte> two{std::byte{2}};
     CHECK_THROWS_AS(decode_payload<bool>(two), recall::format_error);
   }
-  SECTION("empty input") {
-    CHECK_THROWS_AS(decode_payload<int>(std::span<const std::byte>{}), recall::format_error);
-  }
+  SECTION("empty input") { CHECK_THROWS_AS(decode_payload<int>(std::span<const std::byte>{}), recall::format_error); }
 }
 
 namespace {

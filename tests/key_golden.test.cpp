@@ -44,7 +44,8 @@ TEST_CASE("golden value digests", "[key_golden]") {
   CHECK(hash_value(std::string{"recall"}).hex() == "4476cca4c03ce5631849705fd15ad24f");
   CHECK(hash_value(std::vector<double>{1.0, 2.0, 3.0}).hex() == "1956c525280640b73ccd7a78fca660a3");
   CHECK(hash_value(std::map<std::string, int>{{"a", 1}, {"b", 2}}).hex() == "3ac6cc993ffae3dd767a405f71f7a8bf");
-  CHECK(hash_value(std::unordered_map<std::string, int>{{"a", 1}, {"b", 2}}).hex() == "2794ee55dca43c277da6bd9bfb44bfd8");
+  CHECK(hash_value(std::unordered_map<std::string, int>{{"a", 1}, {"b", 2}}).hex() ==
+        "2794ee55dca43c277da6bd9bfb44bfd8");
   CHECK(hash_value(std::optional<int>{}).hex() == "51025a4491835505e12ef9d2eb86ceeb");
   CHECK(hash_value(golden::params{0.01, 100, "rk4"}).hex() == "296205e3ccd76c4124efedf933eb461e");
   CHECK(hash_value(golden::plain_params{10.0, 28.0, {0.5}}).hex() == "d9dc7f7b79654fb05a833de9dc2e0bb4");
@@ -53,7 +54,8 @@ TEST_CASE("golden value digests", "[key_golden]") {
 TEST_CASE("golden call keys", "[key_golden]") {
   const std::array<recall::key, 2> arguments{recall::key{1, 2}, recall::key{3, 4}};
   const std::array<recall::key, 1> globals{recall::key{5, 6}};
-  CHECK(recall::detail::combine_call_key(recall::key{7, 8}, arguments, globals).hex() == "e5059e970c995db4f4c8c943f5e98762");
+  CHECK(recall::detail::combine_call_key(recall::key{7, 8}, arguments, globals).hex() ==
+        "e5059e970c995db4f4c8c943f5e98762");
 
   recall::memoize<&golden::simulate> sim{recall::options{.mode = recall::mode::off}};
   CHECK(sim.function().identity.hex() == "3ba442fecc6f67d1ac86d962e91bdd1f");

@@ -137,7 +137,8 @@ TEST_CASE("export then import into an empty root: the same entries, and the prog
 
   archive_test::g_calls = 0;
   recall::process_memory_tier().clear();
-  recall::memoize<&archive_test::scaled> m{recall::options{.directory = target.path() / "cache", .mode = recall::mode::reuse}};
+  recall::memoize<&archive_test::scaled> m{
+      recall::options{.directory = target.path() / "cache", .mode = recall::mode::reuse}};
   for (int i = 0; i < 5; ++i) {
     CHECK(m(1.5, i) == 1.5 * i);
   }
@@ -226,7 +227,8 @@ TEST_CASE("import rejects unsafe and foreign members and writes nothing for them
   CHECK(entry_files(root).begin()->second == good);
 }
 
-TEST_CASE("import verifies every entry: tampered, misnamed and incompatible ones are not written", "[management_archive]") {
+TEST_CASE("import verifies every entry: tampered, misnamed and incompatible ones are not written",
+          "[management_archive]") {
   recall_test::temp_dir source;
   recall_test::temp_dir target;
   fill(source.path());
@@ -276,7 +278,8 @@ TEST_CASE("forged sizes, truncation and garbage stop the import with a reason", 
   SECTION("a member declaring more than the limit is rejected unread") {
     recall::import_options small;
     small.max_entry_size = 100;
-    const auto report = recall::import_cache_from_memory(target.path(), make_tar({marker, {"entries/x.rce", good}}), small);
+    const auto report =
+        recall::import_cache_from_memory(target.path(), make_tar({marker, {"entries/x.rce", good}}), small);
     CHECK(report.rejected == 1);
     CHECK(report.problems.front().second.find("over the limit of 100") != std::string::npos);
     CHECK(entry_files(target.path()).empty());
@@ -397,14 +400,14 @@ TEST_CASE("import rejects a member whose partition is not a partition folder nam
   const auto good = one_entry(source.path());
   const std::string folder = recall::list_entries(source.path()).front().folder;
   const std::string tail = "/" + folder + "/ab/x.rce";
-  const auto report = recall::import_cache_from_memory(
-      target.path(), make_tar({marker,
-                               {"entries/.hidden_1a2b3c4d" + tail, good},
-                               {"entries/channels-1a2b3c4d" + tail, good},
-                               {"entries/chan nels_1a2b3c4d" + tail, good},
-                               {"entries/channels_1A2B3C4D" + tail, good},
-                               {"entries/channels" + tail, good},
-                               {"entries/ok_1a2b3c4d" + tail, good}}));
+  const auto report =
+      recall::import_cache_from_memory(target.path(), make_tar({marker,
+                                                                {"entries/.hidden_1a2b3c4d" + tail, good},
+                                                                {"entries/channels-1a2b3c4d" + tail, good},
+                                                                {"entries/chan nels_1a2b3c4d" + tail, good},
+                                                                {"entries/channels_1A2B3C4D" + tail, good},
+                                                                {"entries/channels" + tail, good},
+                                                                {"entries/ok_1a2b3c4d" + tail, good}}));
   CHECK(report.rejected == 5);
   CHECK(report.imported == 1);
   for (const auto& [name, why] : report.problems) {

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <fstream>
+#include <future>
 #include <map>
 #include <string>
 #include <utility>
@@ -154,18 +154,19 @@ TEST_CASE("partition folder names are told from function folder names", "[manage
   CHECK(dm::is_partition_folder_name("a.b-c_d_00000000"));
   CHECK_FALSE(dm::is_partition_folder_name("channels-1a2b3c4d")); // a function folder
   CHECK_FALSE(dm::is_function_folder_name("channels_1a2b3c4d"));
-  CHECK_FALSE(dm::is_partition_folder_name("_1a2b3c4d"));           // no label
-  CHECK_FALSE(dm::is_partition_folder_name("..x_1a2b3c4d"));        // hidden / dot-dot
-  CHECK_FALSE(dm::is_partition_folder_name("-x_1a2b3c4d"));         // leading '-'
-  CHECK_FALSE(dm::is_partition_folder_name("a/b_1a2b3c4d"));        // a path
-  CHECK_FALSE(dm::is_partition_folder_name("a b_1a2b3c4d"));        // unsafe character
-  CHECK_FALSE(dm::is_partition_folder_name("channels_1A2B3C4D"));   // digests are lower-case
-  CHECK_FALSE(dm::is_partition_folder_name("channels_1a2b3c4"));    // 7 digits
+  CHECK_FALSE(dm::is_partition_folder_name("_1a2b3c4d"));                        // no label
+  CHECK_FALSE(dm::is_partition_folder_name("..x_1a2b3c4d"));                     // hidden / dot-dot
+  CHECK_FALSE(dm::is_partition_folder_name("-x_1a2b3c4d"));                      // leading '-'
+  CHECK_FALSE(dm::is_partition_folder_name("a/b_1a2b3c4d"));                     // a path
+  CHECK_FALSE(dm::is_partition_folder_name("a b_1a2b3c4d"));                     // unsafe character
+  CHECK_FALSE(dm::is_partition_folder_name("channels_1A2B3C4D"));                // digests are lower-case
+  CHECK_FALSE(dm::is_partition_folder_name("channels_1a2b3c4"));                 // 7 digits
   CHECK_FALSE(dm::is_partition_folder_name(std::string(49, 'a') + "_1a2b3c4d")); // label too long
   CHECK(dm::is_partition_folder_name(std::string(48, 'a') + "_1a2b3c4d"));
 }
 
-TEST_CASE("list_entries and cache_info walk partition folders; --scope restricts to one", "[management_cache_inspection]") {
+TEST_CASE("list_entries and cache_info walk partition folders; --scope restricts to one",
+          "[management_cache_inspection]") {
   recall_test::temp_dir dir;
   const auto [a, b] = populate_partitions(dir.path());
   REQUIRE(std::filesystem::is_directory(dir.path() / a));
@@ -249,14 +250,15 @@ TEST_CASE("a symlinked partition folder is not followed", "[management_cache_ins
   CHECK(recall::list_entries(elsewhere.path(), {}, {}, a).size() == 3);
 }
 
-TEST_CASE("clear matches a function in every partition unless scoped; verify walks partitions", "[management_cache_inspection]") {
+TEST_CASE("clear matches a function in every partition unless scoped; verify walks partitions",
+          "[management_cache_inspection]") {
   recall_test::temp_dir dir;
   const auto [a, b] = populate_partitions(dir.path());
   CHECK(recall::clear(dir.path(), "inspection_test::twice", recall::dry_run::yes).entries == 6);
   CHECK(recall::clear(dir.path(), "inspection_test::twice", recall::dry_run::no, {}, a).entries == 2);
   CHECK(recall::list_entries(dir.path(), "inspection_test::twice").size() == 4);
   CHECK(recall::clear(dir.path(), "inspection_test::twice").entries == 4);
-  CHECK(recall::list_entries(dir.path()).size() == 2); // the two halfs, root and a
+  CHECK(recall::list_entries(dir.path()).size() == 2);  // the two halfs, root and a
   CHECK(std::filesystem::is_directory(dir.path() / b)); // the partition folder stays
 
   const auto victim = recall::list_entries(dir.path(), {}, {}, a).front().path;

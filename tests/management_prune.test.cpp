@@ -153,10 +153,10 @@ TEST_CASE("cost prune keeps the entries that save the most compute time per byte
   fixture x;
   // Same compute time, different sizes: the small entry saves more per byte. Recently used or
   // not does not matter to this policy.
-  const auto big_slow = x.add(x.f, 1, 20000, 1000ms, 1min);   // 0.05 ms per byte
-  const auto small_slow = x.add(x.f, 2, 100, 1000ms, 10h);    // ~5 ms per byte: most valuable
-  const auto small_fast = x.add(x.f, 3, 100, 1ms, 2min);      // ~0.005 ms per byte
-  const auto mid = x.add(x.f, 4, 1000, 500ms, 3h);            // ~0.45 ms per byte
+  const auto big_slow = x.add(x.f, 1, 20000, 1000ms, 1min); // 0.05 ms per byte
+  const auto small_slow = x.add(x.f, 2, 100, 1000ms, 10h);  // ~5 ms per byte: most valuable
+  const auto small_fast = x.add(x.f, 3, 100, 1ms, 2min);    // ~0.005 ms per byte
+  const auto mid = x.add(x.f, 4, 1000, 500ms, 3h);          // ~0.45 ms per byte
   recall::prune_options o;
   o.policy = recall::prune_policy::cost;
   o.max_count = 2;
@@ -337,7 +337,8 @@ TEST_CASE("cache_info counts entries by stat and header, names functions from on
   CHECK(info.functions[0].oldest.time_since_epoch().count() != 0);
 }
 
-TEST_CASE("prune and cache_info on thousands of entries (the threaded paths) keep the right ones", "[management_prune]") {
+TEST_CASE("prune and cache_info on thousands of entries (the threaded paths) keep the right ones",
+          "[management_prune]") {
   fixture x;
   constexpr std::uint64_t n = 5000; // above the threshold where header reads and unlinks use threads
   std::set<std::string> most_valuable;
@@ -389,7 +390,8 @@ TEST_CASE("prune removes the temp files of dead writers once they are stale, not
   CHECK(std::filesystem::exists(entry));
 }
 
-TEST_CASE("prune_superseded keeps, of three identities of a function, the one used most recently", "[management_prune]") {
+TEST_CASE("prune_superseded keeps, of three identities of a function, the one used most recently",
+          "[management_prune]") {
   fixture x;
   // Three versions of one function (three identities, so three folders: the folder name ends in
   // the identity's first 8 hex digits), and another function.
@@ -434,6 +436,7 @@ TEST_CASE("prune_superseded on a partition compares versions within it only", "[
 
   CHECK(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, partition).entries == 1);
   CHECK(x.files() == std::set<std::string>{kept.string(), root_v1.string()});
-  CHECK_THROWS_AS(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, "missing_00000000"), recall::store_error);
+  CHECK_THROWS_AS(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, "missing_00000000"),
+                  recall::store_error);
   CHECK_THROWS_AS(recall::prune_superseded(x.dir.path(), recall::dry_run::no, {}, "../etc"), recall::config_error);
 }

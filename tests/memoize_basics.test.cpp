@@ -28,9 +28,7 @@ std::vector<double> series(const std::vector<double>& xs, double scale) {
   return out;
 }
 
-int counter_value(int x) {
-  return x + g_calls.fetch_add(1);
-}
+int counter_value(int x) { return x + g_calls.fetch_add(1); }
 
 double overloaded(int x) { return x * 2.0; }
 double overloaded(double x) { return x * 3.0; }

@@ -129,7 +129,7 @@ TEST_CASE("statistics count hits, misses, stores and saved compute time per func
     f(2); // miss + store
     recall::process_memory_tier().clear();
     f(1); // disk hit
-  } // destruction flushes
+  }       // destruction flushes
   auto directory = std::dynamic_pointer_cast<recall::directory_store>(store);
   REQUIRE(directory);
   auto s = directory->stats(id);

@@ -56,8 +56,7 @@ std::vector<double> noise(int n) {
 
 using namespace failures_test;
 
-TEST_CASE("a store that fails every operation: calls still return, one warning per operation",
-          "[memoize_failures]") {
+TEST_CASE("a store that fails every operation: calls still return, one warning per operation", "[memoize_failures]") {
   recall::process_memory_tier().clear();
   recall_test::log_capture capture;
   auto broken = std::make_shared<broken_store>();
@@ -149,7 +148,7 @@ TEST_CASE("a full disk (RLIMIT_FSIZE): the call returns, one warning, nothing pa
     recall_test::log_capture capture;
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
     // No assertion until the limit is lifted: the reporter may write to a file.
-    big_first = f(100000);   // 800 KB: the write fails with EFBIG
+    big_first = f(100000); // 800 KB: the write fails with EFBIG
     big_second = f(100001);
     ::setrlimit(RLIMIT_FSIZE, &saved);
     std::signal(SIGXFSZ, previous_handler);

@@ -193,9 +193,9 @@ TEST_CASE("in_place refuses counts that do not match and misaligned bytes", "[me
   std::memcpy(bytes.data(), &three, 8);
   const std::shared_ptr<const void> none;
   CHECK(view::in_place(none, std::span<const std::byte>{bytes}.first(32)).has_value());
-  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}).has_value());              // a byte too many
-  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(31)).has_value());    // a byte short
-  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(4)).has_value());     // no count
+  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}).has_value());           // a byte too many
+  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(31)).has_value()); // a byte short
+  CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(4)).has_value());  // no count
   const std::uint64_t forged = std::uint64_t{1} << 62;
   std::memcpy(bytes.data(), &forged, 8);
   CHECK_FALSE(view::in_place(none, std::span<const std::byte>{bytes}.first(32)).has_value());
@@ -214,7 +214,9 @@ public:
   void save(const recall::entry_address& address, const recall::stored_entry& entry) override {
     m_entries[address.call] = entry;
   }
-  [[nodiscard]] bool contains(const recall::entry_address& address) override { return m_entries.contains(address.call); }
+  [[nodiscard]] bool contains(const recall::entry_address& address) override {
+    return m_entries.contains(address.call);
+  }
   bool erase(const recall::entry_address& address) override { return m_entries.erase(address.call) > 0; }
 
 private:
@@ -257,8 +259,7 @@ TEST_CASE("mapped and large hits work through a layered store of memory + direct
   CHECK(g_calls == 4); // the two ramp() calls in the checks above, nothing recomputed
 }
 
-TEST_CASE("a damaged large entry under a layered store is discarded and recomputed, never served",
-          "[memoize_mapped]") {
+TEST_CASE("a damaged large entry under a layered store is discarded and recomputed, never served", "[memoize_mapped]") {
   recall_test::temp_dir dir;
   recall_test::log_capture log;
   g_calls = 0;
@@ -295,8 +296,7 @@ TEST_CASE("a store that implements only load and save serves mapped and large hi
   CHECK(g_calls == 4);
 }
 
-TEST_CASE("a pack store maps views and large hits from its segments; a damaged record is dropped",
-          "[memoize_mapped]") {
+TEST_CASE("a pack store maps views and large hits from its segments; a damaged record is dropped", "[memoize_mapped]") {
   recall_test::temp_dir dir;
   recall_test::log_capture log;
   g_calls = 0;

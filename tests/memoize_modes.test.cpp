@@ -111,8 +111,8 @@ TEST_CASE("temp: caches in a private temporary directory, never in the configure
 }
 
 TEST_CASE("mode names parse and print", "[memoize_modes]") {
-  for (auto m : {recall::mode::off, recall::mode::reuse, recall::mode::temp, recall::mode::readonly,
-                 recall::mode::refresh}) {
+  for (auto m :
+       {recall::mode::off, recall::mode::reuse, recall::mode::temp, recall::mode::readonly, recall::mode::refresh}) {
     CHECK(recall::parse_mode(recall::to_string(m)) == m);
   }
   CHECK_FALSE(recall::parse_mode("Reuse"));
@@ -161,7 +161,8 @@ TEST_CASE("the default directory follows RECALL_CACHE_DIR, then XDG_CACHE_HOME, 
   ::unsetenv("XDG_CACHE_HOME");
   // Without a usable HOME: a folder of this user's in the temporary directory, never one shared
   // by every user.
-  const std::filesystem::path per_user = std::filesystem::temp_directory_path() / ("recall-cache-" + std::to_string(::geteuid()));
+  const std::filesystem::path per_user =
+      std::filesystem::temp_directory_path() / ("recall-cache-" + std::to_string(::geteuid()));
   ::setenv("HOME", "relative/home", 1);
   CHECK(recall::default_cache_directory() == per_user);
   ::unsetenv("HOME");

@@ -22,7 +22,8 @@ int signed_one(int x) { return x + 3; }
 int threaded(int x) { return x + 4; }
 
 // What recall-sign's generated source would register for signed_one.
-constexpr std::array<recall::body_signature, 1> rows{{{"untracked_test::signed_one", "0123456789abcdef0123456789abcdef"}}};
+constexpr std::array<recall::body_signature, 1> rows{
+    {{"untracked_test::signed_one", "0123456789abcdef0123456789abcdef"}}};
 [[maybe_unused]] const bool registered = recall::register_body_signatures(rows);
 
 recall::options in(const std::filesystem::path& dir) {
@@ -55,7 +56,7 @@ TEST_CASE("the first call of an untracked function warns once per process, namin
   CHECK(capture.warnings() == 0); // constructing says nothing: only a call reuses results
   a(1);
   a(2);
-  a(1); // a hit
+  a(1);                                                            // a hit
   recall::memoize<&twice, recall::version<"2">> b{in(dir.path())}; // another object of the same function
   b(3);
   CHECK(capture.count(recall::log_level::warning, "untracked_test::twice: its code is not tracked") == 1);

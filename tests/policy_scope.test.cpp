@@ -75,8 +75,8 @@ TEST_CASE("a scoped key differs from the unscoped key and from other scopes", "[
   CHECK(plain.key(1.0) != two.key(1.0));
   CHECK(two.key(1.0) != three.key(1.0));
   CHECK(two.key(1.0) == two_again.key(1.0));
-  CHECK(two.key(1.0) == recall::detail::scoped_call_key(recall::scope{"channels", std::vector<std::string>{"Na", "K"}}.digest(),
-                                                         plain.key(1.0)));
+  CHECK(two.key(1.0) == recall::detail::scoped_call_key(
+                            recall::scope{"channels", std::vector<std::string>{"Na", "K"}}.digest(), plain.key(1.0)));
 }
 
 TEST_CASE("2 channels, then 3, then 2 again: the return to 2 is all hits (AMMM)", "[policy_scope]") {
@@ -92,7 +92,7 @@ TEST_CASE("2 channels, then 3, then 2 again: the return to 2 is all hits (AMMM)"
   sweep({"Na", "K"});
   CHECK(g_calls == 3);
   sweep({"Na", "K", "Ca"});
-  CHECK(g_calls == 6); // the memory tier must not serve the 2-channel results
+  CHECK(g_calls == 6);                   // the memory tier must not serve the 2-channel results
   recall::process_memory_tier().clear(); // as a new process would be
   sweep({"Na", "K"});
   CHECK(g_calls == 6);
@@ -110,11 +110,13 @@ TEST_CASE("each partition keeps its own statistics", "[policy_scope]") {
   const recall::scope two{"channels", std::vector<std::string>{"Na", "K"}};
   const recall::scope three{"channels", std::vector<std::string>{"Na", "K", "Ca"}};
   {
-    recall::memoize<&conductance> a{recall::options{.directory = dir.path(), .memory = recall::memory_tier::none, .scope = two}};
+    recall::memoize<&conductance> a{
+        recall::options{.directory = dir.path(), .memory = recall::memory_tier::none, .scope = two}};
     a(1.0);
     a(1.0);
     a(2.0);
-    recall::memoize<&conductance> b{recall::options{.directory = dir.path(), .memory = recall::memory_tier::none, .scope = three}};
+    recall::memoize<&conductance> b{
+        recall::options{.directory = dir.path(), .memory = recall::memory_tier::none, .scope = three}};
     b(1.0);
   }
   const auto& function = recall::memoize<&conductance>::function();

@@ -126,7 +126,8 @@ public:
   void make_bucket(const std::string& bucket) {
     const auto got = request("PUT", "/" + bucket, {}, true);
     if (got.status != 200) {
-      throw std::runtime_error{"cannot create bucket " + bucket + ": HTTP " + std::to_string(got.status) + " " + got.body};
+      throw std::runtime_error{"cannot create bucket " + bucket + ": HTTP " + std::to_string(got.status) + " " +
+                               got.body};
     }
   }
 
@@ -198,7 +199,8 @@ private:
       m_endpoint = "http://127.0.0.1:" + std::to_string(m_port);
       ::setenv("INITIAL_NO_AUTH_ACTION_COUNT", "20", 1); // read by moto at start: auth after 20 requests
       auto process = std::make_unique<child>(
-          std::vector<std::string>{python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", std::to_string(m_port)}, log);
+          std::vector<std::string>{python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", std::to_string(m_port)},
+          log);
       ::unsetenv("INITIAL_NO_AUTH_ACTION_COUNT");
       admin probe{m_endpoint, std::nullopt};
       for (int i = 0; i < 300 && process->running(); ++i) {

@@ -100,9 +100,9 @@ TEST_CASE("hostile zstd frames are refused without a large allocation", "[stores
   // 2^40, then one empty last raw block.
   const std::vector<std::byte> huge_claim{std::byte{0x28}, std::byte{0xB5}, std::byte{0x2F}, std::byte{0xFD},
                                           std::byte{0xE0}, // 8-byte content size, single segment
-                                          std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
-                                          std::byte{0}, std::byte{1}, std::byte{0}, std::byte{0},
-                                          std::byte{1}, std::byte{0}, std::byte{0}};
+                                          std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0},
+                                          std::byte{0},    std::byte{1},    std::byte{0},    std::byte{0},
+                                          std::byte{1},    std::byte{0},    std::byte{0}};
   CHECK_THROWS_WITH(decompress_payload(huge_claim), Catch::Contains("declares"));
   // The legitimate small frame still decodes.
   CHECK(decompress_payload(forged) == tiny);

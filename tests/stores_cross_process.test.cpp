@@ -123,12 +123,12 @@ TEST_CASE("a lock whose holder was killed with SIGKILL is taken over at once", "
   ::close(ready[1]);
 }
 
-TEST_CASE("stores killed at random moments leave no entry that reads as valid but wrong",
-          "[stores_cross_process]") {
+TEST_CASE("stores killed at random moments leave no entry that reads as valid but wrong", "[stores_cross_process]") {
   recall_test::temp_dir dir;
   const recall::function_id function{"crash", recall::key{3, 3}};
   // 1000 per run and configuration (CI runs four); RECALL_CRASH_TRIALS=N runs more.
-  const int trials = std::getenv("RECALL_CRASH_TRIALS") != nullptr ? std::atoi(std::getenv("RECALL_CRASH_TRIALS")) : 1000;
+  const int trials =
+      std::getenv("RECALL_CRASH_TRIALS") != nullptr ? std::atoi(std::getenv("RECALL_CRASH_TRIALS")) : 1000;
   std::mt19937 rng{12345};
   std::uniform_int_distribution<int> delay_us{0, 3000};
   for (int t = 0; t < trials; ++t) {

@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -33,8 +33,8 @@
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/log.hpp>
-#include <recall/stores/durability.hpp>
 #include <recall/stores/directory_store.hpp>
+#include <recall/stores/durability.hpp>
 #include <recall/stores/store.hpp>
 
 namespace {
@@ -63,8 +63,8 @@ public:
     // A test may have left a folder read-only; make everything removable first.
     std::error_code error;
     fs::permissions(m_path, fs::perms::owner_all, fs::perm_options::add, error);
-    for (auto it = fs::recursive_directory_iterator{m_path, error};
-         !error && it != fs::recursive_directory_iterator{}; it.increment(error)) {
+    for (auto it = fs::recursive_directory_iterator{m_path, error}; !error && it != fs::recursive_directory_iterator{};
+         it.increment(error)) {
       if (it->is_directory(error)) {
         fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, error);
       }
@@ -110,8 +110,8 @@ stored_entry make_entry(std::size_t size, unsigned seed = 1) {
   for (std::size_t i = 0; i < size; ++i) {
     entry.payload[i] = static_cast<std::byte>((i * 131 + seed * 7) & 0xFF);
   }
-  entry.metadata.created = std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+  entry.metadata.created =
+      std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds{1'700'000'000'000'000'000LL + seed})};
   entry.metadata.compute_time = std::chrono::nanoseconds{1000 + seed};
   return entry;
@@ -153,14 +153,12 @@ std::vector<fs::path> temp_files_under(const fs::path& root) {
 }
 
 unsigned mode_of(const fs::path& path) {
-  struct ::stat info{};
+  struct ::stat info {};
   REQUIRE(::stat(path.c_str(), &info) == 0);
   return static_cast<unsigned>(info.st_mode & 07777);
 }
 
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 
 // The message of the store_error `f` throws, or "" if it throws none.
 template <class F>
@@ -179,10 +177,10 @@ std::string store_error_of(F&& f) {
 #ifdef SKIP
 #define RECALL_TEST_SKIP(message) SKIP(message)
 #else
-#define RECALL_TEST_SKIP(message) \
-  do {                            \
-    WARN("SKIPPED: " message);    \
-    return;                       \
+#define RECALL_TEST_SKIP(message)                                                                                      \
+  do {                                                                                                                 \
+    WARN("SKIPPED: " message);                                                                                         \
+    return;                                                                                                            \
   } while (false)
 #endif
 
@@ -190,8 +188,8 @@ TEST_CASE("directory_store: save then load returns the same entry", "[stores_dir
   const temp_dir dir;
   directory_store store{dir.path() / "cache"};
   const entry_address address{simulate, call_a};
-  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{87},
-                                 std::size_t{88}, std::size_t{4096}, std::size_t{3'000'001}}) {
+  for (const std::size_t size :
+       {std::size_t{0}, std::size_t{1}, std::size_t{87}, std::size_t{88}, std::size_t{4096}, std::size_t{3'000'001}}) {
     const auto entry = make_entry(size, static_cast<unsigned>(size));
     store.save(address, entry);
     const auto loaded = store.load(address);
@@ -269,8 +267,7 @@ TEST_CASE("directory_store: function folder names are sanitized", "[stores_direc
   CHECK(name("ns::simulate") == "ns_simulate-feedface");
   CHECK(name("plain_name.v2-x") == "plain_name.v2-x-feedface");
   CHECK(name("(anonymous namespace)::f") == "_anonymous_namespace_f-feedface");
-  CHECK(name("std::vector<int, std::allocator<int> > f(int&)") ==
-        "std_vector_int_std_allocator_int_f_int_-feedface");
+  CHECK(name("std::vector<int, std::allocator<int> > f(int&)") == "std_vector_int_std_allocator_int_f_int_-feedface");
   CHECK(name("ünïcode") == "_n_code-feedface");
   CHECK(name(".hidden") == "_hidden-feedface");
   CHECK(name("-option") == "_option-feedface");
@@ -313,8 +310,7 @@ TEST_CASE("directory_store: saving again replaces the entry", "[stores_directory
   CHECK(temp_files_under(dir.path()).empty());
 }
 
-TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logged",
-          "[stores_directory_store]") {
+TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logged", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -363,8 +359,7 @@ TEST_CASE("directory_store: a damaged file reads as a miss, is removed and logge
   CHECK(store.load(address).has_value());
 }
 
-TEST_CASE("directory_store: contains() drops an entry with a damaged header",
-          "[stores_directory_store]") {
+TEST_CASE("directory_store: contains() drops an entry with a damaged header", "[stores_directory_store]") {
   const temp_dir dir;
   directory_store store{dir.path()};
   const entry_address address{simulate, call_a};
@@ -397,8 +392,7 @@ TEST_CASE("directory_store: something other than a file under an entry's name is
   CHECK(fs::exists(fs::symlink_status(path)));
 }
 
-TEST_CASE("directory_store: a root that is a regular file fails to save, cleanly",
-          "[stores_directory_store]") {
+TEST_CASE("directory_store: a root that is a regular file fails to save, cleanly", "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "not-a-folder";
   const std::vector<std::byte> content(5, std::byte{'z'});
@@ -441,8 +435,7 @@ TEST_CASE("directory_store: an unwritable root fails to save, cleanly", "[stores
   const std::string in_shard = store_error_of([&] { store.save(same_shard, make_entry(10)); });
   CHECK(contains(in_shard, "Permission denied"));
   // Another shard: a new folder in a read-only folder.
-  const std::string new_shard =
-      store_error_of([&] { store.save(entry_address{simulate, call_a}, make_entry(10)); });
+  const std::string new_shard = store_error_of([&] { store.save(entry_address{simulate, call_a}, make_entry(10)); });
   CHECK(contains(new_shard, "Permission denied"));
   CHECK(temp_files_under(root).empty());
   CHECK(store.load(existing).has_value());
@@ -465,8 +458,7 @@ TEST_CASE("directory_store: a write that fails midway leaves the old entry and n
   limited.rlim_cur = 64 * 1024;
   REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
   // No assertion until the limit is lifted: the reporter may write to a file.
-  const std::string message =
-      store_error_of([&] { store.save(address, make_entry(1024 * 1024, 2)); });
+  const std::string message = store_error_of([&] { store.save(address, make_entry(1024 * 1024, 2)); });
   ::setrlimit(RLIMIT_FSIZE, &saved);
   std::signal(SIGXFSZ, previous_handler);
 
@@ -565,8 +557,7 @@ TEST_CASE("atomic_file: gathered writes keep their order", "[stores_directory_st
   std::vector<std::vector<std::byte>> buffers;
   std::vector<std::byte> expected;
   for (int i = 0; i < 40; ++i) { // more buffers than one writev batch, some empty
-    buffers.emplace_back(static_cast<std::size_t>(i % 3 == 0 ? 0 : i * 97),
-                         static_cast<std::byte>(i));
+    buffers.emplace_back(static_cast<std::size_t>(i % 3 == 0 ? 0 : i * 97), static_cast<std::byte>(i));
     expected.insert(expected.end(), buffers.back().begin(), buffers.back().end());
   }
   std::vector<std::span<const std::byte>> parts(buffers.begin(), buffers.end());
@@ -707,8 +698,7 @@ TEST_CASE("directory_store: compute locks are per key, in one file, and say who 
   }
 }
 
-TEST_CASE("directory_store: a root removed or replaced while the store lives is followed",
-          "[stores_directory_store]") {
+TEST_CASE("directory_store: a root removed or replaced while the store lives is followed", "[stores_directory_store]") {
   const temp_dir dir;
   const fs::path root = dir.path() / "cache";
   directory_store store{root};
@@ -796,6 +786,6 @@ TEST_CASE("directory_store: a file grown by a hole is refused from its header, b
   ::rusage after{};
   REQUIRE(::getrusage(RUSAGE_SELF, &after) == 0);
   CHECK_FALSE(mapped.has_value());
-  CHECK_FALSE(fs::exists(path)); // discarded as damaged
+  CHECK_FALSE(fs::exists(path));                         // discarded as damaged
   CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024); // KiB: nothing near the file's size was touched
 }

@@ -33,8 +33,8 @@ recall::stored_entry sample_entry(std::size_t payload_size = 100) {
   for (std::size_t i = 0; i < payload_size; ++i) {
     entry.payload[i] = static_cast<std::byte>((i * 37 + 11) & 0xFF);
   }
-  entry.metadata.created = std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+  entry.metadata.created =
+      std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds{1'700'000'000'123'456'789LL})};
   entry.metadata.compute_time = std::chrono::nanoseconds{42'000'017};
   return entry;
@@ -48,8 +48,7 @@ std::uint64_t read_le(const std::vector<std::byte>& bytes, std::size_t at, std::
   return value;
 }
 
-void write_le(std::vector<std::byte>& bytes, std::size_t at, std::uint64_t value,
-              std::size_t width) {
+void write_le(std::vector<std::byte>& bytes, std::size_t at, std::uint64_t value, std::size_t width) {
   for (std::size_t i = 0; i < width; ++i) {
     bytes[at + i] = static_cast<std::byte>((value >> (8 * i)) & 0xFF);
   }
@@ -57,8 +56,7 @@ void write_le(std::vector<std::byte>& bytes, std::size_t at, std::uint64_t value
 
 // Recomputes the header checksum, as a forger (or a buggy writer) would.
 void reseal(std::vector<std::byte>& bytes) {
-  write_le(bytes, offset::header_checksum, recall::detail::entry_header_checksum(bytes.data()),
-           8);
+  write_le(bytes, offset::header_checksum, recall::detail::entry_header_checksum(bytes.data()), 8);
 }
 
 // The message of the format_error decoding throws, or "" if it does not throw one.
@@ -71,15 +69,12 @@ std::string decode_error(std::span<const std::byte> bytes, const key& expected =
   return "";
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 } // namespace
 
 TEST_CASE("entry_format: round trip keeps payload and metadata", "[stores_entry_format]") {
-  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{100},
-                                 std::size_t{70'000}}) {
+  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{100}, std::size_t{70'000}}) {
     const auto entry = sample_entry(size);
     const auto bytes = encode_entry(call_key, identity_key, entry);
     REQUIRE(bytes.size() == entry_header_size + recall::detail::encode_manifest(entry.manifest).size() + size);
@@ -90,8 +85,7 @@ TEST_CASE("entry_format: round trip keeps payload and metadata", "[stores_entry_
   }
 }
 
-TEST_CASE("entry_format: header-only encoding matches the one-buffer encoding",
-          "[stores_entry_format]") {
+TEST_CASE("entry_format: header-only encoding matches the one-buffer encoding", "[stores_entry_format]") {
   const auto entry = sample_entry();
   const auto manifest = recall::detail::encode_manifest(entry.manifest);
   const auto header =
@@ -148,16 +142,14 @@ TEST_CASE("entry_format: decode_header reads the header alone", "[stores_entry_f
 TEST_CASE("entry_format: negative times survive", "[stores_entry_format]") {
   auto entry = sample_entry(3);
   entry.metadata.created = std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::nanoseconds{-5'000'000'000LL})};
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{-5'000'000'000LL})};
   entry.metadata.compute_time = std::chrono::nanoseconds{-1};
   const auto decoded = decode_entry(encode_entry(call_key, identity_key, entry), call_key);
   CHECK(decoded.metadata.created == entry.metadata.created);
   CHECK(decoded.metadata.compute_time == entry.metadata.compute_time);
 }
 
-TEST_CASE("entry_format: every flipped manifest or payload byte is a checksum error",
-          "[stores_entry_format]") {
+TEST_CASE("entry_format: every flipped manifest or payload byte is a checksum error", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   for (std::size_t i = entry_header_size; i < good.size(); ++i) {
     auto bad = good;
@@ -234,16 +226,13 @@ TEST_CASE("entry_format: versions and flags this build does not know", "[stores_
   }
 }
 
-TEST_CASE("entry_format: a forged size with a valid header checksum allocates nothing",
-          "[stores_entry_format]") {
+TEST_CASE("entry_format: a forged size with a valid header checksum allocates nothing", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   // Sizes that would throw bad_alloc or length_error (not format_error) if trusted, one that
   // wraps around when the header size is added, and near misses.
   for (const std::uint64_t forged :
-       {std::numeric_limits<std::uint64_t>::max(),
-        std::numeric_limits<std::uint64_t>::max() - entry_header_size + 1,
-        std::uint64_t{1} << 62, std::uint64_t{1} << 40, std::uint64_t{65}, std::uint64_t{63},
-        std::uint64_t{0}}) {
+       {std::numeric_limits<std::uint64_t>::max(), std::numeric_limits<std::uint64_t>::max() - entry_header_size + 1,
+        std::uint64_t{1} << 62, std::uint64_t{1} << 40, std::uint64_t{65}, std::uint64_t{63}, std::uint64_t{0}}) {
     auto bad = good;
     write_le(bad, offset::payload_size, forged, 8);
     reseal(bad);
@@ -253,8 +242,7 @@ TEST_CASE("entry_format: a forged size with a valid header checksum allocates no
   }
 }
 
-TEST_CASE("entry_format: a forged payload with a matching size still fails its checksum",
-          "[stores_entry_format]") {
+TEST_CASE("entry_format: a forged payload with a matching size still fails its checksum", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   auto bad = good;
   bad.back() ^= std::byte{0xFF};

@@ -117,7 +117,7 @@ TEST_CASE("a tier with a write budget never holds save() longer than the budget"
     CHECK(took < 200ms); // without the budget: 300 ms
     CHECK(local->contains(address));
     CHECK(remote->saved == 0); // still being written
-  } // destruction waits for the write under way
+  }                            // destruction waits for the write under way
   CHECK(remote->saved == 1);
 
   // A write that fails within the budget is a failure like any other.

@@ -4,8 +4,8 @@
 #include <atomic>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <recall/stores/memory_store.hpp>
@@ -93,7 +93,7 @@ TEST_CASE("memory_store: front caches never serve what the store no longer holds
   std::int64_t saved = 0;
   CHECK(store.find<int>(k, &saved) == 1); // fills this thread's front slot
   CHECK(saved == 5);
-  CHECK(store.find<int>(k) == 1);          // served from it
+  CHECK(store.find<int>(k) == 1); // served from it
   // Replaced (refresh): the new value, at once.
   store.insert(k, std::make_shared<const int>(2), sizeof(int));
   CHECK(store.find<int>(k) == 2);

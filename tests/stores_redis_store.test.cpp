@@ -105,7 +105,7 @@ namespace rd = recall::detail::redis;
 #define REDIS_TEST_REQUIRE_SERVER()                                                                                    \
   do {                                                                                                                 \
     if (!redis_test::redis_server_binary()) {                                                                          \
-      WARN("redis-server is not installed: Redis test skipped (scripts/install-deps installs it)");                  \
+      WARN("redis-server is not installed: Redis test skipped (scripts/install-deps installs it)");                    \
       return;                                                                                                          \
     }                                                                                                                  \
   } while (false)
@@ -175,15 +175,24 @@ private:
     m_port = port != 0 ? port : free_port();
     std::filesystem::remove(socket_path());
     std::vector<std::string> args{*redis_server_binary(),
-                                  "--port", std::to_string(m_port),
-                                  "--bind", "127.0.0.1",
-                                  "--save", "",
-                                  "--appendonly", "no",
-                                  "--daemonize", "no",
-                                  "--dir", m_dir.path().string(),
-                                  "--unixsocket", socket_path(),
-                                  "--unixsocketperm", "700",
-                                  "--logfile", (m_dir.path() / "redis.log").string()};
+                                  "--port",
+                                  std::to_string(m_port),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--daemonize",
+                                  "no",
+                                  "--dir",
+                                  m_dir.path().string(),
+                                  "--unixsocket",
+                                  socket_path(),
+                                  "--unixsocketperm",
+                                  "700",
+                                  "--logfile",
+                                  (m_dir.path() / "redis.log").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) {
@@ -362,14 +371,12 @@ double square(double x) {
   return x * x;
 }
 
-std::vector<double> big_result(int n) {
-  return std::vector<double>(static_cast<std::size_t>(n), 0.5);
-}
+std::vector<double> big_result(int n) { return std::vector<double>(static_cast<std::size_t>(n), 0.5); }
 
 // memory -> directory -> Redis, as one node of a cluster would stack them.
-[[nodiscard]] std::shared_ptr<recall::layered_store> node(const std::filesystem::path& dir,
-                                                          std::shared_ptr<recall::redis_store> remote,
-                                                          recall::tier_access access = recall::tier_access::read_write) {
+[[nodiscard]] std::shared_ptr<recall::layered_store> node(
+    const std::filesystem::path& dir, std::shared_ptr<recall::redis_store> remote,
+    recall::tier_access access = recall::tier_access::read_write) {
   return std::make_shared<recall::layered_store>(std::vector<recall::layered_store::tier>{
       {std::make_shared<recall::directory_store>(dir)}, {std::move(remote), access}});
 }
@@ -645,7 +652,7 @@ TEST_CASE("a damaged, truncated or partly missing entry is a miss, removed and l
   CHECK(a.integer({"EXISTS", head}) == 0);
   // A damaged head record cannot name its chunks...
   REQUIRE(a.integer({"DBSIZE"}) == static_cast<long long>(rd::chunk_count_for(entry_bytes(saved), 4096)));
-  CHECK(store.clear() == 0);           // ...clear() finds them
+  CHECK(store.clear() == 0); // ...clear() finds them
   CHECK(a.integer({"DBSIZE"}) == 0);
 
   const auto small = entry_of(300, 5);
@@ -717,8 +724,8 @@ TEST_CASE("forged sizes in a head record cause no large allocation", "[stores_re
     namespace fmt = recall::detail::entry_format_detail;
     const auto small = entry_of(10);
     const auto manifest = recall::detail::encode_manifest(small.manifest);
-    auto header = recall::detail::encode_entry_header(address.call, g_simulate.identity, small.metadata, manifest,
-                                                      small.payload);
+    auto header =
+        recall::detail::encode_entry_header(address.call, g_simulate.identity, small.metadata, manifest, small.payload);
     const std::uint64_t payload_size = std::uint64_t{400} << 20;
     fmt::store_le(header.data() + recall::detail::entry_offset::payload_size, payload_size, 8);
     fmt::store_le(header.data() + recall::detail::entry_offset::header_checksum,
@@ -837,7 +844,7 @@ TEST_CASE("list, total_size and clear walk the prefix with SCAN", "[stores_redis
   CHECK(store.clear() == 1);
   CHECK(a.integer({"EXISTS", stray}) == 0);
   CHECK(a.keys(rd::all_keys_pattern("lab")).empty()); // the lock went too
-  CHECK(neighbour.list().size() == 1);        // another prefix is untouched
+  CHECK(neighbour.list().size() == 1);                // another prefix is untouched
   CHECK(neighbour.load(address_of(1)));
 }
 
@@ -878,7 +885,8 @@ TEST_CASE("passwords authenticate and are never shown", "[stores_redis_store]") 
     REQUIRE(r->type == REDIS_REPLY_INTEGER);
     recall::redis_store reader{recall::redis_options{.url = s.url("reader:reader-hunter2")}};
     CHECK_FALSE(reader.load(address_of(2)));
-    CHECK(capture.count(recall::log_level::warning, "could not remove it: ERR The user executing the script can't run this command") == 1);
+    CHECK(capture.count(recall::log_level::warning,
+                        "could not remove it: ERR The user executing the script can't run this command") == 1);
     CHECK_FALSE(reader.disabled());
     CHECK(reader.load(address_of(1)));
     CHECK(writer.contains(address_of(1)));
@@ -888,16 +896,17 @@ TEST_CASE("passwords authenticate and are never shown", "[stores_redis_store]") 
   }
 }
 
-TEST_CASE("two nodes share results through Redis; a Redis hit back-fills the local directory",
-          "[stores_redis_store]") {
+TEST_CASE("two nodes share results through Redis; a Redis hit back-fills the local directory", "[stores_redis_store]") {
   REDIS_TEST_REQUIRE_SERVER();
   server s;
   recall_test::temp_dir dir_a;
   recall_test::temp_dir dir_b;
   recall_test::temp_dir dir_laptop;
   // One redis_store per node, as on separate machines.
-  recall::memoize<&square> node_a{memoize_options(node(dir_a.path(), std::make_shared<recall::redis_store>(options_for(s))))};
-  recall::memoize<&square> node_b{memoize_options(node(dir_b.path(), std::make_shared<recall::redis_store>(options_for(s))))};
+  recall::memoize<&square> node_a{
+      memoize_options(node(dir_a.path(), std::make_shared<recall::redis_store>(options_for(s))))};
+  recall::memoize<&square> node_b{
+      memoize_options(node(dir_b.path(), std::make_shared<recall::redis_store>(options_for(s))))};
   auto laptop_remote = std::make_shared<recall::redis_store>(options_for(s));
   recall::memoize<&square> laptop{
       memoize_options(node(dir_laptop.path(), laptop_remote, recall::tier_access::read_only))};
@@ -909,7 +918,7 @@ TEST_CASE("two nodes share results through Redis; a Redis hit back-fills the loc
   recall::directory_store local_b{dir_b.path()};
   CHECK_FALSE(local_b.contains(address));
   CHECK(node_b(3.0) == 9.0);
-  CHECK(g_square_calls == 1); // node B hit Redis...
+  CHECK(g_square_calls == 1);       // node B hit Redis...
   CHECK(local_b.contains(address)); // ...and kept a local copy
 
   // The laptop reads the cluster's results but never writes Redis.
@@ -950,7 +959,8 @@ TEST_CASE("two processes with their own directories share a result through Redis
   CHECK(first.substr(9) == second.substr(7));
   // The second node's directory now holds the entry: a third run there needs no Redis.
   s.kill();
-  const std::string third = run_command(helper + " share 'redis://127.0.0.1:1/0' '" + dir_b.path().string() + "'", status);
+  const std::string third =
+      run_command(helper + " share 'redis://127.0.0.1:1/0' '" + dir_b.path().string() + "'", status);
   CHECK(status == 0);
   CHECK(third == second);
 }
@@ -971,8 +981,8 @@ TEST_CASE("RECALL_REMOTE puts Redis behind the default store, with no code chang
   const std::string remote = "RECALL_UNTRACKED=quiet RECALL_REMOTE='" + s.url() + "' ";
   int status = 0;
   // A consumer first: read-only, it computes and saves nothing to Redis.
-  const std::string consumer =
-      run_command(remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_c.path().string() + "'", status);
+  const std::string consumer = run_command(
+      remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_c.path().string() + "'", status);
   CHECK(status == 0);
   CHECK(consumer.starts_with("computed "));
   CHECK(admin{s}.integer({"DBSIZE"}) == 0);
@@ -988,8 +998,8 @@ TEST_CASE("RECALL_REMOTE puts Redis behind the default store, with no code chang
   INFO("second: " << second);
   CHECK(second.starts_with("loaded "));
   // A read-only consumer loads it too, and its local cache is back-filled.
-  const std::string reader =
-      run_command(remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_d.path().string() + "'", status);
+  const std::string reader = run_command(
+      remote + "RECALL_REMOTE_MODE=read-only " + helper + " remote '" + dir_d.path().string() + "'", status);
   CHECK(reader.starts_with("loaded "));
   s.kill();
   const std::string offline = run_command(helper + " remote '" + dir_d.path().string() + "'", status);
@@ -1281,8 +1291,7 @@ TEST_CASE("processes contending for one key compute it once", "[stores_redis_sto
   for (int i = 0; i < processes; ++i) {
     const auto dir = scratch.path() / ("node" + std::to_string(i));
     std::filesystem::create_directory(dir);
-    const std::string command =
-        helper + " lock '" + s.url() + "' '" + dir.string() + "' '" + count_file + "' 600";
+    const std::string command = helper + " lock '" + s.url() + "' '" + dir.string() + "' '" + count_file + "' 600";
     pipes.push_back(::popen(command.c_str(), "r"));
     REQUIRE(pipes.back() != nullptr);
   }
@@ -1374,9 +1383,9 @@ TEST_CASE("a lock key holding garbage or without expiry is stale at once, with o
   const auto address = address_of(21);
   const std::string lock_name = rd::lock_key(store.head_of(address));
   recall_test::log_capture capture;
-  for (const auto& [value, why] : {std::pair{"garbage", "holds no recall lock token"},
-                                   std::pair{"node-3:77:0123456789abcdef", "has no expiry"},
-                                   std::pair{"node-3:7x:0123456789abcdef", "holds no recall lock token"}}) {
+  for (const auto& [value, why] :
+       {std::pair{"garbage", "holds no recall lock token"}, std::pair{"node-3:77:0123456789abcdef", "has no expiry"},
+        std::pair{"node-3:7x:0123456789abcdef", "holds no recall lock token"}}) {
     a.run({"SET", lock_name, value}); // no expiry: without the check, a wait of the whole limit
     const auto started = std::chrono::steady_clock::now();
     auto held = store.lock_for_compute(address, 5s);
@@ -1621,7 +1630,7 @@ void check_degrades_to_local(const scripted_server& faulty) {
   CHECK(calls > 50);
   CHECK(slowest < 150ms);
   CHECK(faulty.connections() >= 2); // the back-off ended and a call probed the server again
-  CHECK(f(1.0) == 1.0);              // a hit, from the directory
+  CHECK(f(1.0) == 1.0);             // a hit, from the directory
   CHECK(g_square_calls == calls + 1);
   std::string logged;
   for (const auto& line : capture.lines()) {
@@ -1655,8 +1664,8 @@ TEST_CASE("a server that answers with bytes that are not RESP: the local tiers a
 
 TEST_CASE("a server that sends part of a reply, then hangs up: the local tiers answer, one warning",
           "[stores_redis_store]") {
-  const auto reply = GENERATE(std::string{"$40\r\nxxxxxxxxxxxxxxxxxxxx"}, std::string{"*3\r\n$5\r\nhello\r\n:1"},
-                              std::string{"+O"});
+  const auto reply =
+      GENERATE(std::string{"$40\r\nxxxxxxxxxxxxxxxxxxxx"}, std::string{"*3\r\n$5\r\nhello\r\n:1"}, std::string{"+O"});
   CAPTURE(reply);
   scripted_server truncated{reply, true};
   check_degrades_to_local(truncated);
@@ -1731,10 +1740,27 @@ public:
     for (int i = 0; i < 3; ++i) {
       m_ports[i] = free_port();
       const std::string port = std::to_string(m_ports[i]);
-      std::vector<std::string> args{*binary, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                    "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file",
-                                    (m_dir.path() / ("nodes-" + port + ".conf")).string(), "--cluster-node-timeout", "1000",
-                                    "--dir", m_dir.path().string(), "--logfile", (m_dir.path() / (port + ".log")).string()};
+      std::vector<std::string> args{*binary,
+                                    "--port",
+                                    port,
+                                    "--bind",
+                                    "127.0.0.1",
+                                    "--save",
+                                    "",
+                                    "--appendonly",
+                                    "no",
+                                    "--daemonize",
+                                    "no",
+                                    "--cluster-enabled",
+                                    "yes",
+                                    "--cluster-config-file",
+                                    (m_dir.path() / ("nodes-" + port + ".conf")).string(),
+                                    "--cluster-node-timeout",
+                                    "1000",
+                                    "--dir",
+                                    m_dir.path().string(),
+                                    "--logfile",
+                                    (m_dir.path() / (port + ".log")).string()};
       std::vector<char*> argv;
       for (auto& a : args) {
         argv.push_back(a.data());
@@ -1791,7 +1817,8 @@ private:
   bool wait_for(int i, std::string_view expected, std::initializer_list<std::string_view> command) {
     for (int attempt = 0; attempt < 500; ++attempt) { // 10 s at most
       try {
-        rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{}, "probe"};
+        rd::connection c{rd::parse_server_url("redis://127.0.0.1:" + std::to_string(m_ports[i])), rd::timeouts{},
+                         "probe"};
         const rd::reply r = c.command(command);
         if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && contains(rd::text_of(*r), expected)) {
           return true;
@@ -1843,8 +1870,8 @@ TEST_CASE("redis cluster: entries spread over the masters, MOVED followed, a mas
   // A plain redis:// store pointed at one node is told to use the cluster form.
   recall_test::log_capture capture;
   {
-    recall::redis_store single{recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(c.port(0)) + "/0",
-                                                     .prefix = "recall-test"}};
+    recall::redis_store single{
+        recall::redis_options{.url = "redis://127.0.0.1:" + std::to_string(c.port(0)) + "/0", .prefix = "recall-test"}};
     int moved = 0;
     for (std::uint64_t i = 0; i < 6; ++i) {
       try {

@@ -22,7 +22,9 @@ recall::stored_entry entry_of(std::uint8_t b) {
   return e;
 }
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 } // namespace
 

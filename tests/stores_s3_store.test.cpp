@@ -63,7 +63,8 @@ TEST_CASE("s3 URLs: bucket, prefix, endpoint, region and access, with AWS's defa
   CHECK(l.bucket_url() == "https://my-bucket.s3.us-east-1.amazonaws.com");
   CHECK_FALSE(l.read_only);
 
-  l = s3::parse_location("s3://my.bucket/team/cache/?endpoint=http%3A%2F%2F127.0.0.1:9000/&region=eu-west-3&access=read-only");
+  l = s3::parse_location(
+      "s3://my.bucket/team/cache/?endpoint=http%3A%2F%2F127.0.0.1:9000/&region=eu-west-3&access=read-only");
   CHECK(l.prefix == "team/cache");
   CHECK(l.endpoint == "http://127.0.0.1:9000");
   CHECK(l.region == "eu-west-3");
@@ -167,7 +168,8 @@ TEST_CASE("s3 replies: listings, entities, times and errors; malformed ones are 
   CHECK(page.objects[0].size == 42);
   CHECK(page.objects[1].last_modified == std::chrono::system_clock::time_point{std::chrono::seconds{86401}});
   CHECK(page.next == "tok=");
-  CHECK(s3::error_text("<Error><Code>SlowDown</Code><Message>Please reduce</Message></Error>") == "SlowDown: Please reduce");
+  CHECK(s3::error_text("<Error><Code>SlowDown</Code><Message>Please reduce</Message></Error>") ==
+        "SlowDown: Please reduce");
   CHECK(s3::error_text("not xml").empty());
   CHECK_THROWS_AS(s3::parse_listing("<Error/>"), recall::format_error);
   CHECK_THROWS_AS(s3::parse_listing("<ListBucketResult><Contents><Key>k</Key></Contents>"), recall::format_error);
@@ -318,7 +320,8 @@ TEST_CASE("s3 list and clear, by function, across listing pages", "[stores_s3_st
   }
   store.save(recall::entry_address{other, recall::key{12, 0}}, entry_of(5, 'g'));
   b.admin.put(b.name, "cache/not-an-entry.txt", "x"); // ignored
-  b.admin.put(b.name, "elsewhere/" + recall::directory_store::folder_name(other) + "/" + recall::key{1, 1}.hex() + ".rce", "x");
+  b.admin.put(b.name,
+              "elsewhere/" + recall::directory_store::folder_name(other) + "/" + recall::key{1, 1}.hex() + ".rce", "x");
 
   auto all = store.list();
   CHECK(all.size() == 4);
@@ -326,8 +329,8 @@ TEST_CASE("s3 list and clear, by function, across listing pages", "[stores_s3_st
   REQUIRE(mine.size() == 3);
   for (const auto& e : mine) {
     CHECK(e.folder == recall::directory_store::folder_name(test_function));
-    CHECK(e.size == recall::detail::entry_header_size + recall::detail::encode_manifest(entry_of(0, 'l').manifest).size() +
-                        10 + (e.call.low()));
+    CHECK(e.size == recall::detail::entry_header_size +
+                        recall::detail::encode_manifest(entry_of(0, 'l').manifest).size() + 10 + (e.call.low()));
     CHECK(std::chrono::system_clock::now() - e.modified < 5min);
   }
   CHECK(store.clear("other") == 1);
@@ -405,8 +408,8 @@ TEST_CASE("s3 faults: right values, one warning per outage, at most 50 ms a call
   s3_test::use_test_credentials();
   const std::string bucket = s3_test::moto::instance().bucket();
   s3_test::fault_proxy& proxy = s3_test::fault_proxy::instance();
-  const std::vector<std::string> modes{"refused",  "blackhole",  "drip",       "garbage",   "truncate",
-                                       "reset",    "status:403", "status:404", "status:500", "status:503"};
+  const std::vector<std::string> modes{"refused", "blackhole",  "drip",       "garbage",    "truncate",
+                                       "reset",   "status:403", "status:404", "status:500", "status:503"};
   int base = 0;
   for (const auto& mode : modes) {
     DYNAMIC_SECTION(mode) {
@@ -535,6 +538,7 @@ TEST_CASE("s3 shared by two processes with separate local caches: the second one
   CHECK(first.substr(9) == second.substr(7)); // same value and key
   // Without S3 the second machine's directory alone has it now (back-filled).
   const std::string third = run_command(helper + " share 's3://" + b.name + "?endpoint=http://127.0.0.1:1' '" +
-                                            dir_b.path().string() + "' 2>/dev/null", status);
+                                            dir_b.path().string() + "' 2>/dev/null",
+                                        status);
   CHECK(third.starts_with("loaded 40 "));
 }

@@ -17,8 +17,7 @@ std::string safe(const std::string& name, std::size_t max_length = 64) {
 
 } // namespace
 
-TEST_CASE("append_safe_name keeps [A-Za-z0-9_.-] and folds runs of anything else into one '_'",
-          "[stores_safe_name]") {
+TEST_CASE("append_safe_name keeps [A-Za-z0-9_.-] and folds runs of anything else into one '_'", "[stores_safe_name]") {
   CHECK(safe("ns::simulate") == "ns_simulate");
   CHECK(safe("run(double, int) const") == "run_double_int_const");
   CHECK(safe("a/b\\c d\te") == "a_b_c_d_e");

@@ -28,7 +28,7 @@ const recall::function_id simulate{"ns::simulate", recall::key{0x0123abcd9988776
 const recall::entry_address address{simulate, recall::key{0xab12000000000000ULL, 7}};
 
 unsigned mode_of(const fs::path& path) {
-  struct ::stat info{};
+  struct ::stat info {};
   REQUIRE(::lstat(path.c_str(), &info) == 0);
   return info.st_mode & 07777U;
 }
@@ -109,8 +109,8 @@ TEST_CASE("recall::options::sharing reaches the cache memoize creates", "[stores
   recall_test::temp_dir tmp;
   const umask_guard mask{077};
   const fs::path root = tmp.path() / "group-cache";
-  recall::memoize<&square> shared{recall::options{.directory = root, .mode = recall::mode::reuse,
-                                                  .sharing = recall::sharing::group}};
+  recall::memoize<&square> shared{
+      recall::options{.directory = root, .mode = recall::mode::reuse, .sharing = recall::sharing::group}};
   CHECK(shared(3.0) == 9.0);
   std::size_t entries = 0;
   for (const auto& f : fs::recursive_directory_iterator{root}) {
@@ -148,12 +148,14 @@ call_outcome call_twice(const fs::path& root, recall::sharing who) {
   recall_test::log_capture log;
   trusted_calls = 0;
   {
-    recall::memoize<&counted> f{recall::options{.directory = root, .mode = recall::mode::reuse, .sharing = who, .untracked = recall::untracked_bodies::quiet}};
+    recall::memoize<&counted> f{recall::options{
+        .directory = root, .mode = recall::mode::reuse, .sharing = who, .untracked = recall::untracked_bodies::quiet}};
     CHECK(f(1.0) == 2.0);
     recall::process_memory_tier().clear();
     CHECK(f(1.0) == 2.0);
   }
-  return {trusted_calls, log.count(recall::log_level::warning, ""), log.count(recall::log_level::warning, "refusing cache folder")};
+  return {trusted_calls, log.count(recall::log_level::warning, ""),
+          log.count(recall::log_level::warning, "refusing cache folder")};
 }
 
 bool has_entry_file(const fs::path& root) {

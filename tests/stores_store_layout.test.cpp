@@ -129,8 +129,8 @@ TEST_CASE("memoize on a pack store: memory tier, stats, limits, partitions, expl
       static_cast<void>(f(1.0));
     }
     recall::pack_store store{dir.path()};
-    const auto s = store.stats(recall::function_id{recall::memoize<&cube>::function().name,
-                                                   recall::memoize<&cube>::function().identity});
+    const auto s = store.stats(
+        recall::function_id{recall::memoize<&cube>::function().name, recall::memoize<&cube>::function().identity});
     CHECK(s.misses >= 1);
     CHECK(s.stores >= 1);
     CHECK(s.hits >= 1);

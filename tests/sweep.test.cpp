@@ -133,20 +133,24 @@ TEST_CASE("sweep: jobs = 1 computes every point in the caller's thread; more use
   recall_test::temp_dir dir;
   recall::memoize<&power> memo{on_disk(dir)};
   g_threads.clear();
-  static_cast<void>(recall::sweep(memo, recall::grid(std::vector<double>{7.0}, std::vector<int>{1, 2, 3, 4, 5}), quiet(1)));
+  static_cast<void>(
+      recall::sweep(memo, recall::grid(std::vector<double>{7.0}, std::vector<int>{1, 2, 3, 4, 5}), quiet(1)));
   CHECK(g_threads == std::set<std::thread::id>{std::this_thread::get_id()});
 
   g_threads.clear();
   // Sleeping points keep every worker busy long enough to take one.
-  auto slow = recall::memoize_as<"sweep_test::slow_power">([](double x, int n) {
-    {
-      const std::lock_guard lock{g_threads_mutex};
-      g_threads.insert(std::this_thread::get_id());
-    }
-    std::this_thread::sleep_for(10ms);
-    return std::pow(x, n);
-  }, on_disk(dir));
-  static_cast<void>(recall::sweep(slow, recall::grid(std::vector<double>{7.0}, std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}), quiet(4)));
+  auto slow = recall::memoize_as<"sweep_test::slow_power">(
+      [](double x, int n) {
+        {
+          const std::lock_guard lock{g_threads_mutex};
+          g_threads.insert(std::this_thread::get_id());
+        }
+        std::this_thread::sleep_for(10ms);
+        return std::pow(x, n);
+      },
+      on_disk(dir));
+  static_cast<void>(
+      recall::sweep(slow, recall::grid(std::vector<double>{7.0}, std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}), quiet(4)));
   CHECK(g_threads.size() == 4);
 }
 
@@ -156,7 +160,8 @@ TEST_CASE("sweep: a point that throws is reported and not cached; the others go 
   const auto points = recall::grid(std::vector<double>{2.0}, std::vector<int>{1, 2, 3, 4, 5, 6});
   g_calls = 0;
   std::size_t delivered = 0;
-  const auto report = recall::sweep(memo, points, [&](std::size_t, double&&) { ++delivered; }, quiet(2));
+  const auto report = recall::sweep(
+      memo, points, [&](std::size_t, double&&) { ++delivered; }, quiet(2));
   CHECK(delivered == 3);
   CHECK(report.computed == 3);
   REQUIRE(report.failures.size() == 3);
@@ -189,7 +194,7 @@ TEST_CASE("sweep: SIGINT lets the running point finish, caches it, and stops; a 
   for (int i = 0; i < 20; ++i) {
     points.push_back(i);
   }
-  struct ::sigaction before{};
+  struct ::sigaction before {};
   ::sigaction(SIGINT, nullptr, &before);
   g_calls = 0;
   g_interrupt_at = 3;
@@ -211,7 +216,7 @@ TEST_CASE("sweep: SIGINT lets the running point finish, caches it, and stops; a 
   }
   CHECK(cached == computed); // and nothing started after the signal
   // The program's own handler is back.
-  struct ::sigaction after{};
+  struct ::sigaction after {};
   ::sigaction(SIGINT, nullptr, &after);
   CHECK(after.sa_handler == before.sa_handler);
 
@@ -265,10 +270,12 @@ TEST_CASE("plan_sweep: counts cached, missing and busy points; predicts within 2
 
 TEST_CASE("plan_sweep: without stats, the cached points' entries give the mean", "[sweep]") {
   recall_test::temp_dir dir;
-  auto memo = recall::memoize_as<"sweep_test::entries_only">([](int x) {
-    std::this_thread::sleep_for(5ms);
-    return x;
-  }, on_disk(dir));
+  auto memo = recall::memoize_as<"sweep_test::entries_only">(
+      [](int x) {
+        std::this_thread::sleep_for(5ms);
+        return x;
+      },
+      on_disk(dir));
   static_cast<void>(recall::sweep(memo, std::vector<int>{1, 2, 3}, quiet(1)));
   std::filesystem::remove(recall::directory_store{dir.path()}.function_folder(memo.function()) / "stats");
   const auto plan = recall::plan_sweep(memo, std::vector<int>{1, 2, 3, 4, 5}, quiet(1));

@@ -65,8 +65,8 @@ int main(int argc, char** argv) {
   double checksum = 0;
   std::size_t failed = 0;
   const auto report = recall::sweep(
-      temperature, points, [&](std::size_t index, double&& value) { checksum += value * static_cast<double>(index + 1); },
-      options);
+      temperature, points,
+      [&](std::size_t index, double&& value) { checksum += value * static_cast<double>(index + 1); }, options);
   failed = report.failures.size();
   std::printf("%s: %zu points, %zu loaded, %zu computed here, %zu computed elsewhere, checksum %.12g\n",
               options.name.c_str(), report.points, report.loaded, report.computed, report.elsewhere, checksum);

@@ -48,7 +48,8 @@ public:
 // without sharing::group. `folder()` names it: callers warn once per folder, not per call.
 class untrusted_cache_error : public store_error {
 public:
-  untrusted_cache_error(std::string folder, const std::string& message) : store_error{message}, m_folder{std::move(folder)} {}
+  untrusted_cache_error(std::string folder, const std::string& message)
+      : store_error{message}, m_folder{std::move(folder)} {}
   [[nodiscard]] const std::string& folder() const noexcept { return m_folder; }
 
 private:

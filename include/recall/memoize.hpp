@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <unistd.h>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 
 #include <recall/detail/identity/type_name.hpp>
@@ -20,9 +20,11 @@
 #include <recall/detail/key/call_key.hpp>
 #include <recall/detail/key/canonical_archive.hpp>
 #include <recall/detail/key/label.hpp>
+#include <recall/detail/memoize/miss_explanation.hpp>
+#include <recall/detail/memoize/stats_batch.hpp>
 #include <recall/detail/policy/callable_traits.hpp>
-#include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/duration_text.hpp>
+#include <recall/detail/policy/policy_set.hpp>
 #include <recall/detail/policy/single_flight.hpp>
 #include <recall/detail/policy/store_registry.hpp>
 #include <recall/detail/policy/temp_cache.hpp>
@@ -116,9 +118,8 @@ struct function_target {
 template <fixed_string Name, class Callable>
 struct named_target {
   using traits = object_traits<Callable>;
-  static_assert(traits::known,
-                "recall::memoize_as: the callable must have one call operator with concrete parameter "
-                "types (a lambda with `auto` parameters has none): write the types out.");
+  static_assert(traits::known, "recall::memoize_as: the callable must have one call operator with concrete parameter "
+                               "types (a lambda with `auto` parameters has none): write the types out.");
   static_assert(!Name.view().empty(), "recall::memoize_as: the name must not be empty");
   static constexpr identity_kind kind = identity_kind::named;
 
@@ -146,54 +147,6 @@ struct point_outcome {
   std::optional<Result> value;
   point_source source = point_source::missing;
   std::int64_t compute_ns = 0; // stored compute time when loaded, measured when computed
-};
-
-// A memoize object's counters since they were last added to its store. Relaxed atomics: they
-// are statistics, and the hot path must not take a lock for them. Hits come from every thread
-// at memory-tier speed, so they are striped over cache lines: threads counting into one shared
-// atomic would bounce its line between cores and serialize on it.
-struct stats_batch {
-  static constexpr std::size_t stripes = 8;
-  struct alignas(64) hit_stripe {
-    std::atomic<std::uint64_t> hits{0};
-    std::atomic<std::uint64_t> saved_ns{0};
-  };
-  std::array<hit_stripe, stripes> hit_stripes{};
-  std::atomic<std::uint64_t> misses{0};
-  std::atomic<std::uint64_t> stores{0};
-  std::atomic<std::uint64_t> bytes_stored{0};
-  std::atomic<std::uint64_t> compute_ns{0};
-  std::atomic<std::int64_t> last_flush_ns{0};
-
-  // Each thread takes the next stripe the first time it counts, so concurrent threads use
-  // different lines.
-  static std::size_t my_stripe() noexcept {
-    static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % stripes;
-    return mine;
-  }
-
-  void hit(std::int64_t saved_ns) noexcept {
-    auto& stripe = hit_stripes[my_stripe()];
-    stripe.hits.fetch_add(1, std::memory_order_relaxed);
-    if (saved_ns > 0) {
-      stripe.saved_ns.fetch_add(static_cast<std::uint64_t>(saved_ns), std::memory_order_relaxed);
-    }
-  }
-
-  // Takes the counters, leaving zeros.
-  function_stats take() noexcept {
-    function_stats s;
-    for (auto& stripe : hit_stripes) {
-      s.hits += stripe.hits.exchange(0, std::memory_order_relaxed);
-      s.saved_ns += stripe.saved_ns.exchange(0, std::memory_order_relaxed);
-    }
-    s.misses = misses.exchange(0, std::memory_order_relaxed);
-    s.stores = stores.exchange(0, std::memory_order_relaxed);
-    s.bytes_stored = bytes_stored.exchange(0, std::memory_order_relaxed);
-    s.compute_ns = compute_ns.exchange(0, std::memory_order_relaxed);
-    return s;
-  }
 };
 
 template <class Target, class Parameters, class Policies>
@@ -355,9 +308,8 @@ public:
       }
       std::unique_ptr<compute_lock> lock;
       if (m_store && m_mode != mode::readonly) {
-        auto attempt = guarded("lock", [&] {
-          return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...));
-        });
+        auto attempt = guarded(
+            "lock", [&] { return m_store->try_lock_for_compute(address, call_label(std::as_const(params)...)); });
         if (attempt && attempt->outcome == lock_outcome::busy) {
           return outcome{std::nullopt, point_source::busy, 0};
         }
@@ -376,7 +328,9 @@ public:
   }
 
   // The key these arguments are cached under.
-  [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const { return hash_call(params...).call; }
+  [[nodiscard]] recall::key key(const std::remove_cvref_t<Params>&... params) const {
+    return hash_call(params...).call;
+  }
 
   // The function's identity, as hashed into every key.
   [[nodiscard]] static const function_identity& identity_parts() { return identity().parts; }
@@ -478,7 +432,8 @@ private:
     m_verbose = opts.verbosity ? *opts.verbosity == verbosity::verbose : verbose_from_environment();
     m_on_mutation = opts.on_mutation;
     m_explain = opts.explain ? *opts.explain == miss_explanations::on : explain_from_environment();
-    m_warn_untracked = opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
+    m_warn_untracked =
+        opts.untracked ? *opts.untracked == untracked_bodies::warn : untracked_warnings_from_environment();
     m_lock_wait = opts.lock_wait;
     m_mapped_verification = opts.mapped_verification;
     if (opts.scope) {
@@ -503,7 +458,8 @@ private:
   template <class... Args>
   call_parts<argument_count> hash_call(const Args&... args) const {
     call_parts<argument_count> parts{{detail::hash_value(args)...}, {}};
-    parts.call = combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
+    parts.call =
+        combine_call_key(identity().id.identity, parts.arguments, hash_globals(typename policies::globals_type{}));
     if (m_scope_digest) {
       parts.call = scoped_call_key(*m_scope_digest, parts.call);
     }
@@ -724,88 +680,36 @@ private:
   static void explain_hit(const entry_address& address) {
     const auto& id = identity();
     if (id.parts.body.empty()) {
-      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() + ": body untracked (no recall-sign "
-                           "signature); this result may have been computed by older code of " + id.id.name);
+      log(log_level::info, "hit " + id.id.name + " " + address.call.hex() +
+                               ": body untracked (no recall-sign "
+                               "signature); this result may have been computed by older code of " +
+                               id.id.name);
     }
   }
 
   // Logs which part of the key differs from the nearest cached entry of this function.
   void explain_miss(const call_parts<argument_count>& parts) {
     const auto& id = identity();
-    const auto entries =
-        guarded("explain", [&] { return m_store->similar_entries(id.id, 10000); }).value_or(std::vector<entry_description>{});
-    log(log_level::info, "miss " + id.id.name + " " + parts.call.hex() + ": " + explain_against(parts, entries));
-  }
-
-  static std::string explain_against(const call_parts<argument_count>& parts,
-                                     const std::vector<entry_description>& entries) {
-    const auto& id = identity();
-    if (entries.empty()) {
-      return "no entry for this function yet";
-    }
-    const entry_description* nearest = nullptr;
-    std::size_t best = 0;
-    for (const auto& e : entries) {
-      if (e.identity != id.id.identity) {
-        continue;
-      }
-      std::size_t same = 0;
-      for (std::size_t i = 0; i < argument_count && i < e.manifest.argument_digests.size(); ++i) {
-        same += e.manifest.argument_digests[i] == parts.arguments[i].hex() ? 1 : 0;
-      }
-      const auto globals_now = hash_globals(typename policies::globals_type{});
-      for (std::size_t i = 0; i < globals_now.size() && i < e.manifest.global_digests.size(); ++i) {
-        same += e.manifest.global_digests[i] == globals_now[i].hex() ? 1 : 0;
-      }
-      if (nearest == nullptr || same > best) {
-        nearest = &e;
-        best = same;
-      }
-    }
-    if (nearest == nullptr) {
-      const auto& other = entries.front().manifest;
-      std::string why = "the function identity changed (" + count_of(entries.size(), "entry", "entries") + " of " +
-                        id.id.name + (entries.size() == 1 ? " has" : " have") + " another identity: ";
-      if (other.version != id.parts.version) {
-        why += "version tag '" + other.version + "' -> '" + id.parts.version + "'";
-      } else if (other.signature != id.parts.signature) {
-        why += "parameter types " + other.signature + " -> " + id.parts.signature;
-      } else {
-        why += "same name, parameter types and version: the function's body changed";
-      }
-      return why + ")";
-    }
-    std::string why;
-    const auto& m = nearest->manifest;
-    for (std::size_t i = 0; i < argument_count; ++i) {
-      if (i >= m.argument_digests.size() || m.argument_digests[i] != parts.arguments[i].hex()) {
-        why += (why.empty() ? "" : ", ") + std::string{"argument "} + std::to_string(i) + " (" +
-               id_argument_type(i) + ") differs";
-      }
-    }
+    const auto entries = guarded("explain", [&] {
+                           return m_store->similar_entries(id.id, 10000);
+                         }).value_or(std::vector<entry_description>{});
     const auto globals_now = hash_globals(typename policies::globals_type{});
     const auto names = global_names(typename policies::globals_type{});
-    for (std::size_t i = 0; i < globals_now.size(); ++i) {
-      if (i >= m.global_digests.size() || m.global_digests[i] != globals_now[i].hex()) {
-        why += (why.empty() ? "" : ", ") + std::string{"global "} + names[i] + " differs";
-      }
-    }
-    if (why.empty()) {
-      why = "every part matches an entry written under another key layout";
-    }
-    return why + " (nearest of " + count_of(entries.size(), "entry", "entries") + ": " + m.label + ")";
+    const call_description call{id.parts, id.id, parts.arguments, argument_types(), globals_now, names};
+    log(log_level::info, "miss " + id.id.name + " " + parts.call.hex() + ": " + explain_miss_against(call, entries));
   }
 
-  static std::string id_argument_type(std::size_t i) {
+  static const std::array<std::string, argument_count>& argument_types() {
     static immortal<const std::array<std::string, argument_count>> types{
         std::array<std::string, argument_count>{canonical_type_name<Params>()...}};
-    return types.get()[i];
+    return types.get();
   }
 
   // Misses are slow anyway: the place to add counters to the store every couple of seconds.
   void flush_stats_if_due() noexcept {
     const std::int64_t now =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     std::int64_t last = m_stats->last_flush_ns.load(std::memory_order_relaxed);
     if (now - last >= std::chrono::nanoseconds{std::chrono::seconds{2}}.count() &&
         m_stats->last_flush_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
@@ -869,9 +773,8 @@ private:
 
   void log_event(const char* event, const entry_address& address, const std::string& where,
                  std::chrono::steady_clock::duration elapsed) const {
-    log(log_level::info,
-        std::string{event} + " " + address.function.name + " " + address.call.hex() + " " + where + " " +
-            format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)));
+    log(log_level::info, std::string{event} + " " + address.function.name + " " + address.call.hex() + " " + where +
+                             " " + format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)));
   }
 
   Target m_target;
@@ -892,9 +795,9 @@ private:
 };
 
 template <auto F, class... Policies>
-using memoize_base = basic_memoize<function_target<F>,
-                                   typename callable_traits<std::remove_cv_t<decltype(F)>>::parameters,
-                                   policy_set<Policies...>>;
+using memoize_base =
+    basic_memoize<function_target<F>, typename callable_traits<std::remove_cv_t<decltype(F)>>::parameters,
+                  policy_set<Policies...>>;
 
 template <fixed_string Name, class Callable, class... Policies>
 using memoize_as_base =

@@ -104,8 +104,8 @@ public:
 
 private:
   static std::string message(const sweep_report& r) {
-    std::string out = "recall::sweep: " + std::to_string(r.failures.size()) + " of " + std::to_string(r.points) +
-                      " points failed";
+    std::string out =
+        "recall::sweep: " + std::to_string(r.failures.size()) + " of " + std::to_string(r.points) + " points failed";
     if (!r.failures.empty()) {
       const auto& first = r.failures.front();
       out += " (first: point " + std::to_string(first.index) + " [" + first.label + "]: " + first.what + ")";
@@ -133,7 +133,7 @@ private:
 struct sweep_plan {
   std::size_t points = 0;
   std::size_t cached = 0;
-  std::size_t missing = 0;            // not cached, and no process is computing them
+  std::size_t missing = 0;             // not cached, and no process is computing them
   std::size_t computing_elsewhere = 0; // not cached, and another process holds their lock
   // The stored mean compute time of the function and how many computations it averages
   // (function stats), or of the sweep's cached points (their entries) when no stats say.
@@ -288,10 +288,8 @@ sweep_report run(Memo& memo, const Points& points, Deliver&& deliver, const swee
         count.computed_ns.fetch_add(outcome.compute_ns, std::memory_order_relaxed);
         hand_over(index, std::move(*outcome.value));
         return settled::yes;
-      case point_source::busy:
-        return settled::busy;
-      case point_source::missing:
-        return settled::no;
+      case point_source::busy: return settled::busy;
+      case point_source::missing: return settled::no;
       }
     } catch (const std::exception& e) {
       record_failure(point, index, e.what(), failures, failures_mutex);
@@ -349,8 +347,9 @@ sweep_report run(Memo& memo, const Points& points, Deliver&& deliver, const swee
   if (!pending.empty()) {
     auto prior = recorded_compute_time(memo.store().get(), memo.function());
     if (!prior && count.loaded.load() > 0) {
-      prior = time_estimate{std::chrono::nanoseconds{count.reused_ns.load() / static_cast<std::int64_t>(count.loaded.load())},
-                            count.loaded.load()};
+      prior = time_estimate{
+          std::chrono::nanoseconds{count.reused_ns.load() / static_cast<std::int64_t>(count.loaded.load())},
+          count.loaded.load()};
     }
     progress.set_prior(prior);
     progress.computing(count.done());
@@ -410,10 +409,11 @@ sweep_report run(Memo& memo, const Points& points, Deliver&& deliver, const swee
 template <class Memo, std::ranges::random_access_range Points>
   requires std::ranges::sized_range<Points>
 [[nodiscard]] std::vector<typename Memo::result_type> sweep(Memo& memo, const Points& points,
-                                                          const sweep_options& options = {}) {
+                                                            const sweep_options& options = {}) {
   std::vector<typename Memo::result_type> results(static_cast<std::size_t>(std::ranges::size(points)));
   sweep_report report = detail::sweep::run(
-      memo, points, [&results](std::size_t index, typename Memo::result_type&& value) { results[index] = std::move(value); },
+      memo, points,
+      [&results](std::size_t index, typename Memo::result_type&& value) { results[index] = std::move(value); },
       options);
   if (!report.failures.empty()) {
     throw sweep_failed{std::move(report)};
@@ -425,8 +425,7 @@ template <class Memo, std::ranges::random_access_range Points>
 // on_result(index, result&&) as soon as it is available (loaded ones first), one call at a
 // time, from whichever thread got it. Failures are in the report rather than thrown.
 template <class Memo, std::ranges::random_access_range Points, class OnResult>
-  requires std::ranges::sized_range<Points> &&
-           std::invocable<OnResult&, std::size_t, typename Memo::result_type&&>
+  requires std::ranges::sized_range<Points> && std::invocable<OnResult&, std::size_t, typename Memo::result_type&&>
 sweep_report sweep(Memo& memo, const Points& points, OnResult&& on_result, const sweep_options& options = {}) {
   return detail::sweep::run(memo, points, on_result, options);
 }
@@ -447,14 +446,15 @@ template <class Memo, std::ranges::random_access_range Points>
     if (cached) {
       ++plan.cached;
       if (cached_keys.size() < 32) {
-        cached_keys.push_back(detail::sweep::apply_point(point, [&](const auto&... args) { return memo.key(args...); }));
+        cached_keys.push_back(
+            detail::sweep::apply_point(point, [&](const auto&... args) { return memo.key(args...); }));
       }
       continue;
     }
     bool busy = false;
     if (store && memo.mode() != mode::readonly) {
-      const entry_address address{memo.function(),
-                                  detail::sweep::apply_point(point, [&](const auto&... args) { return memo.key(args...); })};
+      const entry_address address{
+          memo.function(), detail::sweep::apply_point(point, [&](const auto&... args) { return memo.key(args...); })};
       try {
         busy = store->try_lock_for_compute(address, "(plan_sweep probe)").outcome == lock_outcome::busy;
       } catch (const std::exception&) {
@@ -491,7 +491,8 @@ template <class Memo, std::ranges::random_access_range Points>
   }
   if (plan.mean_compute_time) {
     plan.predicted_compute_time = *plan.mean_compute_time * static_cast<std::int64_t>(plan.missing);
-    const auto threads = std::max<std::size_t>(1, std::min<std::size_t>(detail::sweep::resolve_jobs(options.jobs), plan.missing));
+    const auto threads =
+        std::max<std::size_t>(1, std::min<std::size_t>(detail::sweep::resolve_jobs(options.jobs), plan.missing));
     plan.predicted_wall_time = *plan.predicted_compute_time / static_cast<std::int64_t>(threads);
   }
   return plan;

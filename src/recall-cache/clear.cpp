@@ -81,10 +81,11 @@ std::uint64_t total_bytes(const Entries& entries) {
 // redis_store::clear: with no function, it also removes the keys that belong to no entry.
 int run(const redis_target& r, const clear_options& o) {
   const auto entries = r.store->list(o.function);
-  return carry_out(o, {entries.size(), total_bytes(entries), function_text(o.function), r.where, o.function.empty(), [&] {
-                         fmt::print("removed {}\n", entry_count(r.store->clear(o.function)));
-                         return 0;
-                       }});
+  return carry_out(o,
+                   {entries.size(), total_bytes(entries), function_text(o.function), r.where, o.function.empty(), [&] {
+                      fmt::print("removed {}\n", entry_count(r.store->clear(o.function)));
+                      return 0;
+                    }});
 }
 #endif
 
@@ -92,18 +93,20 @@ int run(const redis_target& r, const clear_options& o) {
 // Object by object; a read-only store (access=read-only) is refused: exit 1.
 int run(const s3_target& s, const clear_options& o) {
   if (s.store->read_only() && !o.dry) {
-    fmt::print(stderr, "recall-cache: {} is read-only (access=read-only): clear removes nothing\n", s.store->description());
+    fmt::print(stderr, "recall-cache: {} is read-only (access=read-only): clear removes nothing\n",
+               s.store->description());
     return 1;
   }
   const auto entries = s.store->list(o.function);
-  return carry_out(o, {entries.size(), total_bytes(entries), function_text(o.function), s.store->description(), false, [&] {
-                         std::size_t removed = 0;
-                         for (const auto& e : entries) {
-                           removed += s.store->remove_object(e.object) ? 1 : 0;
-                         }
-                         fmt::print("removed {}\n", entry_count(removed));
-                         return 0;
-                       }});
+  return carry_out(
+      o, {entries.size(), total_bytes(entries), function_text(o.function), s.store->description(), false, [&] {
+            std::size_t removed = 0;
+            for (const auto& e : entries) {
+              removed += s.store->remove_object(e.object) ? 1 : 0;
+            }
+            fmt::print("removed {}\n", entry_count(removed));
+            return 0;
+          }});
 }
 #endif
 

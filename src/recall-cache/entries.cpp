@@ -54,7 +54,8 @@ int run(const directory_target& d, const ls_options& o) {
   }
   // The partition column is there only when some entry has one: a cache without partitions
   // lists as it always did.
-  const bool partitioned = std::any_of(entries.begin(), entries.end(), [](const auto& r) { return !r.partition.empty(); });
+  const bool partitioned =
+      std::any_of(entries.begin(), entries.end(), [](const auto& r) { return !r.partition.empty(); });
   if (!entries.empty()) {
     fmt::print("{:<32}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}  {}\n", "key", "size", "created", "last use", "compute",
                partitioned ? fmt::format("{:<{}}  ", "partition", 17) : std::string{}, "function", "arguments");
@@ -152,8 +153,8 @@ int run(const directory_target& d, const show_options& o) {
     return recall::function_identity{kind, m.function, m.signature, m.version, {}}.hash() == r.identity;
   };
   fmt::print("body         {}\n", untracked(recall::identity_kind::function) || untracked(recall::identity_kind::named)
-                                        ? "untracked (no recall-sign signature: older code's results are reused)"
-                                        : "tracked (a recall-sign signature; entries do not record it)");
+                                      ? "untracked (no recall-sign signature: older code's results are reused)"
+                                      : "tracked (a recall-sign signature; entries do not record it)");
   if (!r.partition.empty()) {
     fmt::print("partition    {}\n", r.partition);
   }
@@ -166,7 +167,8 @@ int run(const directory_target& d, const show_options& o) {
              human_size(r.size), age(r.created), age(r.last_use), human_duration(r.compute_time), host, process,
              r.path.string());
   for (std::size_t i = 0; i < m.argument_digests.size(); ++i) {
-    fmt::print("argument {}   {}  {}\n", i, m.argument_digests[i], i < m.argument_types.size() ? m.argument_types[i] : "");
+    fmt::print("argument {}   {}  {}\n", i, m.argument_digests[i],
+               i < m.argument_types.size() ? m.argument_types[i] : "");
   }
   for (std::size_t i = 0; i < m.global_digests.size(); ++i) {
     fmt::print("global       {}  {}\n", m.global_digests[i], i < m.global_names.size() ? m.global_names[i] : "");

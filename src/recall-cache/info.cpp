@@ -50,7 +50,9 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
                age(f.newest),
-               f.superseded ? "superseded (prune --superseded removes it)" : versions[f.name] > 1 ? "current" : "");
+               f.superseded           ? "superseded (prune --superseded removes it)"
+               : versions[f.name] > 1 ? "current"
+                                      : "");
     if (verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
@@ -62,8 +64,9 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
 int run(const directory_target& d, const info_options& o) {
   const auto info = d.pack ? recall::pack_cache_info(d.root) : recall::cache_info(d.root, terminal_progress(), o.scope);
   if (o.json) {
-    nlohmann::json out{{"root", d.root.string()}, {"store", d.pack ? "pack" : "directory"}, {"entries", info.entries},
-                       {"bytes", info.bytes}, {"damaged", info.damaged}, {"temp_files", info.temp_files},
+    nlohmann::json out{{"root", d.root.string()},       {"store", d.pack ? "pack" : "directory"},
+                       {"entries", info.entries},       {"bytes", info.bytes},
+                       {"damaged", info.damaged},       {"temp_files", info.temp_files},
                        {"temp_bytes", info.temp_bytes}, {"stale_temp_files", info.stale_temp_files}};
     if (info.free_bytes) {
       out["free_bytes"] = *info.free_bytes;
@@ -74,8 +77,11 @@ int run(const directory_target& d, const info_options& o) {
     }
     out["partitions"] = nlohmann::json::array();
     for (const auto& p : info.partitions) {
-      nlohmann::json partition{
-          {"name", p.name}, {"entries", p.entries}, {"bytes", p.bytes}, {"damaged", p.damaged}, {"functions", nlohmann::json::array()}};
+      nlohmann::json partition{{"name", p.name},
+                               {"entries", p.entries},
+                               {"bytes", p.bytes},
+                               {"damaged", p.damaged},
+                               {"functions", nlohmann::json::array()}};
       for (const auto& f : p.functions) {
         partition["functions"].push_back(to_json(f));
       }
@@ -149,8 +155,8 @@ int run(const redis_target& r, const info_options& o) {
   }
   fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "oldest", "newest");
   for (const auto& f : info.functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes), age(f.oldest),
-               age(f.newest));
+    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes),
+               age(f.oldest), age(f.newest));
     if (o.verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
@@ -170,7 +176,8 @@ int run(const s3_target& s, const info_options& o) {
     bytes += f.bytes;
   }
   if (o.json) {
-    nlohmann::json out{{"s3", s.store->description()}, {"entries", entries}, {"bytes", bytes}, {"functions", nlohmann::json::array()}};
+    nlohmann::json out{
+        {"s3", s.store->description()}, {"entries", entries}, {"bytes", bytes}, {"functions", nlohmann::json::array()}};
     for (const auto& f : functions) {
       out["functions"].push_back({{"name", f.name},
                                   {"folder", f.folder},
@@ -190,8 +197,8 @@ int run(const s3_target& s, const info_options& o) {
   }
   fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "oldest save", "newest save");
   for (const auto& f : functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}{}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes), age(f.oldest),
-               age(f.newest), f.superseded ? "  (superseded)" : "");
+    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}{}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes),
+               age(f.oldest), age(f.newest), f.superseded ? "  (superseded)" : "");
     if (o.verbose) {
       fmt::print("  folder {}\n", f.folder);
     }

@@ -30,13 +30,15 @@ constexpr std::string_view exit_codes_footer =
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"recall-cache: inspect and manage a recall cache directory (or, with --redis or --s3, a Redis or S3 store)"};
+  CLI::App app{
+      "recall-cache: inspect and manage a recall cache directory (or, with --redis or --s3, a Redis or S3 store)"};
   app.set_version_flag("--version", "recall-cache 0.1.0");
   app.footer(std::string{exit_codes_footer});
   app.require_subcommand(1);
   recall_cache::cli_context context;
   auto& flags = context.flags;
-  app.add_option("--cache-root", flags.cache_root, "cache directory (default: $RECALL_CACHE_DIR, else ~/.cache/recall)");
+  app.add_option("--cache-root", flags.cache_root,
+                 "cache directory (default: $RECALL_CACHE_DIR, else ~/.cache/recall)");
   app.add_option("--redis", flags.redis_url,
                  "work on the Redis store at URL (redis://[user:password@]host:port/db or unix:///path) instead of the "
                  "directory; for info, ls, running, clear and prune");

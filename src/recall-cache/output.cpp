@@ -72,14 +72,14 @@ recall::progress_function terminal_progress() {
   };
 }
 
-bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& what, const std::string& where, bool force,
-               int& exit_code) {
+bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& what, const std::string& where,
+               bool force, int& exit_code) {
   if (force) {
     return true;
   }
   if (::isatty(STDIN_FILENO) == 0) {
-    fmt::print(stderr, "recall-cache: clear would remove {} of {}; without a terminal to ask, pass --force\n", entry_count(entries),
-               what);
+    fmt::print(stderr, "recall-cache: clear would remove {} of {}; without a terminal to ask, pass --force\n",
+               entry_count(entries), what);
     exit_code = 2;
     return false;
   }

@@ -31,8 +31,8 @@ namespace recall_cache {
 // Asks on the terminal before removing `entries` (`bytes`) of `what` from `where`; without a
 // terminal, refuses unless `force`. Returns whether to go on; when not, `exit_code` is set (2:
 // no terminal to ask, 0: the answer was no).
-bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& what, const std::string& where, bool force,
-               int& exit_code);
+bool confirmed(std::uint64_t entries, std::uint64_t bytes, const std::string& what, const std::string& where,
+               bool force, int& exit_code);
 
 // Says on stderr which files could not be removed, and why; 1 if any, else 0.
 int report_failures(const recall::removal_report& report);

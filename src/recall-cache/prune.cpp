@@ -56,7 +56,9 @@ struct prune_request {
   [[nodiscard]] std::string_view verb() const { return dry ? "would remove" : "removed"; }
 };
 
-std::string_view reason_text(recall::prune_reason r) { return r == recall::prune_reason::age ? "unused too long" : "over the limits"; }
+std::string_view reason_text(recall::prune_reason r) {
+  return r == recall::prune_reason::age ? "unused too long" : "over the limits";
+}
 
 // Superseded versions first (when asked), then the limits: recall::prune, or recall::pack_prune on
 // a pack root (which has no superseded versions to remove: exit 2).
@@ -82,7 +84,8 @@ int run(const directory_target& d, const prune_request& request) {
   options.progress = terminal_progress();
   const auto report = d.pack ? recall::pack_prune(d.root, options) : recall::prune(d.root, options);
   for (const auto& e : report.removed) {
-    fmt::print("{} {}  {:>10}  last use {}  {}{}\n", request.verb(), e.path.string(), human_size(e.size), age(e.last_use),
+    fmt::print("{} {}  {:>10}  last use {}  {}{}\n", request.verb(), e.path.string(), human_size(e.size),
+               age(e.last_use),
                options.policy == recall::prune_policy::cost ? "compute " + human_duration(e.compute_time) + "  " : "",
                reason_text(e.reason));
   }
@@ -130,7 +133,7 @@ int run(const s3_target& s, const prune_request& request) {
   if (request.verbose) {
     for (const auto& p : report.removed) {
       const char* why = p.reason == recall::s3_prune_reason::superseded ? "superseded"
-                        : p.reason == recall::s3_prune_reason::age     ? "saved too long ago"
+                        : p.reason == recall::s3_prune_reason::age      ? "saved too long ago"
                                                                         : "over the limits";
       fmt::print("{} {}  {:>10}  saved {}  {}  {}\n", request.verb(), p.entry.call.hex(), human_size(p.entry.size),
                  age(p.entry.modified), p.entry.folder, why);
@@ -149,9 +152,10 @@ std::string refuse_on_remote(const prune_request& request, store_kind kind) {
   if (request.prune_policy() != recall::prune_policy::cost) {
     return {};
   }
-  return kind == store_kind::s3 ? "prune --s3 supports --policy lru only (oldest save first): listings carry no compute time"
-                                : "prune --redis supports --policy lru only (oldest first): Redis head records carry no "
-                                  "compute time";
+  return kind == store_kind::s3
+             ? "prune --s3 supports --policy lru only (oldest save first): listings carry no compute time"
+             : "prune --redis supports --policy lru only (oldest first): Redis head records carry no "
+               "compute time";
 }
 
 } // namespace
@@ -177,7 +181,8 @@ void add_prune_verb(CLI::App& app, cli_context& context) {
   add_scope_option(*verb, request->scope);
   verb->callback([request, &context] {
     if (!request->has_limits() && !request->superseded) {
-      fmt::print(stderr, "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
+      fmt::print(stderr,
+                 "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
       context.exit_code = 2;
       return;
     }
@@ -187,10 +192,9 @@ void add_prune_verb(CLI::App& app, cli_context& context) {
       context.exit_code = 2;
       return;
     }
-    const verb_reach reach{.redis = true,
-                           .s3 = true,
-                           .scope = request->scope,
-                           .refuse = [&](store_kind kind) { return refuse_on_remote(*request, kind); }};
+    const verb_reach reach{.redis = true, .s3 = true, .scope = request->scope, .refuse = [&](store_kind kind) {
+                             return refuse_on_remote(*request, kind);
+                           }};
     context.exit_code = run_verb(context.flags, reach, *request);
   });
 }

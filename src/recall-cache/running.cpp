@@ -23,16 +23,19 @@ struct running_options {
 // running_computation (folder, call, holder).
 template <class Running>
 int print_running(std::vector<Running> running, bool json) {
-  std::sort(running.begin(), running.end(), [](const auto& a, const auto& b) { return a.holder.since < b.holder.since; });
+  std::sort(running.begin(), running.end(),
+            [](const auto& a, const auto& b) { return a.holder.since < b.holder.since; });
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : running) {
-      out.push_back({{"key", r.call.hex()},
-                     {"folder", r.folder},
-                     {"host", r.holder.host},
-                     {"pid", r.holder.pid},
-                     {"since", std::chrono::duration_cast<std::chrono::milliseconds>(r.holder.since.time_since_epoch()).count() / 1000},
-                     {"label", r.holder.label}});
+      out.push_back(
+          {{"key", r.call.hex()},
+           {"folder", r.folder},
+           {"host", r.holder.host},
+           {"pid", r.holder.pid},
+           {"since",
+            std::chrono::duration_cast<std::chrono::milliseconds>(r.holder.since.time_since_epoch()).count() / 1000},
+           {"label", r.holder.label}});
     }
     fmt::print("{}\n", out.dump(2));
     return 0;
@@ -42,8 +45,8 @@ int print_running(std::vector<Running> running, bool json) {
     return 0;
   }
   for (const auto& r : running) {
-    fmt::print("{}  {}  {}  pid {}  since {}  {}\n", r.call.hex(), r.folder, r.holder.host.empty() ? "-" : r.holder.host,
-               r.holder.pid, age(r.holder.since), r.holder.label);
+    fmt::print("{}  {}  {}  pid {}  since {}  {}\n", r.call.hex(), r.folder,
+               r.holder.host.empty() ? "-" : r.holder.host, r.holder.pid, age(r.holder.since), r.holder.label);
   }
   return 0;
 }
@@ -53,7 +56,9 @@ int run(const directory_target& d, const running_options& o) {
 }
 
 #if RECALL_CACHE_WITH_REDIS
-int run(const redis_target& r, const running_options& o) { return print_running(r.store->running_computations(), o.json); }
+int run(const redis_target& r, const running_options& o) {
+  return print_running(r.store->running_computations(), o.json);
+}
 #endif
 
 } // namespace

@@ -35,12 +35,13 @@ CLI::Validator duration_validator() {
 }
 
 CLI::Validator count_validator() {
-  return CLI::Validator{[](std::string& text) -> std::string {
-                          const bool digits = !text.empty() && text.size() <= 19 &&
-                                              std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-                          return digits ? std::string{} : "bad count '" + text + "': expected a whole number, 0 or more";
-                        },
-                        "N"};
+  return CLI::Validator{
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        return digits ? std::string{} : "bad count '" + text + "': expected a whole number, 0 or more";
+      },
+      "N"};
 }
 
 void add_scope_option(CLI::App& verb, std::string& into) {

@@ -16,12 +16,12 @@ struct cli_context {
 
 // Each adds its subcommand(s) to `app`; the callback runs the verb on the store `context.flags`
 // name and sets `context.exit_code`. `context` must outlive app.parse().
-void add_info_verb(CLI::App& app, cli_context& context);             // info.cpp
-void add_entry_verbs(CLI::App& app, cli_context& context);           // entries.cpp: ls, show
-void add_running_verb(CLI::App& app, cli_context& context);          // running.cpp
-void add_prune_verb(CLI::App& app, cli_context& context);            // prune.cpp
-void add_clear_verb(CLI::App& app, cli_context& context);            // clear.cpp
-void add_verify_verb(CLI::App& app, cli_context& context);           // verify.cpp
-void add_archive_verbs(CLI::App& app, cli_context& context);         // archive.cpp: export, import
+void add_info_verb(CLI::App& app, cli_context& context);     // info.cpp
+void add_entry_verbs(CLI::App& app, cli_context& context);   // entries.cpp: ls, show
+void add_running_verb(CLI::App& app, cli_context& context);  // running.cpp
+void add_prune_verb(CLI::App& app, cli_context& context);    // prune.cpp
+void add_clear_verb(CLI::App& app, cli_context& context);    // clear.cpp
+void add_verify_verb(CLI::App& app, cli_context& context);   // verify.cpp
+void add_archive_verbs(CLI::App& app, cli_context& context); // archive.cpp: export, import
 
 } // namespace recall_cache

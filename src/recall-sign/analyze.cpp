@@ -221,7 +221,7 @@ private:
   struct context {
     node* owner = nullptr; // the node whose uses are being collected; null: look for roots only
     std::string owner_key;
-    extent scope;          // the owner's own text: entities defined inside it are part of its tokens
+    extent scope; // the owner's own text: entities defined inside it are part of its tokens
   };
 
   // Gives a warning once per run.
@@ -377,11 +377,8 @@ private:
     case CXCursor_CallExpr:
     case CXCursor_TypeRef:
     case CXCursor_TemplateRef:
-    case CXCursor_MemberRef:
-      use(cx::referenced(c), ctx);
-      break;
-    default:
-      break;
+    case CXCursor_MemberRef: use(cx::referenced(c), ctx); break;
+    default: break;
     }
   }
 
@@ -437,8 +434,9 @@ private:
     if (!in_project(def)) return std::nullopt;
     const CXCursorKind k = cx::kind(def);
     const bool lambda = k == CXCursor_LambdaExpr;
-    std::string key = lambda ? "lambda@" + place_of(def).file + ":" + std::to_string(position_of(clang_getCursorLocation(def)).offset)
-                             : key_of(def);
+    std::string key =
+        lambda ? "lambda@" + place_of(def).file + ":" + std::to_string(position_of(clang_getCursorLocation(def)).offset)
+               : key_of(def);
     if (m_out.nodes.contains(key)) return key;
     node& n = m_out.nodes[key];
     n.where = place_of(def);
@@ -627,7 +625,8 @@ private:
       label = decode_string_literal(joined);
     }
     if (!label) {
-      warn(place_of(call).text() + ": recall::memoize_as's label is not a plain string literal; its body is not tracked");
+      warn(place_of(call).text() +
+           ": recall::memoize_as's label is not a plain string literal; its body is not tracked");
       return;
     }
     if (clang_Cursor_getNumArguments(call) < 1) return;
@@ -739,7 +738,8 @@ std::optional<unsigned> memoize_line(CXTranslationUnit tu, const fs::path& path)
   clang_tokenize(tu, range, &tokens, &count);
   std::optional<unsigned> out;
   for (unsigned i = 0; i + 2 < count && !out; ++i) {
-    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier || cx::take(clang_getTokenSpelling(tu, tokens[i])) != "recall" ||
+    if (clang_getTokenKind(tokens[i]) != CXToken_Identifier ||
+        cx::take(clang_getTokenSpelling(tu, tokens[i])) != "recall" ||
         cx::take(clang_getTokenSpelling(tu, tokens[i + 1])) != "::") {
       continue;
     }
@@ -967,8 +967,8 @@ project analyze(const analysis_options& options, std::ostream& log) {
   } else {
     for (const fs::path& source : options.sources) {
       const fs::path file = canonical_path(source, cwd);
-      const auto found = std::find_if(commands.begin(), commands.end(),
-                                      [&](const compile_command& c) { return c.file == file; });
+      const auto found =
+          std::find_if(commands.begin(), commands.end(), [&](const compile_command& c) { return c.file == file; });
       if (found == commands.end()) {
         throw failure(source.string() + " is not in the compilation database " + options.database.string());
       }
@@ -1024,9 +1024,8 @@ project analyze(const analysis_options& options, std::ostream& log) {
     std::vector<parse_error> errors = parse_errors(tu.get(), root, command->directory);
     // Errors only in headers outside the project (g++'s omp.h uses attributes clang 16 rejects),
     // none fatal: clang recovered and the project's code is all there; read it, and say so once.
-    if (!errors.empty() && std::none_of(errors.begin(), errors.end(), [](const parse_error& e) {
-          return e.in_project || e.fatal;
-        })) {
+    if (!errors.empty() &&
+        std::none_of(errors.begin(), errors.end(), [](const parse_error& e) { return e.in_project || e.fatal; })) {
       const std::string text = command->file.string() + ": " + std::to_string(errors.size()) +
                                (errors.size() == 1 ? " error" : " errors") +
                                " in headers outside the project, ignored (first: " + errors.front().text + ")";
@@ -1039,7 +1038,7 @@ project analyze(const analysis_options& options, std::ostream& log) {
       // Only a file that memoizes functions is fatal: those functions would go untracked.
       for (const parse_error& e : errors) log << "recall-sign: " << e.text << "\n";
       const std::string what = command->file.string() + " does not parse (" + std::to_string(errors.size()) +
-                                (errors.size() == 1 ? " error" : " errors") + ")";
+                               (errors.size() == 1 ? " error" : " errors") + ")";
       if (const auto line = memoize_line(tu.get(), command->file)) {
         throw failure(what + " and memoizes functions (recall::memoize at line " + std::to_string(*line) +
                       "); body signatures are not generated");
@@ -1051,7 +1050,7 @@ project analyze(const analysis_options& options, std::ostream& log) {
       log << "recall-sign: warning: " << what << "; changes to the functions it defines are not tracked"
           << (functions.empty() ? std::string{} : ": " + names) << "\n";
       unparsed.push_back(is_under(command->file, root) ? command->file.lexically_relative(root).generic_string()
-                                                      : command->file.string());
+                                                       : command->file.string());
       out.files.insert(command->file.string());
       continue;
     }

@@ -138,8 +138,8 @@ int run(const command_line& cmd) {
     if (found == signatures.end()) {
       std::string known;
       for (const auto& s : signatures) known += (known.empty() ? "" : ", ") + s.name;
-      throw recall_sign::failure("no memoized function named '" + *cmd.explain + "' in the sources read (known: " +
-                                 (known.empty() ? "none" : known) + ")");
+      throw recall_sign::failure("no memoized function named '" + *cmd.explain +
+                                 "' in the sources read (known: " + (known.empty() ? "none" : known) + ")");
     }
     std::cout << recall_sign::explain_text(*found);
   }

@@ -37,9 +37,9 @@ struct place {
 // hashed by its token stream. Nothing here depends on where the project sits on disk.
 struct node {
   node_kind kind = node_kind::function;
-  std::string name;          // path-free display name, e.g. `physics::drag(double,const params&)`
-  place where;               // for --explain only; never hashed
-  std::string hash;          // XXH3-128 (hex) of the definition's tokens
+  std::string name;           // path-free display name, e.g. `physics::drag(double,const params&)`
+  place where;                // for --explain only; never hashed
+  std::string hash;           // XXH3-128 (hex) of the definition's tokens
   std::set<std::string> uses; // keys of the project entities it references
 };
 
@@ -61,8 +61,8 @@ struct project {
   std::map<std::string, node> nodes;           // by key: a USR, or file:offset where there is none
   std::map<std::string, declaration> declared; // every referenced project entity, by key
   std::vector<root> roots;
-  std::set<std::string> files;                 // absolute paths of the project files read
-  std::set<std::string> warnings;              // warnings already given (a header is read many times)
+  std::set<std::string> files;    // absolute paths of the project files read
+  std::set<std::string> warnings; // warnings already given (a header is read many times)
   std::size_t translation_units = 0;
 };
 

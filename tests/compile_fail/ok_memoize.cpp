@@ -3,7 +3,12 @@
 #include <recall/recall.hpp>
 #include <string>
 #include <vector>
-struct params { double dt; int steps; };
-std::vector<double> simulate(const params& p, const std::string& name) { return {p.dt, double(p.steps), double(name.size())}; }
+struct params {
+  double dt;
+  int steps;
+};
+std::vector<double> simulate(const params& p, const std::string& name) {
+  return {p.dt, double(p.steps), double(name.size())};
+}
 recall::memoize<&simulate> sim;
 auto lorenz = recall::memoize_as<"lorenz">([](double s, double r) { return s * r; });

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   }
   recall::memoize<&physics::trajectory> trajectory{options};
   const auto result = trajectory(physics::params{0.01, 100, "euler"}, 0.5);
-  std::printf("%s %zu %.12f %s\n", physics::g_computations == 1 ? "computed" : "loaded", result.size(),
-              result.back(), trajectory.key(physics::params{0.01, 100, "euler"}, 0.5).hex().c_str());
+  std::printf("%s %zu %.12f %s\n", physics::g_computations == 1 ? "computed" : "loaded", result.size(), result.back(),
+              trajectory.key(physics::params{0.01, 100, "euler"}, 0.5).hex().c_str());
   return 0;
 }

@@ -141,7 +141,9 @@ recall::stored_entry bench_entry(std::size_t size) {
 int bench(const char* url, const char* dir, int n) {
   const recall::function_id function{"redis_helper::bench", recall::key{0xbe, 0xac}};
   auto remote = std::make_shared<recall::redis_store>(recall::redis_options{.url = url, .prefix = "bench"});
-  const auto address = [&](int i) { return recall::entry_address{function, recall::key{7, static_cast<std::uint64_t>(i)}}; };
+  const auto address = [&](int i) {
+    return recall::entry_address{function, recall::key{7, static_cast<std::uint64_t>(i)}};
+  };
 
   // The raw store: one small entry (100-byte payload), saved and loaded n times.
   timings save_small;
@@ -208,7 +210,8 @@ int bench(const char* url, const char* dir, int n) {
     from_memory.time([&] { static_cast<void>(consume(i)); });
   }
   // The same path through the stores alone: directory miss, Redis hit, back-fill.
-  recall::layered_store stores_only{{{std::make_shared<recall::directory_store>(std::string{dir} + "/layered")}, {remote}}};
+  recall::layered_store stores_only{
+      {{std::make_shared<recall::directory_store>(std::string{dir} + "/layered")}, {remote}}};
   timings layered;
   for (int i = 0; i < n; ++i) {
     layered.time([&] { static_cast<void>(stores_only.load(address(i))); });

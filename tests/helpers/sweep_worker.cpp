@@ -20,8 +20,9 @@ int g_sleep_ms = 0;
 int g_log = -1;
 
 long slow_point(long x) {
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   const std::string line = recall::detail::host_name() + " " + std::to_string(::getpid()) + " " + std::to_string(x) +
                            " " + std::to_string(now_ms) + "\n";
   if (::write(g_log, line.data(), line.size()) != static_cast<::ssize_t>(line.size())) {

@@ -60,7 +60,8 @@ struct counts {
 
 // One process: `threads` threads calling for `seconds`. Exit status 0 when every value was
 // right; writes "calls wrong errors" to `report`.
-int worker(const std::filesystem::path& root, unsigned id, unsigned threads, double seconds, const std::string& report) {
+int worker(const std::filesystem::path& root, unsigned id, unsigned threads, double seconds,
+           const std::string& report) {
   recall::memoize<&stress_values> values{recall::options{
       .directory = root,
       .mode = recall::mode::reuse,
@@ -92,8 +93,7 @@ int worker(const std::filesystem::path& root, unsigned id, unsigned threads, dou
             c.forgets.fetch_add(1, std::memory_order_relaxed);
             got = values(length, seed);
             break;
-          default:
-            got = values(length, seed);
+          default: got = values(length, seed);
           }
           if (got != expected_values(length, seed)) {
             c.wrong.fetch_add(1, std::memory_order_relaxed);
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   // the limit together by up to about N times; more than that means eviction is not working.
   const bool bounded = summary.bytes <= (processes + 1) * max_size;
   if (!bounded) {
-    std::fprintf(stderr, "the cache holds %llu bytes, far over its limit\n", static_cast<unsigned long long>(summary.bytes));
+    std::fprintf(stderr, "the cache holds %llu bytes, far over its limit\n",
+                 static_cast<unsigned long long>(summary.bytes));
   }
   ok = ok && wrong == 0 && errors == 0 && calls > 0 && verified.problems.empty() && bounded;
   std::puts(ok ? "stress: ok" : "stress: FAILED");

@@ -77,8 +77,9 @@ public:
       ar(cereal::binary_data(buffer.data(), got));
     }
     if (std::ferror(file.get()) != 0 || total != size) {
-      throw file_content_error{"file_content: '" + m_path.string() + "' changed size or could not be read while hashing it (" +
-                               std::to_string(size) + " bytes expected, " + std::to_string(total) + " read)"};
+      throw file_content_error{"file_content: '" + m_path.string() +
+                               "' changed size or could not be read while hashing it (" + std::to_string(size) +
+                               " bytes expected, " + std::to_string(total) + " read)"};
     }
   }
 
@@ -86,8 +87,8 @@ private:
   [[nodiscard]] std::string describe_problem(const std::error_code& error,
                                              const std::filesystem::file_status& status) const {
     if (error || status.type() == std::filesystem::file_type::not_found) {
-      return "cannot read '" + m_path.string() + "': " +
-             (error ? error.message() : std::string{"No such file or directory"});
+      return "cannot read '" + m_path.string() +
+             "': " + (error ? error.message() : std::string{"No such file or directory"});
     }
     return "'" + m_path.string() + "' is not a regular file";
   }

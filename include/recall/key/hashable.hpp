@@ -55,7 +55,8 @@ template <class T>
 constexpr bool hana_members_hashable() {
   using accessors = decltype(boost::hana::accessors<T>());
   return []<class... Pairs>(std::type_identity<boost::hana::tuple<Pairs...>>) {
-    return all_hashable<std::remove_cvref_t<decltype(boost::hana::second(std::declval<Pairs>())(std::declval<T&>()))>...>;
+    return all_hashable<
+        std::remove_cvref_t<decltype(boost::hana::second(std::declval<Pairs>())(std::declval<T&>()))>...>;
   }(std::type_identity<accessors>{});
 }
 
@@ -67,8 +68,8 @@ struct hashable_trait {
     if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T>) {
       return true;
     } else if constexpr (std::is_pointer_v<T> || std::is_member_pointer_v<T> || std::is_function_v<T> ||
-                         std::is_void_v<T> || std::is_reference_v<T> || std::is_array_v<T> ||
-                         std::is_union_v<T> || std::is_null_pointer_v<T>) {
+                         std::is_void_v<T> || std::is_reference_v<T> || std::is_array_v<T> || std::is_union_v<T> ||
+                         std::is_null_pointer_v<T>) {
       return false;
     } else if constexpr (is_hana_struct<T>) {
       return hana_members_hashable<T>();

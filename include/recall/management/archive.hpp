@@ -63,12 +63,13 @@
 #include <recall/detail/management/entry_scan.hpp>
 #include <recall/detail/management/progress_throttle.hpp>
 #include <recall/detail/management/tar_zstd.hpp>
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/errors.hpp>
-#include <recall/management/progress.hpp>
 #include <recall/management/pack_management.hpp>
+#include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
 #include <recall/stores/pack_store.hpp>
 #include <recall/stores/store_layout.hpp>
@@ -76,8 +77,8 @@
 namespace recall {
 
 struct export_report {
-  std::uint64_t entries = 0; // entries written to the archive
-  std::uint64_t bytes = 0;   // their bytes, uncompressed
+  std::uint64_t entries = 0;                                          // entries written to the archive
+  std::uint64_t bytes = 0;                                            // their bytes, uncompressed
   std::vector<std::pair<std::filesystem::path, std::string>> skipped; // damaged entries left out, and why
 };
 
@@ -98,8 +99,8 @@ struct import_options {
 struct import_report {
   std::uint64_t imported = 0;
   std::uint64_t already_present = 0;
-  std::uint64_t skipped_incompatible = 0; // another key-format or entry-format version
-  std::uint64_t rejected = 0;             // corrupt entries and unsafe or foreign members
+  std::uint64_t skipped_incompatible = 0;                    // another key-format or entry-format version
+  std::uint64_t rejected = 0;                                // corrupt entries and unsafe or foreign members
   std::vector<std::pair<std::string, std::string>> problems; // member name, why it was rejected or skipped
   // Why the import ended before the archive did (truncated, not an archive, ...); empty when
   // every member was read.
@@ -157,7 +158,8 @@ inline constexpr std::uint32_t archive_format_version = 1;
     return std::string{};
   }
   if (!is_partition_folder_name(parts[0])) {
-    why = "bad partition folder name '" + std::string{parts[0]} + "' (expected <label>_<8 hex digits>, the label of A-Z a-z 0-9 _ . -)";
+    why = "bad partition folder name '" + std::string{parts[0]} +
+          "' (expected <label>_<8 hex digits>, the label of A-Z a-z 0-9 _ . -)";
     return std::nullopt;
   }
   return std::string{parts[0]};
@@ -194,11 +196,14 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
 // Verifies `bytes` as a whole entry file and saves it through `store` unless it is there
 // already. `why` receives the reason for anything but imported / already_present. Throws
 // store_error only when the destination cannot be written.
-[[nodiscard]] inline entry_verdict import_entry(recall::store& store, std::span<const std::byte> bytes, std::string& why) {
+[[nodiscard]] inline entry_verdict import_entry(recall::store& store, std::span<const std::byte> bytes,
+                                                std::string& why) {
   if (bytes.size() >= 6 && std::equal(entry_magic.begin(), entry_magic.end(), bytes.begin())) {
-    const auto version = static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[4]) | (std::to_integer<unsigned>(bytes[5]) << 8));
+    const auto version =
+        static_cast<std::uint16_t>(std::to_integer<unsigned>(bytes[4]) | (std::to_integer<unsigned>(bytes[5]) << 8));
     if (version != entry_format_version) {
-      why = "entry format version " + std::to_string(version) + " (this build reads " + std::to_string(entry_format_version) + ")";
+      why = "entry format version " + std::to_string(version) + " (this build reads " +
+            std::to_string(entry_format_version) + ")";
       return entry_verdict::incompatible;
     }
   }
@@ -229,12 +234,14 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
 // Checks the first bytes of an entry member, `head` (a whole entry header), against the
 // member's `declared` size: nullopt when the rest is worth reading, else the verdict
 // (incompatible or rejected) with `why` set, as import_entry() would give it for the whole member.
-[[nodiscard]] inline std::optional<entry_verdict> check_member_header(std::span<const std::byte> head, std::uint64_t declared,
-                                                                      std::string& why) {
+[[nodiscard]] inline std::optional<entry_verdict> check_member_header(std::span<const std::byte> head,
+                                                                      std::uint64_t declared, std::string& why) {
   if (std::equal(entry_magic.begin(), entry_magic.end(), head.begin())) {
-    const auto version = static_cast<std::uint16_t>(std::to_integer<unsigned>(head[4]) | (std::to_integer<unsigned>(head[5]) << 8));
+    const auto version =
+        static_cast<std::uint16_t>(std::to_integer<unsigned>(head[4]) | (std::to_integer<unsigned>(head[5]) << 8));
     if (version != entry_format_version) {
-      why = "entry format version " + std::to_string(version) + " (this build reads " + std::to_string(entry_format_version) + ")";
+      why = "entry format version " + std::to_string(version) + " (this build reads " +
+            std::to_string(entry_format_version) + ")";
       return entry_verdict::incompatible;
     }
   }
@@ -252,7 +259,8 @@ enum class entry_verdict { imported, already_present, incompatible, rejected };
 // temporary directory. O_TMPFILE, or a named file unlinked at once where that is unsupported.
 [[nodiscard]] inline fsio::unique_fd unnamed_temp_file(const std::filesystem::path& root) {
   std::error_code error;
-  const std::filesystem::path folder = std::filesystem::is_directory(root, error) ? root : std::filesystem::temp_directory_path();
+  const std::filesystem::path folder =
+      std::filesystem::is_directory(root, error) ? root : std::filesystem::temp_directory_path();
   int fd = fsio::open_retrying(folder.c_str(), O_TMPFILE | O_RDWR, 0600);
   if (fd < 0) {
     std::string pattern = (folder / "recall-import-XXXXXX").string();
@@ -312,9 +320,10 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
     };
     if (!marker_seen) {
       // The marker comes first: anything else is some other tar, refused before it writes a file.
-      if (name != archive_marker_name || ::archive_entry_filetype(entry) != AE_IFREG || ::archive_entry_size(entry) > 4096) {
-        report.stopped = "not a recall cache archive: its first member is '" + name + "', not " +
-                         std::string{archive_marker_name};
+      if (name != archive_marker_name || ::archive_entry_filetype(entry) != AE_IFREG ||
+          ::archive_entry_size(entry) > 4096) {
+        report.stopped =
+            "not a recall cache archive: its first member is '" + name + "', not " + std::string{archive_marker_name};
         return report;
       }
       if (read_member(a, static_cast<std::uint64_t>(std::max<la_int64_t>(0, ::archive_entry_size(entry))), data) !=
@@ -361,7 +370,8 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
     }
     const auto declared = static_cast<std::uint64_t>(::archive_entry_size(entry));
     if (declared > options.max_entry_size) {
-      reject("declares " + std::to_string(declared) + " bytes, over the limit of " + std::to_string(options.max_entry_size));
+      reject("declares " + std::to_string(declared) + " bytes, over the limit of " +
+             std::to_string(options.max_entry_size));
       continue; // libarchive skips the unread data on the next header
     }
     if (!keys_compatible) {
@@ -391,13 +401,15 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
     if (!verdict && declared >= options.stream_from) {
       spill = unnamed_temp_file(root);
       const std::span<const std::byte> first{data};
-      if (const int error = fsio::write_all(spill.get(), std::span<const std::span<const std::byte>>{&first, 1}); error != 0) {
+      if (const int error = fsio::write_all(spill.get(), std::span<const std::span<const std::byte>>{&first, 1});
+          error != 0) {
         fsio::throw_io_error("cannot write", "a temp file for " + name, error);
       }
       if (stream_member(a, declared - head, spill.get(), "a temp file for " + name) != member_read::complete) {
         return truncated();
       }
-      mapping = std::make_unique<const file_mapping>(spill.get(), static_cast<std::size_t>(declared), "a temp file for " + name);
+      mapping = std::make_unique<const file_mapping>(spill.get(), static_cast<std::size_t>(declared),
+                                                     "a temp file for " + name);
       bytes = mapping->bytes();
     } else if (!verdict) {
       if (read_member(a, declared, data, head) != member_read::complete) {
@@ -426,13 +438,13 @@ inline import_report import_from(::archive* a, const std::filesystem::path& root
 // The file's bytes, whole, when they form an entry that verifies under `call`; else nullopt
 // with `why` set.
 [[nodiscard]] inline std::optional<std::vector<std::byte>> read_verified_entry(const std::string& path, const key& call,
-                                                                              std::string& why) {
+                                                                               std::string& why) {
   const fsio::unique_fd fd{fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
   if (!fd) {
     why = "cannot open: " + fsio::errno_message(errno);
     return std::nullopt;
   }
-  struct ::stat status{};
+  struct ::stat status {};
   if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
     why = "not a regular file";
     return std::nullopt;
@@ -462,7 +474,8 @@ inline void write_member(::archive* a, const std::string& name, std::span<const 
   ::archive_entry_set_size(e.get(), static_cast<la_int64_t>(bytes.size()));
   ::archive_entry_set_filetype(e.get(), AE_IFREG);
   ::archive_entry_set_perm(e.get(), 0600);
-  ::archive_entry_set_mtime(e.get(), static_cast<time_t>(mtime_ns / 1'000'000'000), static_cast<long>(mtime_ns % 1'000'000'000));
+  ::archive_entry_set_mtime(e.get(), static_cast<time_t>(mtime_ns / 1'000'000'000),
+                            static_cast<long>(mtime_ns % 1'000'000'000));
   if (::archive_write_header(a, e.get()) != ARCHIVE_OK) {
     throw store_error{"cannot write " + file + ": " + archive_message(a)};
   }
@@ -508,7 +521,8 @@ inline export_report export_cache(const std::filesystem::path& root, const std::
     throw store_error{"cannot write " + target + ": out of memory"};
   }
   if (::archive_write_add_filter_zstd(a.get()) != ARCHIVE_OK) {
-    throw store_error{"cannot write " + target + ": this libarchive cannot compress with zstd (" + dm::archive_message(a.get()) + ")"};
+    throw store_error{"cannot write " + target + ": this libarchive cannot compress with zstd (" +
+                      dm::archive_message(a.get()) + ")"};
   }
   if (::archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       ::archive_write_open_fd(a.get(), fd.get()) != ARCHIVE_OK) {
@@ -516,7 +530,8 @@ inline export_report export_cache(const std::filesystem::path& root, const std::
   }
   export_report report;
   const std::string marker = dm::archive_marker_text();
-  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   dm::write_member(a.get(), std::string{dm::archive_marker_name}, std::as_bytes(std::span{marker}), now_ns, target);
   if (is_pack_root(root)) {
     // A pack root's entries go out under the names a directory store gives them, so the archive
@@ -539,10 +554,10 @@ inline export_report export_cache(const std::filesystem::path& root, const std::
         report.skipped.emplace_back(store.where(e.description.call), std::move(why));
         continue;
       }
-      const std::string hex = e.description.call.hex();
-      const std::string name = std::string{dm::archive_entries_folder} +
-                               directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) +
-                               "/" + hex.substr(0, 2) + "/" + hex + std::string{directory_store::entry_extension};
+      std::string name =
+          std::string{dm::archive_entries_folder} +
+          directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) + "/";
+      static_cast<void>(detail::directory_layout::append_entry_path(name, e.description.call));
       dm::write_member(a.get(), name, *bytes, e.created_ns, target);
       report.entries += 1;
       report.bytes += bytes->size();
@@ -590,7 +605,7 @@ inline import_report import_cache(const std::filesystem::path& root, const std::
   const std::string path = file.string();
   // O_NONBLOCK: a FIFO is refused below, not waited on.
   const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK)};
-  struct ::stat status{};
+  struct ::stat status {};
   if (!fd || ::fstat(fd.get(), &status) != 0) {
     detail::fsio::throw_io_error("cannot open the archive", path, errno);
   }

@@ -26,7 +26,9 @@
 
 #include <recall/detail/management/entry_scan.hpp>
 #include <recall/detail/management/progress_throttle.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
@@ -49,7 +51,7 @@ struct entry_record {
 };
 
 struct function_summary {
-  std::string name;   // from the entries' manifests, else the folder name
+  std::string name; // from the entries' manifests, else the folder name
   std::string folder;
   std::string partition; // the partition folder it is in; empty at the root
   std::uint64_t entries = 0;
@@ -86,8 +88,8 @@ struct cache_summary {
   // Totals over everything summarized: the root's functions and every partition's.
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t damaged = 0; // entries whose header does not decode, counted in entries and bytes
-  std::optional<std::uint64_t> free_bytes; // on the root's filesystem
+  std::uint64_t damaged = 0;                 // entries whose header does not decode, counted in entries and bytes
+  std::optional<std::uint64_t> free_bytes;   // on the root's filesystem
   std::vector<function_summary> functions;   // function folders directly under the root
   std::vector<partition_summary> partitions; // by name
 };
@@ -109,11 +111,8 @@ enum class repair { no, yes };
 namespace detail {
 
 inline std::chrono::system_clock::time_point to_system(std::filesystem::file_time_type t) {
-  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-      std::chrono::file_clock::to_sys(t));
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(std::chrono::file_clock::to_sys(t));
 }
-
-inline bool is_function_folder(std::string_view name) { return management::is_function_folder_name(name); }
 
 // Whether a temp file the scan saw is old enough to be a dead writer's (stale_temp_age).
 [[nodiscard]] inline bool is_stale(const management::scanned_temp_file& t) {
@@ -137,53 +136,44 @@ inline void remove_stale_temp_files(const management::scan_result& scan, dry_run
   }
 }
 
-// Calls visit(file) for every *.rce regular file under the function folders of `root` and of
-// its partition folders (only of partition `scope` when it is set), whatever the file's name:
-// verify() reports misnamed ones. Symbolic links are not followed.
+// Calls visit(path, status) for every *.rce regular file in the shard folders of the function
+// folders of `root` and of its partition folders (only of partition `scope` when it is set),
+// whatever the file's name: verify() reports misnamed ones. Symbolic links are not followed
+// (directory_layout's walk).
 template <class Visit>
 void for_each_entry_file(const std::filesystem::path& root, std::string_view scope, Visit&& visit) {
+  namespace layout = directory_layout;
   management::check_scope_name(scope);
-  const auto is_real_directory = [](const std::filesystem::directory_entry& d) {
-    std::error_code e;
-    return d.symlink_status(e).type() == std::filesystem::file_type::directory;
-  };
-  const auto walk_function_folder = [&](const std::filesystem::path& folder) {
-    std::error_code e;
-    for (const auto& file : std::filesystem::recursive_directory_iterator{folder, e}) {
-      if (file.path().extension() == directory_store::entry_extension && !file.is_symlink(e) &&
-          file.is_regular_file(e)) {
-        visit(file);
-      }
-    }
-  };
-  const auto walk_partition = [&](const std::filesystem::path& partition) {
-    std::error_code e;
-    for (const auto& folder : std::filesystem::directory_iterator{partition, e}) {
-      if (is_real_directory(folder) && is_function_folder(folder.path().filename().string())) {
-        walk_function_folder(folder.path());
-      }
-    }
-  };
-  if (!scope.empty()) {
-    const std::filesystem::directory_entry partition{root / std::string{scope}};
-    if (!is_real_directory(partition)) {
-      throw store_error{"no partition " + std::string{scope} + " in " + root.string()};
-    }
-    walk_partition(partition.path());
+  const std::string root_text = root.string();
+  const fsio::unique_fd top{layout::open_root(root_text)};
+  if (!top) {
     return;
   }
-  std::error_code error;
-  for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
-    const std::string name = folder.path().filename().string();
-    if (!is_real_directory(folder)) {
-      continue;
+  const auto walk = [&](const layout::function_folder& folder) {
+    layout::for_each_shard_file(
+        folder.fd,
+        [&](const layout::shard_file& file) {
+          std::string path = root_text;
+          for (const std::string_view part : {folder.partition, folder.name, file.shard, file.name}) {
+            if (!part.empty()) {
+              path += '/';
+              path += part;
+            }
+          }
+          visit(path, *file.status);
+        },
+        {layout::file_kind::entry, layout::file_kind::misnamed});
+  };
+  if (!scope.empty()) {
+    const std::string name{scope};
+    const fsio::unique_fd partition{layout::open_folder_at(top.get(), name.c_str())};
+    if (!partition) {
+      throw store_error{"no partition " + name + " in " + root_text};
     }
-    if (is_function_folder(name)) {
-      walk_function_folder(folder.path());
-    } else if (management::is_partition_folder_name(name)) {
-      walk_partition(folder.path());
-    }
+    layout::for_each_function_folder(partition.get(), scope, walk);
+    return;
   }
+  layout::for_each_function_folder_in_tree(top.get(), walk, [](std::string_view) {});
 }
 
 // For each folder of `scan`: whether another folder of the same function name in the same
@@ -275,14 +265,17 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
     by_folder[i].partition = scan.folders[i].partition;
-    by_folder[i].stats = detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
+    by_folder[i].stats =
+        detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
   }
   for (const auto& e : scan.entries) {
     auto& f = by_folder[e.folder];
     f.entries += 1;
     f.bytes += e.size;
-    f.last_use = std::max(f.last_use, std::chrono::system_clock::time_point{std::chrono::duration_cast<
-                                          std::chrono::system_clock::duration>(std::chrono::nanoseconds{e.last_use_ns})});
+    f.last_use =
+        std::max(f.last_use,
+                 std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                     std::chrono::nanoseconds{e.last_use_ns})});
     summary.entries += 1;
     summary.bytes += e.size;
     if (!e.header_ok) {
@@ -327,7 +320,7 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     summary.temp_bytes += t.size;
     summary.stale_temp_files += detail::is_stale(t) ? 1 : 0;
   }
-  struct ::statvfs fs{};
+  struct ::statvfs fs {};
   if (::statvfs(root.c_str(), &fs) == 0) {
     summary.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
   }
@@ -335,7 +328,8 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
 }
 
 // The entries whose key starts with `key_prefix` (hex, at least 4 digits).
-[[nodiscard]] inline std::vector<entry_record> find_entries(const std::filesystem::path& root, std::string_view key_prefix) {
+[[nodiscard]] inline std::vector<entry_record> find_entries(const std::filesystem::path& root,
+                                                            std::string_view key_prefix) {
   std::vector<entry_record> out;
   if (key_prefix.size() < 4) {
     return out;
@@ -377,7 +371,8 @@ inline removal_report clear(const std::filesystem::path& root, std::string_view 
       report.entries += 1;
       report.bytes += scan.entries[i].size;
     } else if (outcome[i] != ENOENT) {
-      report.failures.emplace_back(scan.entry_path(scan.entries[i]), "cannot remove: " + detail::fsio::errno_message(outcome[i]));
+      report.failures.emplace_back(scan.entry_path(scan.entries[i]),
+                                   "cannot remove: " + detail::fsio::errno_message(outcome[i]));
     }
   }
   return report;
@@ -398,16 +393,16 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
   removal_report report;
   detail::management::progress_throttle checking{progress, "verifying", 0};
   std::uint64_t done = 0;
-  detail::for_each_entry_file(root, scope, [&](const std::filesystem::directory_entry& file) {
+  detail::for_each_entry_file(root, scope, [&](const std::string& path, const struct ::stat& found) {
     checking.advance(++done);
-    const std::string path = file.path().string();
+    const std::filesystem::path file{path};
     std::string reason;
     try {
       const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW)};
       if (!fd) {
         return; // vanished
       }
-      struct ::stat status{};
+      struct ::stat status {};
       if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
         throw format_error{"not a regular file"};
       }
@@ -415,13 +410,14 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
       // The header's sizes are checked against the file's before the file is read whole: a
       // forged header, or a file grown by a hole, costs one read of 96 bytes.
       detail::entry_header_bytes head{};
-      const ::ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
-      detail::check_entry_size(detail::decode_header(std::span<const std::byte>{head}.first(got < 0 ? 0 : static_cast<std::size_t>(got))),
-                               size);
+      const ::ssize_t got = detail::fsio::pread_full(fd.get(), head.data(), head.size(), 0);
+      detail::check_entry_size(
+          detail::decode_header(std::span<const std::byte>{head}.first(got < 0 ? 0 : static_cast<std::size_t>(got))),
+          size);
       std::vector<std::byte> bytes(static_cast<std::size_t>(size));
       ::iovec iov[1] = {{bytes.data(), bytes.size()}};
       bytes.resize(detail::fsio::read_all(fd.get(), iov, 1, path));
-      const auto stem = file.path().stem().string();
+      const auto stem = file.stem().string();
       const auto expected = key::from_hex(stem);
       if (!expected) {
         throw format_error{"file name is not a key"};
@@ -432,12 +428,11 @@ inline removal_report verify(const std::filesystem::path& root, repair fix = rep
     } catch (const std::exception& e) {
       reason = e.what();
     }
-    std::error_code e;
     report.entries += 1;
-    report.bytes += file.file_size(e);
-    report.problems.emplace_back(file.path(), reason);
+    report.bytes += static_cast<std::uint64_t>(found.st_size);
+    report.problems.emplace_back(file, reason);
     if (fix == repair::yes && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      report.failures.emplace_back(file.path(), "cannot remove: " + detail::fsio::errno_message(errno));
+      report.failures.emplace_back(file, "cannot remove: " + detail::fsio::errno_message(errno));
     }
   });
   if (fix == repair::yes) {

@@ -41,8 +41,7 @@ namespace detail::management {
   if (e.description.manifest.function == function) {
     return true;
   }
-  return directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) ==
-         function;
+  return directory_store::folder_name(function_id{e.description.manifest.function, e.description.identity}) == function;
 }
 
 [[nodiscard]] inline entry_record pack_record(const std::filesystem::path& root, const pack_store::listed_entry& e) {
@@ -108,7 +107,7 @@ namespace detail::management {
   for (auto& [id, f] : by_function) {
     summary.functions.push_back(std::move(f));
   }
-  struct ::statvfs fs{};
+  struct ::statvfs fs {};
   if (::statvfs(root.c_str(), &fs) == 0) {
     summary.free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
   }
@@ -189,7 +188,8 @@ inline prune_report pack_prune(const std::filesystem::path& root, const prune_op
   const function_id any{};
   for (const auto& e : entries) {
     std::optional<prune_reason> reason;
-    if (options.max_age && now_ns - e.created_ns > std::chrono::duration_cast<std::chrono::nanoseconds>(*options.max_age).count()) {
+    if (options.max_age &&
+        now_ns - e.created_ns > std::chrono::duration_cast<std::chrono::nanoseconds>(*options.max_age).count()) {
       reason = prune_reason::age;
     } else if ((options.max_size && bytes > *options.max_size) || (options.max_count && count > *options.max_count)) {
       reason = prune_reason::limits;

@@ -12,10 +12,10 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <functional>
 #include <utility>
 #include <vector>
 
@@ -46,9 +46,9 @@ struct prune_options {
   std::optional<std::uint64_t> max_count;      // entries to keep at most
   std::optional<std::chrono::seconds> max_age; // remove entries not used for longer than this
   prune_policy policy = prune_policy::lru;
-  std::string function;         // a function's readable name or folder name; empty: all
-  std::string scope;            // a partition folder's name ("channels_1a2b3c4d"); empty: all
-  dry_run dry = dry_run::no;    // yes: decide and report, remove nothing
+  std::string function;      // a function's readable name or folder name; empty: all
+  std::string scope;         // a partition folder's name ("channels_1a2b3c4d"); empty: all
+  dry_run dry = dry_run::no; // yes: decide and report, remove nothing
   prune_listing listing = prune_listing::totals;
   progress_function progress{}; // phases "scanning", "reading headers" (cost only), "removing"
 };
@@ -78,7 +78,7 @@ struct prune_report {
   std::uint64_t kept_bytes = 0;
   std::uint64_t removed_temp_files = 0; // stale temp files of dead writers (with dry_run::yes: would be)
   std::uint64_t removed_temp_bytes = 0;
-  std::vector<pruned_entry> removed;                                    // prune_listing::entries only
+  std::vector<pruned_entry> removed;                                   // prune_listing::entries only
   std::vector<std::pair<std::filesystem::path, std::string>> failures; // files that could not be removed
 };
 
@@ -127,8 +127,7 @@ struct number_and_unit {
     case 'T': scale = 1024.0 * 1024 * 1024 * 1024; break;
     case 'b':
     case 'B': break;
-    default:
-      throw config_error{"bad size " + quoted + ": unknown unit '" + std::string{unit} + "' (use K, M, G or T)"};
+    default: throw config_error{"bad size " + quoted + ": unknown unit '" + std::string{unit} + "' (use K, M, G or T)"};
     }
     if (scale != 1) {
       unit.remove_prefix(1);
@@ -159,8 +158,8 @@ struct number_and_unit {
 // required (a bare "30" could mean anything). Throws config_error saying what is wrong.
 [[nodiscard]] inline std::chrono::seconds parse_duration(std::string_view text) {
   const std::string quoted = "'" + std::string{text} + "'";
-  const auto [number, unit] =
-      prune_detail::split_number(text, "bad duration " + quoted + ": expected a number and a unit (e.g. 90s, 30m, 12h, 7d)");
+  const auto [number, unit] = prune_detail::split_number(
+      text, "bad duration " + quoted + ": expected a number and a unit (e.g. 90s, 30m, 12h, 7d)");
   double scale = 0;
   if (unit == "s") {
     scale = 1;
@@ -199,7 +198,8 @@ inline void sort_for_eviction(std::vector<const scanned_entry*>& order, prune_po
   // Value of keeping an entry: compute time it saves per byte it takes. A damaged header saves
   // nothing (a load would discard it), so it ranks below every readable entry.
   const auto value = [](const scanned_entry* e) {
-    return e->header_ok ? static_cast<double>(e->compute_ns) / static_cast<double>(std::max<std::uint64_t>(1, e->size)) : -1.0;
+    return e->header_ok ? static_cast<double>(e->compute_ns) / static_cast<double>(std::max<std::uint64_t>(1, e->size))
+                        : -1.0;
   };
   std::sort(order.begin(), order.end(), [&](const scanned_entry* a, const scanned_entry* b) {
     const double va = value(a);
@@ -302,7 +302,8 @@ inline prune_report prune(const std::filesystem::path& root, const prune_options
     if (options.listing == prune_listing::entries) {
       const auto& folder = scan.folders[e->folder];
       report.removed.push_back(pruned_entry{scan.entry_path(*e), folder.function, folder.partition, e->size,
-                                            dm::from_ns(e->last_use_ns), std::chrono::nanoseconds{e->compute_ns}, reason});
+                                            dm::from_ns(e->last_use_ns), std::chrono::nanoseconds{e->compute_ns},
+                                            reason});
     }
   }
   report.kept_entries = report.considered_entries - report.removed_entries;

@@ -25,8 +25,8 @@ namespace recall {
 
 // One function folder of an S3 store.
 struct s3_function_summary {
-  std::string folder;      // "<safe name>-<8 hex of identity>"
-  std::string name;        // the folder without its identity suffix: what versions of a function share
+  std::string folder; // "<safe name>-<8 hex of identity>"
+  std::string name;   // the folder without its identity suffix: what versions of a function share
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::chrono::system_clock::time_point oldest{};

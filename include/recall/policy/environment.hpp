@@ -57,8 +57,8 @@ namespace detail {
   if (auto parsed = parse_mode(*text)) {
     return *parsed;
   }
-  log(log_level::warning, "RECALL_MODE='" + std::string{*text} +
-                              "' is not one of off, reuse, temp, readonly, refresh: using reuse");
+  log(log_level::warning,
+      "RECALL_MODE='" + std::string{*text} + "' is not one of off, reuse, temp, readonly, refresh: using reuse");
   return mode::reuse;
 }
 

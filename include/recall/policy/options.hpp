@@ -8,14 +8,14 @@
 #include <memory>
 #include <optional>
 
-#include <recall/stores/compression.hpp>
-#include <recall/stores/durability.hpp>
-#include <recall/stores/sharing.hpp>
-#include <recall/stores/store_layout.hpp>
 #include <recall/policy/mode.hpp>
 #include <recall/policy/mutation_policy.hpp>
 #include <recall/policy/scope.hpp>
+#include <recall/stores/compression.hpp>
+#include <recall/stores/durability.hpp>
+#include <recall/stores/sharing.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/store_layout.hpp>
 #include <recall/stores/verification.hpp>
 
 namespace recall {

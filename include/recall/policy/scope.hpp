@@ -7,7 +7,7 @@
 #include <utility>
 
 #include <recall/detail/key/canonical_archive.hpp>
-#include <recall/detail/stores/safe_name.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/hashable.hpp>
 #include <recall/key/key.hpp>
@@ -29,7 +29,7 @@ namespace recall {
 // that have no folders (Redis), and an 8-digit folder collision cannot mix results.
 class scope {
 public:
-  static constexpr std::size_t max_label_length = 48;
+  static constexpr std::size_t max_label_length = detail::directory_layout::max_partition_label_length;
 
   // `label` is for people (made filesystem-safe like function folder names); `configuration` is
   // any hashable value.
@@ -50,20 +50,18 @@ public:
   [[nodiscard]] const std::string& label() const noexcept { return m_label; }
   [[nodiscard]] const key& digest() const noexcept { return m_digest; }
 
-  // "<label>_<8 hex digits>": the partition's folder under the cache root.
+  // "<label>_<8 hex digits>": the partition's folder under the cache root (spelled by
+  // detail/stores/directory_layout.hpp, like every name in a directory cache).
   [[nodiscard]] std::string folder_name() const {
-    char hex[32];
-    m_digest.write_hex(hex);
-    return m_label + '_' + std::string{hex, 8};
+    return detail::directory_layout::partition_folder_name(m_label, m_digest);
   }
 
-  friend bool operator==(const scope& a, const scope& b) noexcept { return a.m_digest == b.m_digest && a.m_label == b.m_label; }
+  friend bool operator==(const scope& a, const scope& b) noexcept {
+    return a.m_digest == b.m_digest && a.m_label == b.m_label;
+  }
 
 private:
-  static std::string safe_label(std::string_view label) {
-    std::string out;
-    return detail::append_safe_name(out, label, max_label_length) == 0 ? std::string{"scope"} : out;
-  }
+  static std::string safe_label(std::string_view label) { return detail::directory_layout::partition_label(label); }
 
   std::string m_label;
   key m_digest;

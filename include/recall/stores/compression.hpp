@@ -16,7 +16,7 @@ enum class codec {
 // entries cannot be memory-mapped: use codec::none for results read through recall::mapped.
 struct compression {
   recall::codec codec = codec::zstd;
-  int level = 3;                            // zstd level: 1 (fastest) .. 19; negative: faster still
+  int level = 3;                                 // zstd level: 1 (fastest) .. 19; negative: faster still
   std::size_t threshold = std::size_t{64} << 10; // bytes of payload below which nothing is compressed
   double keep_ratio = 0.9;
 };

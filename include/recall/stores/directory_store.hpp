@@ -9,32 +9,34 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <memory>
-#include <thread>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
+#include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
-#include <recall/detail/stores/open_beneath.hpp>
-#include <recall/detail/stores/safe_name.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/folder_trust.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/stores/lock_record.hpp>
+#include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/size_limiter.hpp>
 #include <recall/detail/stores/stats_file.hpp>
 #include <recall/errors.hpp>
@@ -48,40 +50,6 @@
 
 namespace recall {
 
-namespace detail::fsio {
-
-// Fills the buffers from fd until they are full or the file ends, looping on short reads and
-// EINTR. Returns the number of bytes read; throws store_error naming `path` on a read error.
-inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& path) {
-  std::size_t total = 0;
-  while (count > 0) {
-    const ::ssize_t got = ::readv(fd, iov, count);
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_io_error("cannot read", path, errno);
-    }
-    if (got == 0) {
-      break;
-    }
-    auto left = static_cast<std::size_t>(got);
-    total += left;
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<std::byte*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return total;
-}
-
-} // namespace detail::fsio
-
 // A store keeping each entry in its own file:
 //
 //   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
@@ -90,11 +58,10 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
 //   <root>/<function folder>/locks            its compute locks (see lock_for_compute)
 //
 // where <key> is the call key's 32 hex digits, <kk> its first two (256 shards keep folders
-// small), and <function folder> is the function's name made filesystem-safe (characters outside
-// [A-Za-z0-9_.-] become '_', runs of them one '_', a leading '.' or '-' becomes '_', cut to 64
-// characters, "unnamed" if empty) followed by '-' and the first 8 hex digits of its identity
-// key: `ns::simulate` becomes `ns_simulate-0123abcd`. The name is only for people; the identity
-// digits keep overloads and changed versions of a function apart.
+// small), and <function folder> is the function's name made filesystem-safe followed by '-' and
+// the first 8 hex digits of its identity key: `ns::simulate` becomes `ns_simulate-0123abcd`.
+// detail/stores/directory_layout.hpp spells (and parses) every one of these names, and walks the
+// tree; this class only uses it.
 //
 // Entries are written to a temp file and renamed into place, so any number of threads and
 // processes can share one root: a reader sees a whole entry or none. Every read is checked
@@ -106,22 +73,17 @@ inline std::size_t read_all(int fd, ::iovec* iov, int count, const std::string& 
 // which is thread-safe: all methods may run concurrently.
 class directory_store final : public store {
 public:
-  static constexpr std::string_view entry_extension = ".rce";
-  static constexpr std::size_t max_name_length = 64;
-  static constexpr std::string_view cachedir_tag_name = "CACHEDIR.TAG";
-  // The standard signature (https://bford.info/cachedir/) and a note for whoever finds it.
-  static constexpr std::string_view cachedir_tag_content =
-      "Signature: 8a477f597d28d172789f06886806bc55\n"
-      "# This file is a cache directory tag created by recall.\n"
-      "# For information about cache directory tags, see https://bford.info/cachedir/\n";
+  static constexpr std::string_view entry_extension = detail::directory_layout::entry_extension;
+  static constexpr std::size_t max_name_length = detail::directory_layout::max_function_name_length;
+  static constexpr std::string_view cachedir_tag_name = detail::directory_layout::cachedir_tag_name;
+  static constexpr std::string_view cachedir_tag_content = detail::directory_layout::cachedir_tag_content;
 
   // `root` is made absolute (against the current folder, now) but not created: that waits for
   // the first save(). Throws config_error if it is empty.
-  explicit directory_store(std::filesystem::path root, durability level = durability::none,
-                           compression packing = {})
+  explicit directory_store(std::filesystem::path root, durability level = durability::none, compression packing = {})
       : m_root{normalized_root(root)}, m_root_prefix{m_root.native() == "/" ? m_root.native() : m_root.native() + '/'},
         m_durability{level}, m_compression{packing}, m_root_folder{m_root.native()},
-        m_limiter{std::make_unique<detail::size_limiter>(m_root, std::string{entry_extension})} {}
+        m_limiter{std::make_unique<detail::size_limiter>(m_root)} {}
 
   // Bounds the directory: after each store, least recently used entries are evicted until the
   // directory is under 90 % of the limits (see detail/stores/size_limiter.hpp). Applies to this
@@ -141,8 +103,7 @@ public:
   std::size_t enforce_limits() { return m_limiter->trim_now(); }
 
   [[nodiscard]] std::string description() const override {
-    return "directory " + m_root.string() +
-           (m_durability == durability::fsync ? " (fsync)" : "");
+    return "directory " + m_root.string() + (m_durability == durability::fsync ? " (fsync)" : "");
   }
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_root; }
@@ -151,9 +112,7 @@ public:
 
   // The folder's name alone, e.g. "ns_simulate-0123abcd".
   [[nodiscard]] static std::string folder_name(const function_id& function) {
-    std::string out;
-    append_folder_name(out, function);
-    return out;
+    return detail::directory_layout::function_folder_name(function.name, function.identity);
   }
 
   // <root>/<function folder>: every entry of `function`.
@@ -164,14 +123,10 @@ public:
   }
 
   // <root>/<function folder>/<kk>/<key>.rce
-  [[nodiscard]] std::filesystem::path entry_path(const entry_address& address) const {
-    return find(address).path;
-  }
+  [[nodiscard]] std::filesystem::path entry_path(const entry_address& address) const { return find(address).path; }
 
   // The entry's path, as entry_path() spells it, for logs.
-  [[nodiscard]] std::string locate(const entry_address& address) const override {
-    return find(address).path;
-  }
+  [[nodiscard]] std::string locate(const entry_address& address) const override { return find(address).path; }
 
   // A miss costs one failing open(); a hit one open, fstat, readv and close, plus the checks.
   [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
@@ -195,18 +150,15 @@ public:
     }
     const struct ::stat status = regular_file_status(fd.get(), path);
     switch (hint) {
-    case read_hint::small:
-      break;
+    case read_hint::small: break;
     case read_hint::large:
       if (static_cast<std::uint64_t>(status.st_size) >= large_entry_size) {
         // The caller decodes every byte: map them all at once rather than fault them in.
         return map_open(fd.get(), status, path, address, verification::header, detail::page_loading::upfront);
       }
       break;
-    case read_hint::mapped:
-      return map_open(fd.get(), status, path, address, verification::header);
-    case read_hint::mapped_checked:
-      return map_open(fd.get(), status, path, address, verification::checksum);
+    case read_hint::mapped: return map_open(fd.get(), status, path, address, verification::header);
+    case read_hint::mapped_checked: return map_open(fd.get(), status, path, address, verification::checksum);
     }
     auto entry = read_open(fd.get(), status, path, address);
     if (!entry) {
@@ -227,21 +179,20 @@ public:
     const detail::fsio::unique_fd folder = open_making_folders(where, shard_path, "folder", O_RDONLY | O_DIRECTORY);
     check_folders_trusted(folder.get(), where);
     std::error_code error;
-    detail::atomic_file file{folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability,
-                             file_mode(), error};
+    detail::atomic_file file{
+        folder.get(), where.path.substr(where.function_end + 4), where.path, m_durability, file_mode(), error};
     if (error) {
       detail::fsio::throw_io_error("cannot create a temp file for", where.path, error.value());
     }
     const auto manifest = detail::encode_manifest(entry.manifest);
     const auto packed = detail::compress_payload(entry.payload, m_compression);
     const std::span<const std::byte> payload = packed ? std::span<const std::byte>{*packed} : entry.payload;
-    const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata,
-                                                    manifest, payload, packed ? detail::entry_flag_zstd : 0);
+    const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata, manifest,
+                                                    payload, packed ? detail::entry_flag_zstd : 0);
     const std::span<const std::byte> parts[] = {header, manifest, payload};
     file.write(parts);
     file.commit();
-    // The shard folder is the key's first two hex digits: the top byte of its high word.
-    const auto shard = static_cast<std::size_t>(address.call.high() >> 56);
+    const std::size_t shard = detail::directory_layout::shard_of(address.call);
     try {
       m_limiter->stored(shard, header.size() + manifest.size() + payload.size());
     } catch (const std::exception& e) {
@@ -263,8 +214,7 @@ public:
     ::iovec iov[1] = {{header_bytes.data(), header_bytes.size()}};
     const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
     try {
-      const detail::entry_header header =
-          detail::decode_header(std::span<const std::byte>{header_bytes}.first(got));
+      const detail::entry_header header = detail::decode_header(std::span<const std::byte>{header_bytes}.first(got));
       detail::check_entry_call(header, address.call);
       detail::check_entry_size(header, size);
       return true;
@@ -299,28 +249,32 @@ public:
   // removes them when they are asked for).
   [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
                                                                std::size_t limit) override {
+    namespace layout = detail::directory_layout;
     std::vector<entry_description> out;
     std::string prefix = folder_name(function);
-    prefix.resize(prefix.size() - 8); // keep "<name>-", drop the identity digits
-    std::error_code error;
-    for (const auto& folder : std::filesystem::directory_iterator{m_root, error}) {
-      const std::string name = folder.path().filename().string();
-      if (name.size() != prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0) {
-        continue;
-      }
-      std::error_code walk_error;
-      for (const auto& file : std::filesystem::recursive_directory_iterator{folder.path(), walk_error}) {
-        if (out.size() >= limit) {
-          return out;
-        }
-        if (file.path().extension() != entry_extension) {
-          continue;
-        }
-        if (auto description = describe_file(file.path().string())) {
-          out.push_back(std::move(*description));
-        }
-      }
+    prefix.resize(prefix.size() - layout::folder_digits); // keep "<name>-", drop the identity digits
+    const detail::fsio::unique_fd root{layout::open_root(m_root.native())};
+    if (!root || limit == 0) {
+      return out;
     }
+    layout::for_each_function_folder(root.get(), {}, [&](const layout::function_folder& folder) {
+      if (!folder.name.starts_with(prefix) || folder.name.size() != prefix.size() + layout::folder_digits) {
+        return true;
+      }
+      return layout::for_each_entry(folder.fd, [&](const layout::shard_file& file) {
+        const std::string name{file.name};
+        const detail::fsio::unique_fd fd{
+            detail::fsio::open_regular_at(file.shard_fd, name.c_str(), O_RDONLY | O_NOFOLLOW)};
+        if (fd) {
+          std::string path = m_root_prefix;
+          path.append(folder.name).append(1, '/').append(file.shard).append(1, '/').append(name);
+          if (auto description = describe_open(fd.get(), path)) {
+            out.push_back(std::move(*description));
+          }
+        }
+        return out.size() < limit;
+      });
+    });
     return out;
   }
 
@@ -329,21 +283,23 @@ public:
   [[nodiscard]] static std::optional<entry_description> describe_file(const std::string& path) {
     // O_NOFOLLOW: listing walks skip linked folders; this refuses a linked entry file.
     const detail::fsio::unique_fd fd{detail::fsio::open_regular(path.c_str(), O_RDONLY | O_NOFOLLOW)};
-    if (!fd) {
-      return std::nullopt;
-    }
+    return fd ? describe_open(fd.get(), path) : std::nullopt;
+  }
+
+  // describe_file() of the entry file open as `fd` (a regular file; `path` names it in messages).
+  [[nodiscard]] static std::optional<entry_description> describe_open(int fd, const std::string& path) {
     std::array<std::byte, 4096> head{};
     ::iovec iov[1] = {{head.data(), head.size()}};
     try {
-      const std::size_t got = detail::fsio::read_all(fd.get(), iov, 1, path);
+      const std::size_t got = detail::fsio::read_all(fd, iov, 1, path);
       const detail::entry_header header = detail::decode_header(std::span<const std::byte>{head}.first(got));
       std::vector<std::byte> manifest(header.manifest_size);
-      const std::size_t in_head = std::min(got, detail::entry_header_size + manifest.size()) -
-                                  std::min(got, detail::entry_header_size);
+      const std::size_t in_head =
+          std::min(got, detail::entry_header_size + manifest.size()) - std::min(got, detail::entry_header_size);
       std::copy_n(head.data() + detail::entry_header_size, in_head, manifest.data());
       if (in_head < manifest.size()) {
         ::iovec rest[1] = {{manifest.data() + in_head, manifest.size() - in_head}};
-        if (detail::fsio::read_all(fd.get(), rest, 1, path) != rest[0].iov_len) {
+        if (detail::fsio::read_all(fd, rest, 1, path) != rest[0].iov_len) {
           return std::nullopt;
         }
       }
@@ -372,7 +328,7 @@ public:
                                                 delta.stores > 0 ? root_check::now : root_check::when_due)};
     if (fd && detail::fsio::is_regular_file(fd.get())) {
       set_shared_mode(fd.get());
-      struct ::stat status{};
+      struct ::stat status {};
       if (!detail::add_stats(fd.get(), delta) && ::fstat(fd.get(), &status) == 0 && status.st_size == 0) {
         // Nothing could be written (a full disk): leave no empty stats file behind, unlinked
         // relative to its folder opened without following links, like erase().
@@ -435,22 +391,21 @@ public:
   // skipped); a record lost to a slot collision is not listed. `folder` is the function folder's
   // name, "<partition>/<function folder>" in a partition.
   [[nodiscard]] static std::vector<running_computation> running_computations(const std::filesystem::path& root) {
+    namespace layout = detail::directory_layout;
     std::vector<running_computation> out;
-    std::error_code error;
-    for (const auto& folder : std::filesystem::directory_iterator{root, error}) {
-      const std::string name = folder.path().filename().string();
-      if (!read_running(folder.path(), name, out)) {
-        std::error_code inner_error;
-        for (const auto& inner : std::filesystem::directory_iterator{folder.path(), inner_error}) {
-          static_cast<void>(read_running(inner.path(), name + "/" + inner.path().filename().string(), out));
-        }
-      }
+    const detail::fsio::unique_fd top{layout::open_root(root.string())};
+    if (top) {
+      layout::for_each_function_folder_in_tree(top.get(), [&](const layout::function_folder& folder) {
+        std::string name{folder.partition};
+        name.append(folder.partition.empty() ? 0 : 1, '/').append(folder.name);
+        read_running(folder.fd, name, out);
+      });
     }
     return out;
   }
 
   // The file, in each function folder, whose bytes are the compute locks of its keys.
-  static constexpr std::string_view lock_file_name = "locks";
+  static constexpr std::string_view lock_file_name = detail::directory_layout::lock_file_name;
   static constexpr std::size_t lock_record_size = 128;
   static constexpr std::size_t lock_record_slots = 1024;
 
@@ -474,17 +429,17 @@ private:
     detail::fsio::unique_fd m_fd;
   };
 
-  // Adds the current records of <folder>/locks to `out`; false if there is no such file.
-  static bool read_running(const std::filesystem::path& folder, const std::string& name,
-                           std::vector<running_computation>& out) {
-    const std::string path = (folder / std::string{lock_file_name}).string();
-    const detail::fsio::unique_fd fd{detail::fsio::open_retrying(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
+  // Adds the current records of the locks file of the function folder open as `folder` to `out`.
+  static void read_running(int folder, const std::string& name, std::vector<running_computation>& out) {
+    const detail::fsio::unique_fd fd{
+        detail::fsio::openat_retrying(folder, std::string{lock_file_name}.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)};
     if (!fd) {
-      return false;
+      return;
     }
     std::vector<char> slots(lock_record_size * lock_record_slots);
-    const ::ssize_t got = ::pread(fd.get(), slots.data(), slots.size(), 0);
-    for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got); at += lock_record_size) {
+    const ::ssize_t got = detail::fsio::pread_full(fd.get(), slots.data(), slots.size(), 0);
+    for (std::size_t at = 0; got > 0 && at + lock_record_size <= static_cast<std::size_t>(got);
+         at += lock_record_size) {
       const std::string_view record{slots.data() + at, lock_record_size};
       if (record[32] != ' ') {
         continue;
@@ -495,7 +450,6 @@ private:
         out.push_back({name, *call, std::move(*holder)});
       }
     }
-    return true;
   }
 
   // The lock on the key's byte: one attempt when `wait_limit` is unset, else retried with
@@ -530,7 +484,7 @@ private:
 
   // The one byte of the locks file that stands for `call`.
   [[nodiscard]] static struct ::flock key_range(const key& call, short type) noexcept {
-    struct ::flock range{};
+    struct ::flock range {};
     range.l_type = type;
     range.l_whence = SEEK_SET;
     range.l_start = static_cast<::off_t>(call.low() >> 2U); // fits off_t, with room for its one byte
@@ -587,13 +541,7 @@ private:
   };
 
   static void append_folder_name(std::string& out, const function_id& function) {
-    if (detail::append_safe_name(out, function.name, max_name_length) == 0) {
-      out.append("unnamed");
-    }
-    char hex[32];
-    function.identity.write_hex(hex);
-    out.push_back('-');
-    out.append(hex, 8);
+    detail::directory_layout::append_function_folder_name(out, function.name, function.identity);
   }
 
   // "<root>/<function folder>", remembered per thread for the last function and store asked
@@ -623,15 +571,11 @@ private:
     location out;
     std::string& path = out.path;
     const std::string& folder = function_folder_path(address.function);
-    path.reserve(folder.size() + 4 + 32 + entry_extension.size());
+    path.reserve(folder.size() + 4 + detail::directory_layout::entry_name_size);
     path.append(folder);
     out.function_end = path.size();
-    const std::size_t shard = path.size() + 1;
-    path.append(1 + 2 + 1 + 32, '/');
-    address.call.write_hex(path.data() + shard + 3);
-    path[shard] = path[shard + 3];
-    path[shard + 1] = path[shard + 4];
-    path.append(entry_extension);
+    path.push_back('/');
+    static_cast<void>(detail::directory_layout::append_entry_path(path, address.call));
     return out;
   }
 
@@ -677,8 +621,8 @@ private:
 
   // map() once the file is open.
   [[nodiscard]] std::optional<entry_view> map_open(int fd, const struct ::stat& status, const std::string& path,
-                                                     const entry_address& address, verification check,
-                                                     detail::page_loading loading = detail::page_loading::on_touch) {
+                                                   const entry_address& address, verification check,
+                                                   detail::page_loading loading = detail::page_loading::on_touch) {
     const auto size = static_cast<std::uint64_t>(status.st_size);
     try {
       if (size < detail::entry_header_size) {
@@ -697,26 +641,13 @@ private:
       auto mapping = std::make_shared<const detail::file_mapping>(
           fd, static_cast<std::size_t>(size), path,
           check == verification::checksum || loading == detail::page_loading::upfront ? detail::page_loading::upfront
-                                                                                     : detail::page_loading::on_touch);
+                                                                                      : detail::page_loading::on_touch);
       const std::span<const std::byte> bytes = mapping->bytes();
       const detail::entry_header header = detail::decode_header(bytes);
       detail::check_entry_call(header, address.call);
       detail::check_entry_size(header, size);
-      const auto manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
-      const auto payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
-      if (check == verification::checksum) {
-        detail::verify_entry(header, address.call, manifest, payload);
-      }
+      entry_view view = detail::mapped_entry_view(std::move(mapping), header, check);
       touch_if_stale(fd, status);
-      entry_view view;
-      view.manifest = manifest;
-      view.payload = payload;
-      view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
-      view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
-      view.backing = entry_backing::mapping;
-      view.body_checksum = header.body_checksum;
-      view.metadata = header.metadata;
-      view.owner = std::move(mapping);
       return view;
     } catch (const format_error& error) {
       discard_file(path, error.reason());
@@ -763,7 +694,7 @@ private:
   // may be trusted: a function folder that another user made in the root (when it was shared,
   // say) is refused before anything is written to it. Two fstat calls per save.
   void check_folders_trusted(int shard, const location& where) const {
-    struct ::stat status{};
+    struct ::stat status {};
     if (::fstatat(shard, "..", &status, AT_SYMLINK_NOFOLLOW) == 0) {
       check_trusted(status, where.path.substr(0, where.function_end));
     }
@@ -786,8 +717,12 @@ private:
     detail::fsio::throw_io_error("cannot open " + std::string{what}, path, error);
   }
 
-  [[nodiscard]] ::mode_t file_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 0660 : 0600; }
-  [[nodiscard]] ::mode_t folder_mode() const noexcept { return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700; }
+  [[nodiscard]] ::mode_t file_mode() const noexcept {
+    return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 0660 : 0600;
+  }
+  [[nodiscard]] ::mode_t folder_mode() const noexcept {
+    return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700;
+  }
 
   // open(2) applies the umask to a new file's mode; group sharing needs exactly 0660. A file
   // another member created is left as it is (fchmod is the owner's right only).
@@ -805,7 +740,7 @@ private:
   // The status of the entry file open as `fd`: a regular file that this store may trust (an
   // entry written by someone it does not trust is refused like its folder would be).
   [[nodiscard]] struct ::stat regular_file_status(int fd, const std::string& path) const {
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(fd, &info) != 0) {
       detail::fsio::throw_io_error("cannot stat", path, errno);
     }
@@ -823,7 +758,8 @@ private:
   void check_trusted(const struct ::stat& status, const std::string& folder, const std::string& file = {}) const {
     const std::string problem = detail::fsio::trust_problem(status, m_sharing.load(std::memory_order_relaxed));
     if (!problem.empty()) {
-      throw untrusted_cache_error{folder, detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};
+      throw untrusted_cache_error{folder,
+                                  detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};
     }
   }
 
@@ -844,8 +780,8 @@ private:
     if (unlink_error == 0 || unlink_error == ENOENT) {
       line = "removed damaged cache entry " + path + ": ";
     } else {
-      line = "damaged cache entry " + path + " (could not remove it: " +
-             detail::fsio::errno_message(unlink_error) + "): ";
+      line =
+          "damaged cache entry " + path + " (could not remove it: " + detail::fsio::errno_message(unlink_error) + "): ";
     }
     line.append(reason);
     log(log_level::warning, line);
@@ -871,7 +807,7 @@ private:
       }
       const int error = errno;
       if (error == EEXIST) {
-        struct ::stat info{};
+        struct ::stat info {};
         // Below the root, lstat: a symbolic link in a folder's place is refused, not followed.
         // The root and its parents may be links.
         const bool below_root = path.size() >= m_root_prefix.size();
@@ -879,7 +815,8 @@ private:
           return false;
         }
         if (below_root && S_ISLNK(info.st_mode)) {
-          throw store_error{"refusing folder " + path + ": it is a symbolic link below the cache root (recall follows "
+          throw store_error{"refusing folder " + path +
+                            ": it is a symbolic link below the cache root (recall follows "
                             "none there; see docs/RELIABILITY.md)"};
         }
         throw store_error{"cannot create folder " + path + ": a file is in the way"};
@@ -896,9 +833,8 @@ private:
   }
 
   void create_folders(const location& where) const {
-    const std::string root = m_root_prefix.size() > 1
-                                 ? m_root_prefix.substr(0, m_root_prefix.size() - 1)
-                                 : m_root_prefix;
+    const std::string root =
+        m_root_prefix.size() > 1 ? m_root_prefix.substr(0, m_root_prefix.size() - 1) : m_root_prefix;
     const bool root_made = make_folder(root, true);
     const bool function_made = make_folder(where.path.substr(0, where.function_end), false);
     make_folder(where.path.substr(0, where.function_end + 3), false);

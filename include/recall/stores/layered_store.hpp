@@ -307,8 +307,9 @@ public:
       if (t.access == tier_access::read_only) {
         continue;
       }
-      const auto left = std::max(std::chrono::milliseconds{0}, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                    deadline - std::chrono::steady_clock::now()));
+      const auto left =
+          std::max(std::chrono::milliseconds{0},
+                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
       try {
         if (auto lock = t.store->lock_for_compute(address, left)) {
           held->locks.push_back(std::move(lock));
@@ -445,9 +446,7 @@ private:
     std::string messages;
     std::size_t count = 0;
 
-    void add(const std::exception& e) {
-      messages += (count++ == 0 ? "" : "; ") + std::string{e.what()};
-    }
+    void add(const std::exception& e) { messages += (count++ == 0 ? "" : "; ") + std::string{e.what()}; }
     void throw_if_all_of(std::size_t attempted) const {
       if (attempted > 0 && count == attempted) {
         throw store_error{"every tier failed: " + messages};

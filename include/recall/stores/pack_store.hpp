@@ -30,6 +30,7 @@
 #include <vector>
 
 #include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/entry_format.hpp>
 #include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
@@ -64,8 +65,8 @@ struct compaction_report {
   std::size_t records_moved = 0;
   std::uint64_t bytes_before = 0; // of all segment files
   std::uint64_t bytes_after = 0;
-  std::size_t damaged = 0;       // live records that failed their checks (dropped from the index)
-  std::size_t busy = 0;          // segments skipped: a live writer (or another compaction) holds them
+  std::size_t damaged = 0; // live records that failed their checks (dropped from the index)
+  std::size_t busy = 0;    // segments skipped: a live writer (or another compaction) holds them
 };
 
 // How much compact() rewrites.
@@ -104,7 +105,7 @@ public:
 
   // True if `root` holds a pack store (its marker file is there).
   [[nodiscard]] static bool holds_pack(const std::filesystem::path& root) {
-    struct ::stat info{};
+    struct ::stat info {};
     return ::lstat((root / std::string{detail::pack::marker_name}).c_str(), &info) == 0 && S_ISREG(info.st_mode);
   }
 
@@ -202,7 +203,8 @@ public:
     const auto header = detail::encode_entry_header(address.call, address.function.identity, entry.metadata, manifest,
                                                     payload, packed ? detail::entry_flag_zstd : 0);
     const std::span<const std::byte> parts[] = {header, manifest, payload};
-    const auto where = m_writer.append(parts, [this] { make_folders(); }, file_mode());
+    const auto where = m_writer.append(
+        parts, [this] { make_folders(); }, file_mode());
     detail::pack::slot value;
     value.call = address.call;
     value.segment = where.segment;
@@ -255,8 +257,8 @@ public:
   // One entry as listing tools see it.
   struct listed_entry {
     entry_description description;
-    std::uint64_t size = 0;        // bytes of the record
-    std::string segment;           // the segment's file name
+    std::uint64_t size = 0; // bytes of the record
+    std::string segment;    // the segment's file name
     std::uint64_t offset = 0;
     std::int64_t created_ns = 0;
     std::int64_t compute_ns = 0;
@@ -499,7 +501,7 @@ public:
                                   detail::fsio::root_folder::root_check::now));
     }
     if (fd) {
-      struct ::stat info{};
+      struct ::stat info {};
       if (::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode)) {
         static_cast<void>(detail::add_stats(fd.get(), delta));
       }
@@ -512,9 +514,9 @@ public:
 
   [[nodiscard]] function_stats stats(const function_id& function) const {
     const detail::fsio::unique_fd fd{m_root_folder.open(stats_relative(function).c_str(), O_RDONLY | O_NONBLOCK)};
-    struct ::stat info{};
+    struct ::stat info {};
     return fd && ::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode) ? detail::read_stats(fd.get())
-                                                                         : function_stats{};
+                                                                        : function_stats{};
   }
 
   // One attempt at lock_for_compute()'s lock, for recall::sweep: busy while another process
@@ -542,7 +544,7 @@ public:
     if (!fd) {
       detail::fsio::throw_io_error("cannot open lock file", m_root + "/" + relative, errno);
     }
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
       throw store_error{"lock file " + m_root + "/" + relative + " is not a regular file"};
     }
@@ -681,7 +683,7 @@ private:
   [[nodiscard]] static entry_view map_record(const detail::pack::open_segment& segment, const detail::pack::slot& slot,
                                              const key& expected_call, verification check,
                                              detail::page_loading loading) {
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(segment.fd.get(), &info) != 0) {
       detail::fsio::throw_io_error("cannot stat segment", segment.name, errno);
     }
@@ -690,31 +692,18 @@ private:
         static_cast<std::uint64_t>(info.st_size) - slot.offset < slot.length) {
       throw format_error{"record truncated: the segment ends inside it"};
     }
-    auto mapping = std::make_shared<const detail::file_mapping>(segment.fd.get(), slot.offset,
-                                                                static_cast<std::size_t>(slot.length), segment.name,
-                                                                loading);
+    auto mapping = std::make_shared<const detail::file_mapping>(
+        segment.fd.get(), slot.offset, static_cast<std::size_t>(slot.length), segment.name, loading);
     const std::span<const std::byte> bytes = mapping->bytes();
     const detail::entry_header header = detail::decode_header(bytes);
     detail::check_entry_call(header, expected_call);
     detail::check_entry_size(header, slot.length);
-    entry_view view;
-    view.manifest = bytes.subspan(detail::entry_header_size, header.manifest_size);
-    view.payload = bytes.subspan(detail::entry_header_size + header.manifest_size);
-    if (check == verification::checksum) {
-      detail::verify_entry(header, expected_call, view.manifest, view.payload);
-    }
-    view.encoding = (header.flags & detail::entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
-    view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
-    view.backing = entry_backing::mapping;
-    view.body_checksum = header.body_checksum;
-    view.metadata = header.metadata;
-    view.owner = std::move(mapping);
-    return view;
+    return detail::mapped_entry_view(std::move(mapping), header, check);
   }
 
   // The header and manifest of the record at `slot`, for listing; nullopt if unreadable.
   [[nodiscard]] static std::optional<entry_header_and_manifest> read_head(const detail::pack::open_segment& segment,
-                                                                         const detail::pack::slot& slot) {
+                                                                          const detail::pack::slot& slot) {
     std::array<std::byte, 4096> head{};
     const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(slot.length, head.size()));
     const ::ssize_t got = detail::pack::pread_full(segment.fd.get(), head.data(), wanted, slot.offset);
@@ -758,7 +747,7 @@ private:
   [[nodiscard]] std::uint64_t segment_file_size(const std::string& name) const {
     const std::string relative = std::string{detail::pack::segment_folder} + "/" + name;
     const detail::fsio::unique_fd fd{m_root_folder.open(relative.c_str(), O_PATH)};
-    struct ::stat info{};
+    struct ::stat info {};
     return fd && ::fstat(fd.get(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
   }
 
@@ -778,7 +767,7 @@ private:
                        compaction_report& report) {
     const std::string relative = std::string{detail::pack::segment_folder} + "/" + name;
     const detail::fsio::unique_fd fd{m_root_folder.open(relative.c_str(), O_RDWR | O_NONBLOCK)};
-    struct ::stat info{};
+    struct ::stat info {};
     if (!fd || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
       return false;
     }
@@ -813,7 +802,8 @@ private:
         continue;
       }
       const std::span<const std::byte> parts[] = {body};
-      const auto where = m_writer.append(parts, [this] { make_folders(); }, file_mode());
+      const auto where = m_writer.append(
+          parts, [this] { make_folders(); }, file_mode());
       detail::pack::slot target = slot;
       target.segment = where.segment;
       target.offset = where.offset;
@@ -888,7 +878,7 @@ private:
       } else if (errno != EEXIST) {
         detail::fsio::throw_io_error("cannot create folder", path, errno);
       } else {
-        struct ::stat info{};
+        struct ::stat info {};
         if (::lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
           throw store_error{"refusing " + path + ": not a folder (a symbolic link or a file is in the way)"};
         }

@@ -391,9 +391,9 @@ public:
   // What list() reports for one entry.
   struct entry_info {
     key call;
-    function_id function;       // the readable name and the identity key
-    std::string folder;         // the function's folder name in a directory_store
-    std::uint64_t size = 0;     // bytes of the entry (header, manifest, payload), as in a .rce file
+    function_id function;   // the readable name and the identity key
+    std::string folder;     // the function's folder name in a directory_store
+    std::uint64_t size = 0; // bytes of the entry (header, manifest, payload), as in a .rce file
     std::chrono::system_clock::time_point created{};
   };
 
@@ -567,7 +567,8 @@ public:
         return nullptr;
       }
       // +-25 % jitter keeps the waiters of one key from polling in step.
-      const auto spread = static_cast<std::uint_fast32_t>(std::max<std::chrono::milliseconds::rep>(1, backoff.count() / 2));
+      const auto spread =
+          static_cast<std::uint_fast32_t>(std::max<std::chrono::milliseconds::rep>(1, backoff.count() / 2));
       const auto pause = backoff - backoff / 4 + std::chrono::milliseconds{jitter() % spread};
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
       backoff = std::min(backoff * 2, std::chrono::milliseconds{100});
@@ -634,15 +635,16 @@ public:
   [[nodiscard]] std::vector<entry_info> list(std::string_view function_filter = {}) {
     std::vector<entry_info> out;
     m_backend->run_each("list", [&](detail::redis::connection& c) {
-      for_each_head(c, function_filter, [&](const std::string&, const detail::redis::head_record& m, std::span<const std::byte>) {
-        entry_info info;
-        info.call = m.call;
-        info.function = function_id{m.name, m.identity};
-        info.folder = directory_store::folder_name(info.function);
-        info.size = m.entry_size;
-        info.created = m.created;
-        out.push_back(std::move(info));
-      });
+      for_each_head(c, function_filter,
+                    [&](const std::string&, const detail::redis::head_record& m, std::span<const std::byte>) {
+                      entry_info info;
+                      info.call = m.call;
+                      info.function = function_id{m.name, m.identity};
+                      info.folder = directory_store::folder_name(info.function);
+                      info.size = m.entry_size;
+                      info.created = m.created;
+                      out.push_back(std::move(info));
+                    });
     });
     return out;
   }
@@ -769,7 +771,8 @@ private:
            std::to_string(detail::redis::min_chunk_size) + ", " + std::to_string(detail::redis::max_chunk_size) + "]");
     }
     if (o.max_entry_size < detail::entry_header_size) {
-      fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) + " bytes)");
+      fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) +
+           " bytes)");
     }
     if (detail::redis::chunk_count_for(o.max_entry_size, o.chunk_size) > detail::redis::max_chunk_count) {
       fail("max_entry_size / chunk_size exceeds the 2^20 chunks an entry may have");
@@ -887,12 +890,9 @@ private:
         return outcome::stale_removed;
       });
       switch (seen) {
-      case outcome::acquired:
-        return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
-      case outcome::entry_present:
-        return std::make_unique<detail::redis::entry_ready>();
-      case outcome::busy:
-        return nullptr;
+      case outcome::acquired: return std::make_unique<detail::redis::held_lock>(m_backend, lock_name, token);
+      case outcome::entry_present: return std::make_unique<detail::redis::entry_ready>();
+      case outcome::busy: return nullptr;
       case outcome::stale_removed:
         log(log_level::warning, m_backend->label() + ": removed the compute lock " + lock_name + ", which " +
                                     stale_reason + " (written by hand or by another program?); taking it over");
@@ -907,7 +907,8 @@ private:
     if (!m_backend->ttl()) {
       return "0";
     }
-    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     return std::to_string(std::max<std::chrono::milliseconds::rep>(1, (*m_backend->ttl() - spent).count()));
   }
 
@@ -950,8 +951,9 @@ private:
   // expire by themselves; the head's script makes them persistent.
   void write_chunks(detail::redis::connection& c, const std::string& head, const detail::redis::head_record& m,
                     std::span<const std::string_view> parts) const {
-    const auto provisional = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline() - std::chrono::steady_clock::now()) +
-                             std::chrono::minutes{1};
+    const auto provisional =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline() - std::chrono::steady_clock::now()) +
+        std::chrono::minutes{1};
     const std::string ttl = std::to_string(m_backend->ttl() ? m_backend->ttl()->count() : provisional.count());
     std::string scratch; // for the first chunks, which straddle header, manifest and payload
     const std::size_t batch = batch_of(m.chunk_size);
@@ -960,8 +962,9 @@ private:
       for (std::uint32_t i = start; i < end; ++i) {
         const std::string name = detail::redis::chunk_key(head, m.generation, i);
         // hiredis copies the arguments as it queues the command, so scratch may be reused.
-        const std::string_view bytes = detail::redis::slice(
-            parts, std::uint64_t{i} * m.chunk_size, static_cast<std::size_t>(detail::redis::chunk_length(m, i)), scratch);
+        const std::string_view bytes =
+            detail::redis::slice(parts, std::uint64_t{i} * m.chunk_size,
+                                 static_cast<std::size_t>(detail::redis::chunk_length(m, i)), scratch);
         c.append({"SET", name, bytes, "PX", ttl});
       }
       for (std::uint32_t i = start; i < end; ++i) {
@@ -1005,7 +1008,8 @@ private:
       for (std::size_t i = start; i < end; ++i) {
         // GETRANGE, not GET: a chunk that grew since its length was checked still cannot make
         // hiredis allocate more than one byte over the expected length.
-        c.append({"GETRANGE", keys[i], "0", std::to_string(detail::redis::chunk_length(m, static_cast<std::uint32_t>(i)))});
+        c.append(
+            {"GETRANGE", keys[i], "0", std::to_string(detail::redis::chunk_length(m, static_cast<std::uint32_t>(i)))});
       }
       for (std::size_t i = start; i < end; ++i) {
         const detail::redis::reply r = c.get_reply();
@@ -1070,8 +1074,9 @@ private:
 
   // Deletes the head and its chunks if the head still starts with `expected` (the bytes read
   // from it). `refusal` receives the server's error text when it refuses.
-  static deletion delete_entry(detail::redis::connection& c, const std::string& head, std::span<const std::byte> expected,
-                               const std::vector<std::string>& chunks, std::string* refusal = nullptr) {
+  static deletion delete_entry(detail::redis::connection& c, const std::string& head,
+                               std::span<const std::byte> expected, const std::vector<std::string>& chunks,
+                               std::string* refusal = nullptr) {
     const std::string key_count = std::to_string(1 + chunks.size());
     std::vector<std::string_view> args{"EVAL", detail::redis::delete_entry_script, key_count, head};
     args.insert(args.end(), chunks.begin(), chunks.end());
@@ -1089,7 +1094,7 @@ private:
   // save) is left alone; so is an entry the server refuses to delete (a read-only user or
   // replica), which does not disable the store: reading goes on.
   void discard_damaged_head(detail::redis::connection& c, const std::string& head, std::span<const std::byte> bytes,
-               const std::optional<detail::redis::head_record>& parsed, const format_error& error) const {
+                            const std::optional<detail::redis::head_record>& parsed, const format_error& error) const {
     const std::string_view reason = error.reason();
     const auto identifying = bytes.first(std::min(bytes.size(), detail::redis::head_fixed_size));
     std::string refusal;
@@ -1125,7 +1130,8 @@ private:
       } catch (const format_error&) {
         // A damaged head goes anyway; chunks it may have had are left to clear() or their TTL.
       }
-      const auto identifying = std::span<const std::byte>{bytes}.first(std::min(bytes.size(), detail::redis::head_fixed_size));
+      const auto identifying =
+          std::span<const std::byte>{bytes}.first(std::min(bytes.size(), detail::redis::head_fixed_size));
       if (delete_entry(c, head, identifying, chunks) == deletion::deleted) {
         return true;
       }
@@ -1172,10 +1178,12 @@ private:
   }
 
   // One SCAN step: the key names of the page at `cursor`, which is advanced (to "0" at the end).
-  std::vector<std::string> scan_page(detail::redis::connection& c, std::string& cursor, const std::string& pattern) const {
+  std::vector<std::string> scan_page(detail::redis::connection& c, std::string& cursor,
+                                     const std::string& pattern) const {
     const detail::redis::reply r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
     const redisReply& page = c.expect(r, REDIS_REPLY_ARRAY, "SCAN");
-    if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING || page.element[1]->type != REDIS_REPLY_ARRAY) {
+    if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
+        page.element[1]->type != REDIS_REPLY_ARRAY) {
       throw store_error{m_backend->label() + ": SCAN returned an unexpected reply"};
     }
     cursor = std::string{detail::redis::text_of(*page.element[0])};

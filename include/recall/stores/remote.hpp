@@ -78,10 +78,12 @@ struct remote_registry {
            "(meson: dependency('recall-redis'))";
   }
   if (scheme == "s3") {
-    return "'" + shown + "': s3:// needs recall-s3: include <recall/stores/s3_store.hpp> in the program and link "
-                         "libcurl (meson: dependency('recall-s3'))";
+    return "'" + shown +
+           "': s3:// needs recall-s3: include <recall/stores/s3_store.hpp> in the program and link "
+           "libcurl (meson: dependency('recall-s3'))";
   }
-  return "'" + shown + "': unknown remote scheme '" + scheme + "' (expected redis://, unix://, redis+cluster:// or s3://)";
+  return "'" + shown + "': unknown remote scheme '" + scheme +
+         "' (expected redis://, unix://, redis+cluster:// or s3://)";
 }
 
 } // namespace detail
@@ -158,11 +160,14 @@ public:
     }
     return description();
   }
-  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override { return target().load(address); }
+  [[nodiscard]] std::optional<stored_entry> load(const entry_address& address) override {
+    return target().load(address);
+  }
   void save(const entry_address& address, const stored_entry& entry) override { target().save(address, entry); }
   [[nodiscard]] bool contains(const entry_address& address) override { return target().contains(address); }
   bool erase(const entry_address& address) override { return target().erase(address); }
-  [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function, std::size_t limit) override {
+  [[nodiscard]] std::vector<entry_description> similar_entries(const function_id& function,
+                                                               std::size_t limit) override {
     return target().similar_entries(function, limit);
   }
   void record_stats(const function_id& function, const function_stats& delta) override {
@@ -211,7 +216,7 @@ private:
 // with RECALL_REMOTE_MODE's access and `write_budget` for its saves.
 [[nodiscard]] inline std::vector<layered_store::tier> remote_tiers_from_environment(
     std::chrono::milliseconds write_budget = std::chrono::milliseconds{100}) {
-  const char* urls = std::getenv(remote_variable); // NOLINT(concurrency-mt-unsafe): read-only use
+  const char* urls = std::getenv(remote_variable);      // NOLINT(concurrency-mt-unsafe): read-only use
   const char* mode = std::getenv(remote_mode_variable); // NOLINT(concurrency-mt-unsafe): read-only use
   std::vector<layered_store::tier> tiers;
   if (urls == nullptr) {

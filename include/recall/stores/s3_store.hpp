@@ -92,9 +92,9 @@ public:
   // was written (its Last-Modified), which for an immutable entry is when it was saved.
   struct entry_info {
     key call;
-    std::string folder;       // the function's folder name: "<safe name>-<8 hex of identity>"
-    std::string object;       // the object's key
-    std::uint64_t size = 0;   // bytes, as in a .rce file
+    std::string folder;     // the function's folder name: "<safe name>-<8 hex of identity>"
+    std::string object;     // the object's key
+    std::uint64_t size = 0; // bytes, as in a .rce file
     std::chrono::system_clock::time_point modified{};
   };
 
@@ -102,7 +102,8 @@ public:
   // connect: the first operation does, so a program starts even when S3 is unreachable.
   explicit s3_store(s3_options options)
       : m_location{detail::s3::parse_location(options.url)}, m_options{validated(std::move(options))},
-        m_client{detail::s3::find_credentials(), m_location.region, m_options.connect_timeout, m_options.max_connections},
+        m_client{detail::s3::find_credentials(), m_location.region, m_options.connect_timeout,
+                 m_options.max_connections},
         m_health{"s3 cache " + m_location.text(), m_options.backoff} {
     if (m_location.read_only) {
       m_options.access = tier_access::read_only;
@@ -174,8 +175,8 @@ public:
     const std::array<std::string_view, 3> parts{text_of(header), text_of(manifest), text_of(entry.payload)};
     const std::uint64_t size = std::uint64_t{header.size()} + manifest.size() + entry.payload.size();
     if (size > m_options.max_entry_size) {
-      throw store_error{description() + ": not saving a " + std::to_string(size) + "-byte entry, over max_entry_size (" +
-                        std::to_string(m_options.max_entry_size) + ")"};
+      throw store_error{description() + ": not saving a " + std::to_string(size) +
+                        "-byte entry, over max_entry_size (" + std::to_string(m_options.max_entry_size) + ")"};
     }
     const std::string object = object_key(address);
     run("save", [&](const deadline_of& until) {
@@ -307,7 +308,8 @@ private:
     deadline_of(std::chrono::steady_clock::time_point started, std::chrono::milliseconds budget, std::uint64_t rate)
         : m_started{started}, m_budget{budget}, m_rate{rate} {}
     void operator()(detail::s3::request& r, std::uint64_t bytes) const {
-      const auto transfer = std::chrono::milliseconds{static_cast<std::int64_t>(bytes * 1000 / std::max<std::uint64_t>(1, m_rate))};
+      const auto transfer =
+          std::chrono::milliseconds{static_cast<std::int64_t>(bytes * 1000 / std::max<std::uint64_t>(1, m_rate))};
       r.deadline = m_started + m_budget + transfer;
       r.slack = m_budget;
       r.bytes_per_second = m_rate;
@@ -333,7 +335,8 @@ private:
     }
     const bool probing = attempt == detail::remote_attempt::probe;
     const deadline_of until{std::chrono::steady_clock::now(),
-                            probing ? detail::remote_health::probe_budget : m_options.timeout, m_options.min_transfer_rate};
+                            probing ? detail::remote_health::probe_budget : m_options.timeout,
+                            m_options.min_transfer_rate};
     try {
       if constexpr (std::is_void_v<decltype(operation(until))>) {
         operation(until);
@@ -504,7 +507,8 @@ private:
     const std::string_view rest = std::string_view{o.key}.substr(root_prefix().size());
     const auto slash = rest.find('/');
     constexpr std::string_view extension = ".rce";
-    if (slash == std::string_view::npos || rest.size() != slash + 1 + 32 + extension.size() || !rest.ends_with(extension)) {
+    if (slash == std::string_view::npos || rest.size() != slash + 1 + 32 + extension.size() ||
+        !rest.ends_with(extension)) {
       return std::nullopt;
     }
     const auto call = key::from_hex(rest.substr(slash + 1, 32));
@@ -521,7 +525,9 @@ private:
   }
 
   // "<prefix>/" or "".
-  [[nodiscard]] std::string root_prefix() const { return m_location.prefix.empty() ? std::string{} : m_location.prefix + "/"; }
+  [[nodiscard]] std::string root_prefix() const {
+    return m_location.prefix.empty() ? std::string{} : m_location.prefix + "/";
+  }
 
   // Object keys hold only [A-Za-z0-9_.-/] (folder names are made safe), so they go into URLs as
   // they are.
@@ -594,7 +600,8 @@ private:
       fail("part_size " + std::to_string(o.part_size) + " is outside S3's [5 MiB, 5 GiB]");
     }
     if (o.max_entry_size < detail::entry_header_size) {
-      fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) + " bytes)");
+      fail("max_entry_size must hold at least an entry header (" + std::to_string(detail::entry_header_size) +
+           " bytes)");
     }
     if ((o.max_entry_size + o.part_size - 1) / o.part_size > 10'000) {
       fail("max_entry_size / part_size exceeds the 10,000 parts an S3 upload may have");

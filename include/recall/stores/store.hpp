@@ -105,7 +105,7 @@ struct entry_view {
   payload_encoding encoding = payload_encoding::raw;
   entry_checks checks = entry_checks::complete;
   entry_backing backing = entry_backing::buffer;
-  key body_checksum;                   // XXH3-128 of manifest then payload: what a deferred check compares
+  key body_checksum; // XXH3-128 of manifest then payload: what a deferred check compares
   entry_metadata metadata;
 
   // A view of an entry load() returned: raw, checked, owning it.

@@ -39,7 +39,7 @@ enum class store_layout {
 // What `root` holds: pack if it has a pack store's marker file, directory otherwise (an empty or
 // missing root included). A root may hold both (they use different names); the marker wins.
 [[nodiscard]] inline store_layout detect_store_layout(const std::filesystem::path& root) {
-  struct ::stat info{};
+  struct ::stat info {};
   const std::string marker = (root / std::string{detail::pack::marker_name}).string();
   return ::lstat(marker.c_str(), &info) == 0 && S_ISREG(info.st_mode) ? store_layout::pack : store_layout::directory;
 }

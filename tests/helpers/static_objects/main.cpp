@@ -48,7 +48,8 @@ int check(int calls, int distinct, int runs) {
   const auto misses = static_cast<std::uint64_t>(distinct);
   const auto hits = static_cast<std::uint64_t>(calls) * static_cast<std::uint64_t>(runs) - misses;
   int failures = 0;
-  for (const char* name : {"static_lifetime_check::square", "static_lifetime_check::cube", "static_lifetime_check::halve", "static_lifetime_check::negate"}) {
+  for (const char* name : {"static_lifetime_check::square", "static_lifetime_check::cube",
+                           "static_lifetime_check::halve", "static_lifetime_check::negate"}) {
     const auto it = seen.find(name);
     if (it == seen.end()) {
       std::printf("FAIL: no folder for %s\n", name);

@@ -104,8 +104,7 @@ struct pretty_frame {
   std::size_t suffix;
 };
 
-[[nodiscard]] constexpr pretty_frame frame_of(std::string_view pretty,
-                                              std::string_view probe) noexcept {
+[[nodiscard]] constexpr pretty_frame frame_of(std::string_view pretty, std::string_view probe) noexcept {
   const std::size_t at = pretty.find(probe);
   if (at == std::string_view::npos) return {0, 0};
   return {at, pretty.size() - at - probe.size()};
@@ -131,9 +130,7 @@ static_assert(pretty_value<4242>().find(value_probe) != std::string_view::npos,
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
 }
 [[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-[[nodiscard]] constexpr bool is_ident_char(char c) noexcept {
-  return is_ident_start(c) || is_digit(c);
-}
+[[nodiscard]] constexpr bool is_ident_char(char c) noexcept { return is_ident_start(c) || is_digit(c); }
 [[nodiscard]] constexpr bool is_space(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -266,8 +263,7 @@ struct placeholder_match {
       const bool char_prefix = word == "u8" || word == "u" || word == "U" || word == "L";
       if (char_prefix && q < s.size() && (s[q] == '\'' || s[q] == '"')) {
         const std::size_t end = skip_quoted(s, q);
-        out.push_back({s[q] == '\'' ? token_kind::character : token_kind::string,
-                       std::string{s.substr(i, end - i)}});
+        out.push_back({s[q] == '\'' ? token_kind::character : token_kind::string, std::string{s.substr(i, end - i)}});
         i = end;
         continue;
       }
@@ -280,8 +276,8 @@ struct placeholder_match {
       while (q < s.size()) {
         if (is_ident_char(s[q]) || s[q] == '.') {
           ++q;
-        } else if ((s[q] == '+' || s[q] == '-') && (s[q - 1] == 'e' || s[q - 1] == 'E' ||
-                                                    s[q - 1] == 'p' || s[q - 1] == 'P')) {
+        } else if ((s[q] == '+' || s[q] == '-') &&
+                   (s[q - 1] == 'e' || s[q - 1] == 'E' || s[q - 1] == 'p' || s[q - 1] == 'P')) {
           ++q;
         } else {
           break;
@@ -293,8 +289,7 @@ struct placeholder_match {
     }
     if (c == '\'' || c == '"') {
       const std::size_t end = skip_quoted(s, i);
-      out.push_back({c == '\'' ? token_kind::character : token_kind::string,
-                     std::string{s.substr(i, end - i)}});
+      out.push_back({c == '\'' ? token_kind::character : token_kind::string, std::string{s.substr(i, end - i)}});
       i = end;
       continue;
     }
@@ -327,8 +322,8 @@ struct placeholder_match {
 [[nodiscard]] inline std::string join(const tokens& t) { return join(t, 0, t.size()); }
 
 // Index of the bracket matching the opening one at `open` (searching forward), or npos.
-[[nodiscard]] inline std::size_t match_forward(const tokens& t, std::size_t open,
-                                               std::string_view o, std::string_view c) {
+[[nodiscard]] inline std::size_t match_forward(const tokens& t, std::size_t open, std::string_view o,
+                                               std::string_view c) {
   int depth = 0;
   for (std::size_t i = open; i < t.size(); ++i) {
     if (is(t[i], o)) ++depth;
@@ -338,8 +333,8 @@ struct placeholder_match {
 }
 
 // Index of the bracket matching the closing one at `close` (searching backward), or npos.
-[[nodiscard]] inline std::size_t match_backward(const tokens& t, std::size_t close,
-                                                std::string_view o, std::string_view c) {
+[[nodiscard]] inline std::size_t match_backward(const tokens& t, std::size_t close, std::string_view o,
+                                                std::string_view c) {
   int depth = 0;
   for (std::size_t i = close + 1; i-- > 0;) {
     if (is(t[i], c)) ++depth;
@@ -352,8 +347,7 @@ struct placeholder_match {
 
 [[nodiscard]] inline bool is_implementation_inline_namespace(std::string_view n) {
   if (n == "__cxx11" || n == "_V2" || n == "__debug" || n == "__parallel" || n == "__cust" ||
-      n == "__gnu_cxx_ieee128" || n == "__gnu_cxx11_ieee128" || n == "__gnu_cxx_ldbl128" ||
-      n == "__ndk1")
+      n == "__gnu_cxx_ieee128" || n == "__gnu_cxx11_ieee128" || n == "__gnu_cxx_ldbl128" || n == "__ndk1")
     return true;
   if (n.size() < 3 || !n.starts_with("__")) return false;
   for (char c : n.substr(2))
@@ -379,12 +373,11 @@ inline void drop_inline_namespaces(tokens& t) {
 [[nodiscard]] inline bool is_arithmetic_keyword(const token& t) {
   if (t.kind != token_kind::identifier) return false;
   const std::string& w = t.text;
-  return w == "signed" || w == "unsigned" || w == "short" || w == "long" || w == "int" ||
-         w == "char" || w == "double" || w == "__int128";
+  return w == "signed" || w == "unsigned" || w == "short" || w == "long" || w == "int" || w == "char" ||
+         w == "double" || w == "__int128";
 }
 
-[[nodiscard]] inline std::vector<std::string> canonical_arithmetic(const tokens& t,
-                                                                   std::size_t begin,
+[[nodiscard]] inline std::vector<std::string> canonical_arithmetic(const tokens& t, std::size_t begin,
                                                                    std::size_t end) {
   bool is_signed = false;
   bool is_unsigned = false;
@@ -431,8 +424,7 @@ inline void canonicalize_arithmetic(tokens& t) {
     }
     std::size_t end = i;
     while (end < t.size() && is_arithmetic_keyword(t[end])) ++end;
-    for (std::string& w : canonical_arithmetic(t, i, end))
-      out.push_back({token_kind::identifier, std::move(w)});
+    for (std::string& w : canonical_arithmetic(t, i, end)) out.push_back({token_kind::identifier, std::move(w)});
     i = end;
   }
   t = std::move(out);
@@ -457,8 +449,7 @@ inline void canonicalize_arithmetic(tokens& t) {
     std::size_t len = b0 < 0x80 ? 1 : b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 1;
     if (body.size() != len) return false;
     value = len == 1 ? b0 : (b0 & (0x7Fu >> len));
-    for (std::size_t i = 1; i < len; ++i)
-      value = (value << 6) | (static_cast<unsigned char>(body[i]) & 0x3Fu);
+    for (std::size_t i = 1; i < len; ++i) value = (value << 6) | (static_cast<unsigned char>(body[i]) & 0x3Fu);
     return true;
   }
   if (body.size() < 2) return false;
@@ -492,14 +483,16 @@ inline void canonicalize_arithmetic(tokens& t) {
   case 'v': value = '\v'; return true;
   case 'e': value = 27; return true;
   case '0': value = 0; return true;
-  case '\\': case '\'': case '"': case '?': value = static_cast<unsigned char>(e); return true;
+  case '\\':
+  case '\'':
+  case '"':
+  case '?': value = static_cast<unsigned char>(e); return true;
   default: return false;
   }
 }
 
 // Splits a character literal token into its prefix (u8, u, U, L or empty) and decoded value.
-[[nodiscard]] inline bool parse_char_literal(const std::string& text, std::string& prefix,
-                                             unsigned long& value) {
+[[nodiscard]] inline bool parse_char_literal(const std::string& text, std::string& prefix, unsigned long& value) {
   const std::size_t quote = text.find('\'');
   if (quote == std::string::npos || text.size() < quote + 3 || text.back() != '\'') return false;
   prefix = text.substr(0, quote);
@@ -519,9 +512,7 @@ inline void canonicalize_arithmetic(tokens& t) {
   const bool hexadecimal = n.size() > 2 && n[0] == '0' && (n[1] == 'x' || n[1] == 'X');
   if (!hexadecimal && n.find_first_of(".eEpP") != std::string::npos) return n;
   std::size_t end = n.size();
-  while (end > 0 && (n[end - 1] == 'u' || n[end - 1] == 'U' || n[end - 1] == 'l' ||
-                     n[end - 1] == 'L'))
-    --end;
+  while (end > 0 && (n[end - 1] == 'u' || n[end - 1] == 'U' || n[end - 1] == 'l' || n[end - 1] == 'L')) --end;
   return n.substr(0, end);
 }
 
@@ -539,14 +530,12 @@ inline void canonicalize_literals(tokens& t) {
       const bool literal_follows =
           close + 1 < t.size() && is(t[close], ")") &&
           (t[close + 1].kind == token_kind::number || t[close + 1].kind == token_kind::character ||
-           (is(t[close + 1], "-") && close + 2 < t.size() &&
-            t[close + 2].kind == token_kind::number));
+           (is(t[close + 1], "-") && close + 2 < t.size() && t[close + 2].kind == token_kind::number));
       if (literal_follows) {
         const bool signed_char = close == i + 3 && is(t[i + 1], "signed") && is(t[i + 2], "char");
         std::string prefix;
         unsigned long value = 0;
-        if (t[close + 1].kind == token_kind::character &&
-            parse_char_literal(t[close + 1].text, prefix, value)) {
+        if (t[close + 1].kind == token_kind::character && parse_char_literal(t[close + 1].text, prefix, value)) {
           std::string number = signed_char && prefix.empty() && (value & 0x80u)
                                    ? "-" + std::to_string(256 - (value & 0xFFu))
                                    : std::to_string(value);
@@ -591,8 +580,7 @@ inline void canonicalize_literals(tokens& t) {
   if (is_name_like(t[last])) return last;
   if (is(t[last], ">")) {
     const std::size_t open = match_backward(t, last, "<", ">");
-    if (open != std::string::npos && open > 0 && t[open - 1].kind == token_kind::identifier)
-      return open - 1;
+    if (open != std::string::npos && open > 0 && t[open - 1].kind == token_kind::identifier) return open - 1;
   }
   return std::string::npos;
 }
@@ -614,8 +602,8 @@ inline void canonicalize_literals(tokens& t) {
   if (colons == 0) return std::string::npos;
   std::size_t j = colons - 1;
   if (is(t[j], "(lambda)")) return qualified_start(t, j);
-  while (j > 0 && (is(t[j], "const") || is(t[j], "volatile") || is(t[j], "&") ||
-                   is(t[j], "&&") || is(t[j], "noexcept")))
+  while (j > 0 &&
+         (is(t[j], "const") || is(t[j], "volatile") || is(t[j], "&") || is(t[j], "&&") || is(t[j], "noexcept")))
     --j;
   if (!is(t[j], ")")) return std::string::npos;
   const std::size_t open = match_backward(t, j, "(", ")");
@@ -641,8 +629,7 @@ inline void drop_function_scopes(tokens& t) {
     if (!is(t[i], "::")) continue;
     const std::size_t start = function_scope_start(t, i);
     if (start == std::string::npos) continue;
-    t.erase(t.begin() + static_cast<std::ptrdiff_t>(start),
-            t.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    t.erase(t.begin() + static_cast<std::ptrdiff_t>(start), t.begin() + static_cast<std::ptrdiff_t>(i + 1));
     i = start == 0 ? static_cast<std::size_t>(-1) : start - 1;
   }
 }
@@ -659,12 +646,10 @@ inline void drop_address_of(tokens& t) {
     const bool value_position = out.empty() || is(out.back(), "<") || is(out.back(), ",");
     if (value_position && is(t[i], "&") && starts_name(t, i + 1)) continue;
     // gcc: `(& ns::obj)` as a template argument.
-    if (value_position && is(t[i], "(") && i + 1 < t.size() && is(t[i + 1], "&") &&
-        starts_name(t, i + 2)) {
+    if (value_position && is(t[i], "(") && i + 1 < t.size() && is(t[i + 1], "&") && starts_name(t, i + 2)) {
       const std::size_t close = match_forward(t, i, "(", ")");
       bool plain_name = close != std::string::npos;
-      for (std::size_t k = i + 2; plain_name && k < close; ++k)
-        plain_name = is_name_like(t[k]) || is(t[k], "::");
+      for (std::size_t k = i + 2; plain_name && k < close; ++k) plain_name = is_name_like(t[k]) || is(t[k], "::");
       if (plain_name) {
         for (std::size_t k = i + 2; k < close; ++k) out.push_back(std::move(t[k]));
         i = close;
@@ -693,30 +678,24 @@ inline void drop_address_of(tokens& t) {
 
 // The default of every template parameter of a known std template, given the arguments before it
 // (empty where there is no default).
-[[nodiscard]] inline std::vector<std::string>
-std_defaults(std::string_view name, const std::vector<std::string>& a) {
+[[nodiscard]] inline std::vector<std::string> std_defaults(std::string_view name, const std::vector<std::string>& a) {
   const std::string a0 = a.empty() ? std::string{} : a[0];
   const std::string a1 = a.size() < 2 ? std::string{} : a[1];
   const std::string alloc = "std::allocator<" + a0 + ">";
   const std::string traits = "std::char_traits<" + a0 + ">";
   const std::string pair_alloc = "std::allocator<std::pair<" + const_of(a0) + "," + a1 + ">>";
-  if (name == "std::basic_string" || name == "std::basic_stringstream" ||
-      name == "std::basic_istringstream" || name == "std::basic_ostringstream" ||
-      name == "std::basic_stringbuf")
+  if (name == "std::basic_string" || name == "std::basic_stringstream" || name == "std::basic_istringstream" ||
+      name == "std::basic_ostringstream" || name == "std::basic_stringbuf")
     return {"", traits, alloc};
-  if (name == "std::basic_string_view" || name == "std::basic_ostream" ||
-      name == "std::basic_istream" || name == "std::basic_iostream" ||
-      name == "std::basic_streambuf" || name == "std::basic_ios" ||
-      name == "std::basic_fstream" || name == "std::basic_ifstream" ||
-      name == "std::basic_ofstream" || name == "std::basic_filebuf")
+  if (name == "std::basic_string_view" || name == "std::basic_ostream" || name == "std::basic_istream" ||
+      name == "std::basic_iostream" || name == "std::basic_streambuf" || name == "std::basic_ios" ||
+      name == "std::basic_fstream" || name == "std::basic_ifstream" || name == "std::basic_ofstream" ||
+      name == "std::basic_filebuf")
     return {"", traits};
-  if (name == "std::vector" || name == "std::deque" || name == "std::list" ||
-      name == "std::forward_list")
+  if (name == "std::vector" || name == "std::deque" || name == "std::list" || name == "std::forward_list")
     return {"", alloc};
-  if (name == "std::set" || name == "std::multiset")
-    return {"", "std::less<" + a0 + ">", alloc};
-  if (name == "std::map" || name == "std::multimap")
-    return {"", "", "std::less<" + a0 + ">", pair_alloc};
+  if (name == "std::set" || name == "std::multiset") return {"", "std::less<" + a0 + ">", alloc};
+  if (name == "std::map" || name == "std::multimap") return {"", "", "std::less<" + a0 + ">", pair_alloc};
   if (name == "std::unordered_set" || name == "std::unordered_multiset")
     return {"", "std::hash<" + a0 + ">", "std::equal_to<" + a0 + ">", alloc};
   if (name == "std::unordered_map" || name == "std::unordered_multimap")
@@ -726,14 +705,12 @@ std_defaults(std::string_view name, const std::vector<std::string>& a) {
   if (name == "std::chrono::duration") return {"", "std::ratio<1>"};
   if (name == "std::ratio") return {"", "1"};
   if (name == "std::queue" || name == "std::stack") return {"", "std::deque<" + a0 + ">"};
-  if (name == "std::priority_queue")
-    return {"", "std::vector<" + a0 + ">", "std::less<" + a0 + ">"};
+  if (name == "std::priority_queue") return {"", "std::vector<" + a0 + ">", "std::less<" + a0 + ">"};
   constexpr std::string_view void_defaulted[] = {
-      "std::less",       "std::greater",     "std::less_equal",  "std::greater_equal",
-      "std::equal_to",   "std::not_equal_to", "std::plus",       "std::minus",
-      "std::multiplies", "std::divides",     "std::modulus",     "std::negate",
-      "std::logical_and", "std::logical_or", "std::logical_not", "std::bit_and",
-      "std::bit_or",     "std::bit_xor",     "std::bit_not"};
+      "std::less",         "std::greater", "std::less_equal",  "std::greater_equal", "std::equal_to",
+      "std::not_equal_to", "std::plus",    "std::minus",       "std::multiplies",    "std::divides",
+      "std::modulus",      "std::negate",  "std::logical_and", "std::logical_or",    "std::logical_not",
+      "std::bit_and",      "std::bit_or",  "std::bit_xor",     "std::bit_not"};
   for (std::string_view v : void_defaulted)
     if (name == v) return {"void"};
   return {};
@@ -742,19 +719,15 @@ std_defaults(std::string_view name, const std::vector<std::string>& a) {
 // Qualified name (`std::chrono::duration`) ending just before `end`, without spaces.
 [[nodiscard]] inline std::string qualified_name_before(const tokens& t, std::size_t end) {
   std::size_t begin = end;
-  while (begin > 0 &&
-         (t[begin - 1].kind == token_kind::identifier || is(t[begin - 1], "::")))
-    --begin;
+  while (begin > 0 && (t[begin - 1].kind == token_kind::identifier || is(t[begin - 1], "::"))) --begin;
   return join(t, begin, end);
 }
 
-[[nodiscard]] inline tokens drop_std_defaults(const tokens& t, std::size_t begin,
-                                              std::size_t end) {
+[[nodiscard]] inline tokens drop_std_defaults(const tokens& t, std::size_t begin, std::size_t end) {
   tokens out;
   for (std::size_t i = begin; i < end; ++i) {
-    const bool opens_arguments = is(t[i], "<") && !out.empty() &&
-                                 out.back().kind == token_kind::identifier &&
-                                 !is(out.back(), "operator");
+    const bool opens_arguments =
+        is(t[i], "<") && !out.empty() && out.back().kind == token_kind::identifier && !is(out.back(), "operator");
     const std::size_t close = opens_arguments ? match_forward(t, i, "<", ">") : std::string::npos;
     if (close == std::string::npos || close >= end) {
       out.push_back(t[i]);
@@ -774,8 +747,7 @@ std_defaults(std::string_view name, const std::vector<std::string>& a) {
     }
     std::vector<std::string> spelled;
     for (const tokens& a : args) spelled.push_back(join(a));
-    const std::vector<std::string> defaults = std_defaults(qualified_name_before(out, out.size()),
-                                                           spelled);
+    const std::vector<std::string> defaults = std_defaults(qualified_name_before(out, out.size()), spelled);
     std::size_t keep = args.size();
     while (keep > 0 && keep <= defaults.size() && !defaults[keep - 1].empty() &&
            defaults[keep - 1] == spelled[keep - 1])
@@ -862,8 +834,7 @@ template <template <class...> class TT, class Full, class... A, std::size_t... I
 [[nodiscard]] constexpr bool names_same(std::index_sequence<I...>) noexcept {
   if constexpr (requires { typename TT<typename nth<I, A...>::type...>; })
     return std::is_same_v<TT<typename nth<I, A...>::type...>, Full>;
-  else
-    return false;
+  else return false;
 }
 
 template <std::size_t N, template <class...> class TT, class Full, class... A>
@@ -988,8 +959,7 @@ std::string spell(std::string inner) {
     const std::string ref = std::is_lvalue_reference_v<T> ? "&" : "&&";
     return spell<U>(parenthesize(std::is_array_v<U> || std::is_function_v<U>, ref + inner));
   } else if constexpr (std::is_array_v<T>) {
-    const std::string bound =
-        std::extent_v<T> == 0 ? std::string{"[]"} : "[" + std::to_string(std::extent_v<T>) + "]";
+    const std::string bound = std::extent_v<T> == 0 ? std::string{"[]"} : "[" + std::to_string(std::extent_v<T>) + "]";
     return spell<std::remove_extent_t<T>>(inner + bound);
   } else if constexpr (std::is_function_v<T>) {
     using parts = function_parts<T>;
@@ -1009,16 +979,15 @@ std::string spell(std::string inner) {
     if (std::is_volatile_v<T>) cv += cv.empty() ? "volatile" : " volatile";
     if constexpr (std::is_pointer_v<U>) {
       using P = std::remove_pointer_t<U>;
-      return spell<P>(parenthesize(std::is_array_v<P> || std::is_function_v<P>,
-                                   "*" + with_inner(cv, inner)));
+      return spell<P>(parenthesize(std::is_array_v<P> || std::is_function_v<P>, "*" + with_inner(cv, inner)));
     } else if constexpr (std::is_member_pointer_v<U>) {
       using M = typename member_pointer_parts<U>::member;
       if constexpr (std::is_function_v<M> && !function_parts<M>::spellable) {
         return with_inner(normalize_name(raw_type_name<T>()), inner);
       } else {
         const std::string owner = spell<typename member_pointer_parts<U>::owner>({});
-        return spell<M>(parenthesize(std::is_array_v<M> || std::is_function_v<M>,
-                                     owner + "::*" + with_inner(cv, inner)));
+        return spell<M>(
+            parenthesize(std::is_array_v<M> || std::is_function_v<M>, owner + "::*" + with_inner(cv, inner)));
       }
     } else {
       return with_inner(cv.empty() ? spell_leaf<U>() : cv + " " + spell_leaf<U>(), inner);
@@ -1066,8 +1035,7 @@ template <class T>
 // arguments of a function template specialization are not part of it (clang does not print them).
 template <auto F>
 [[nodiscard]] std::string canonical_function_name() {
-  static_assert(std::is_pointer_v<decltype(F)> &&
-                    std::is_function_v<std::remove_pointer_t<decltype(F)>>,
+  static_assert(std::is_pointer_v<decltype(F)> && std::is_function_v<std::remove_pointer_t<decltype(F)>>,
                 "recall: canonical_function_name needs a pointer to a function");
   static immortal<const std::string> name{
       type_name_impl::drop_function_template_arguments(normalize_name(raw_value_name<F>()))};
@@ -1080,8 +1048,7 @@ template <auto F>
 template <auto F>
 [[nodiscard]] std::string function_signature() {
   using parts = type_name_impl::function_pointer_parts<decltype(F)>;
-  static_assert(parts::valid,
-                "recall: function_signature needs a pointer to a non-variadic function");
+  static_assert(parts::valid, "recall: function_signature needs a pointer to a non-variadic function");
   static immortal<const std::string> signature{canonical_function_name<F>() + "(" +
                                                type_name_impl::canonical_list(parts{}) + ")->" +
                                                canonical_type_name<typename parts::result>()};

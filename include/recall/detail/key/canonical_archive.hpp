@@ -132,8 +132,7 @@ template <class Pointer>
 using binary_element_t = std::remove_cv_t<std::remove_pointer_t<std::remove_cvref_t<Pointer>>>;
 
 template <class Sink, encoding_purpose Purpose>
-class canonical_writer
-    : public cereal::OutputArchive<canonical_writer<Sink, Purpose>, cereal::AllowEmptyClassElision> {
+class canonical_writer : public cereal::OutputArchive<canonical_writer<Sink, Purpose>, cereal::AllowEmptyClassElision> {
   using base = cereal::OutputArchive<canonical_writer, cereal::AllowEmptyClassElision>;
 
 public:
@@ -205,9 +204,8 @@ public:
       std::apply([&](const auto&... fields) { (write_value(fields), ...); },
                  tie_fields<aggregate_field_count<T>()>(value));
     } else {
-      static_assert(sizeof(T) == 0,
-                    "recall: this type has no canonical encoding. Give it a cereal serialize function: "
-                    "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }");
+      static_assert(sizeof(T) == 0, "recall: this type has no canonical encoding. Give it a cereal serialize function: "
+                                    "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }");
     }
   }
 
@@ -258,7 +256,10 @@ private:
     for (const auto& element : container) {
       hash_sink element_sink;
       canonical_writer<hash_sink, Purpose> element_writer{element_sink};
-      if constexpr (requires { element.first; element.second; }) {
+      if constexpr (requires {
+                      element.first;
+                      element.second;
+                    }) {
         element_writer(element.first, element.second);
       } else {
         element_writer(element);
@@ -405,12 +406,10 @@ public:
       boost::hana::for_each(boost::hana::accessors<T>(),
                             [&](auto accessor) { read_value(boost::hana::second(accessor)(value)); });
     } else if constexpr (is_reflectable_aggregate<T>) {
-      std::apply([&](auto&... fields) { (read_value(fields), ...); },
-                 tie_fields<aggregate_field_count<T>()>(value));
+      std::apply([&](auto&... fields) { (read_value(fields), ...); }, tie_fields<aggregate_field_count<T>()>(value));
     } else {
-      static_assert(sizeof(T) == 0,
-                    "recall: this type cannot be decoded. Give it a cereal serialize function: "
-                    "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }");
+      static_assert(sizeof(T) == 0, "recall: this type cannot be decoded. Give it a cereal serialize function: "
+                                    "template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }");
     }
   }
 
@@ -421,8 +420,8 @@ private:
   static constexpr bool is_block_vector = [] {
     if constexpr (is_specialization_of<T, std::vector>) {
       using element = typename T::value_type;
-      return std::is_same_v<T, std::vector<element>> && is_raw_block_element<element> && !std::is_same_v<element, bool> &&
-             std::endian::native == std::endian::little;
+      return std::is_same_v<T, std::vector<element>> && is_raw_block_element<element> &&
+             !std::is_same_v<element, bool> && std::endian::native == std::endian::little;
     } else {
       return false;
     }

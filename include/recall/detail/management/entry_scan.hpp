@@ -2,19 +2,14 @@
 // header, never a manifest per entry; fit for caches of millions of entries.
 #pragma once
 
-// Why not std::filesystem::recursive_directory_iterator: on 1,000,000 entries its path objects
-// and per-entry status calls cost several times what readdir + fstatat on the folder's
-// descriptor do. The walk follows the store's fixed layout (directory_store.hpp):
-//
-//   <root>/<function folder>/<kk>/<32 hex digits>.rce
-//   <root>/<partition>/<function folder>/<kk>/<32 hex digits>.rce   (recall::scope, one level)
-//
-// and ignores everything else (stats files, lock files, CACHEDIR.TAG) except writers' temp
-// files, <32 hex digits>.rce.tmp.<suffix> in a shard folder, which it lists apart: a store in
-// progress, or the leftover of a writer killed mid-store.
-// A function's readable name is read from the manifest of one entry per folder.
+// The walk is directory_layout's (detail/stores/directory_layout.hpp: the layout's grammar, and why
+// readdir + fstatat rather than std::filesystem): the entry files of the function folders at the
+// root and in its partition folders (recall::scope, one level), and apart from them the writers'
+// temp files, <32 hex digits>.rce.tmp.<suffix> in a shard folder: a store in progress, or the
+// leftover of a writer killed mid-store. Everything else (stats files, lock files, CACHEDIR.TAG,
+// foreign files) is ignored. A function's readable name is read from the manifest of one entry
+// per folder.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,10 +29,12 @@
 #include <thread>
 #include <vector>
 
+#include <recall/detail/management/progress_throttle.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
-#include <recall/detail/management/progress_throttle.hpp>
 #include <recall/management/progress.hpp>
 #include <recall/stores/directory_store.hpp>
 
@@ -80,7 +77,7 @@ struct scan_result {
   std::vector<scanned_folder> folders;
   std::vector<scanned_entry> entries;
   std::vector<scanned_temp_file> temp_files; // in the function folders walked
-  std::vector<std::string> partitions; // every partition folder walked, even one with no function folder
+  std::vector<std::string> partitions;       // every partition folder walked, even one with no function folder
 
   // "<root>[/<partition>]/<function folder>"
   [[nodiscard]] std::string folder_path(const scanned_folder& f) const {
@@ -97,43 +94,20 @@ struct scan_result {
   [[nodiscard]] std::string entry_path(const scanned_entry& e) const {
     std::string out = folder_path(folders[e.folder]);
     out += '/';
-    out.append(e.shard.data(), 2);
-    out += '/';
-    char hex[32];
-    e.call.write_hex(hex);
-    out.append(hex, 32);
-    out.append(directory_store::entry_extension);
+    static_cast<void>(directory_layout::append_entry_path(out, e.call));
     return out;
   }
 };
 
 // True if `name` looks like a function folder: "<name>-<8 hex digits>".
 [[nodiscard]] inline bool is_function_folder_name(std::string_view name) {
-  if (name.size() < 10 || name[name.size() - 9] != '-') {
-    return false;
-  }
-  return std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return directory_layout::is_function_folder_name(name);
 }
 
 // True if `name` looks like a partition folder (recall::scope::folder_name()): "<label>_<8 hex
-// digits>", the label 1 to 48 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. The
-// character before the digits ('_', not '-') tells it from a function folder. Archive import
-// trusts a partition name from a member path only through this check: it admits no '/', no
-// "..", no hidden name.
+// digits>" (directory_layout::is_partition_folder_name).
 [[nodiscard]] inline bool is_partition_folder_name(std::string_view name) {
-  constexpr std::size_t max_label = 48; // recall::scope::max_label_length (a layer above)
-  if (name.size() < 10 || name.size() > max_label + 9 || name[name.size() - 9] != '_') {
-    return false;
-  }
-  const std::string_view label = name.substr(0, name.size() - 9);
-  if (label.front() == '.' || label.front() == '-') {
-    return false;
-  }
-  const bool label_ok = std::all_of(label.begin(), label.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
-  return label_ok &&
-         std::all_of(name.end() - 8, name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return directory_layout::is_partition_folder_name(name);
 }
 
 // Throws config_error unless `scope` is empty (every partition) or a partition folder name.
@@ -151,33 +125,11 @@ inline void check_scope_name(std::string_view scope) {
 
 namespace scan_detail {
 
-struct dir_closer {
-  void operator()(DIR* d) const noexcept { ::closedir(d); }
-};
-using dir_handle = std::unique_ptr<DIR, dir_closer>;
-
-[[nodiscard]] inline dir_handle open_dir_at(int parent, const char* name) {
-  const int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return nullptr;
-  }
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
-    ::close(fd);
-  }
-  return dir_handle{d};
-}
-
-[[nodiscard]] inline bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
-[[nodiscard]] inline std::int64_t mtime_ns(const struct ::stat& s) {
-  return std::int64_t{s.st_mtim.tv_sec} * 1'000'000'000 + s.st_mtim.tv_nsec;
-}
-
 // The readable name in the manifest of the first entry of `folder` that has one.
-[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root, const scanned_folder& folder,
-                                                                 const std::vector<scanned_entry>& entries, std::size_t first,
-                                                                 std::size_t last) {
+[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root,
+                                                                 const scanned_folder& folder,
+                                                                 const std::vector<scanned_entry>& entries,
+                                                                 std::size_t first, std::size_t last) {
   scan_result view{root, {folder}, {}, {}, {}};
   // A damaged first entry should not hide the name: try a few.
   for (std::size_t i = first; i < last && i < first + 8; ++i) {
@@ -191,100 +143,46 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
   return std::nullopt;
 }
 
-} // namespace scan_detail
-
-namespace scan_detail {
-
-// Records the temp file `name` of the shard folder open as `shard` (a regular file, not a link).
-inline void add_temp_file(scan_result& out, int shard, const char* name, std::string_view folder, std::string_view shard_name,
-                          std::string_view partition) {
-  struct ::stat status{};
-  if (::fstatat(shard, name, &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(status.st_mode)) {
-    return;
-  }
-  std::string path = out.root.string();
-  for (const std::string_view part : {partition, folder, shard_name, std::string_view{name}}) {
-    if (!part.empty()) {
-      path += '/';
-      path += part;
-    }
-  }
-  out.temp_files.push_back(scanned_temp_file{std::move(path), static_cast<std::uint64_t>(status.st_size), mtime_ns(status)});
-}
-
-// Walks the function folder `folder_name` (a child of the directory open as `parent`) into
-// `out`, unless its function does not match `function_filter`.
-inline void walk_function_folder(int parent, std::string_view folder_name, std::string_view partition,
-                                 std::string_view function_filter, scan_result& out, progress_throttle& report) {
-  const std::string name{folder_name};
-  const dir_handle folder{open_dir_at(parent, name.c_str())};
-  if (!folder) {
-    return;
-  }
+// Walks the function folder `folder` into `out`, unless its function does not match
+// `function_filter`.
+inline void walk_function_folder(const directory_layout::function_folder& folder, std::string_view function_filter,
+                                 scan_result& out, progress_throttle& report) {
+  namespace layout = directory_layout;
   const auto folder_index = static_cast<std::uint32_t>(out.folders.size());
   const std::size_t first = out.entries.size();
   const std::size_t first_temp = out.temp_files.size();
-  while (const ::dirent* s = ::readdir(folder.get())) {
-    const std::string_view shard_name = s->d_name;
-    if (shard_name.size() != 2 || !is_hex_digit(shard_name[0]) || !is_hex_digit(shard_name[1]) ||
-        (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN)) {
-      continue;
-    }
-    const dir_handle shard{open_dir_at(::dirfd(folder.get()), s->d_name)};
-    if (!shard) {
-      continue;
-    }
-    while (const ::dirent* e = ::readdir(shard.get())) {
-      const std::string_view file = e->d_name;
-      constexpr std::size_t name_size = 32 + directory_store::entry_extension.size();
-      if (file.size() > name_size && file.substr(name_size).starts_with(".tmp.") &&
-          file.substr(32, directory_store::entry_extension.size()) == directory_store::entry_extension) {
-        add_temp_file(out, ::dirfd(shard.get()), e->d_name, name, shard_name, partition);
-        continue;
+  const auto visit = [&](const layout::shard_file& file) {
+    if (file.kind == layout::file_kind::temp) {
+      std::string path = out.root.string();
+      for (const std::string_view part : {folder.partition, folder.name, file.shard, file.name}) {
+        if (!part.empty()) {
+          path += '/';
+          path += part;
+        }
       }
-      if (file.size() != name_size || !file.ends_with(directory_store::entry_extension) ||
-          (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) {
-        continue;
-      }
-      const auto call = key::from_hex(file.substr(0, 32));
-      struct ::stat status{};
-      if (!call || ::fstatat(::dirfd(shard.get()), e->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(status.st_mode)) {
-        continue;
-      }
-      scanned_entry entry;
-      entry.call = *call;
-      entry.folder = folder_index;
-      entry.shard = {shard_name[0], shard_name[1]};
-      entry.size = static_cast<std::uint64_t>(status.st_size);
-      entry.last_use_ns = mtime_ns(status);
-      out.entries.push_back(entry);
-      report.advance(out.entries.size());
+      out.temp_files.push_back(scanned_temp_file{std::move(path), static_cast<std::uint64_t>(file.status->st_size),
+                                                 fsio::mtime_ns(*file.status)});
+      return;
     }
-  }
-  scanned_folder described{name, {}, std::string{partition}};
-  described.function = function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
+    scanned_entry entry;
+    entry.call = file.call;
+    entry.folder = folder_index;
+    entry.shard = {file.shard[0], file.shard[1]};
+    entry.size = static_cast<std::uint64_t>(file.status->st_size);
+    entry.last_use_ns = fsio::mtime_ns(*file.status);
+    out.entries.push_back(entry);
+    report.advance(out.entries.size());
+  };
+  layout::for_each_shard_file(folder.fd, visit, {layout::file_kind::entry, layout::file_kind::temp});
+  scanned_folder described{std::string{folder.name}, {}, std::string{folder.partition}};
+  described.function =
+      function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
   if (!filter_matches(function_filter, described.function, described.name)) {
     out.entries.resize(first);
     out.temp_files.resize(first_temp);
     return;
   }
   out.folders.push_back(std::move(described));
-}
-
-// Walks the function folders of the partition folder `partition` (a child of `parent`).
-inline void walk_partition(int parent, std::string_view partition, std::string_view function_filter, scan_result& out,
-                           progress_throttle& report) {
-  const std::string name{partition};
-  const dir_handle folder{open_dir_at(parent, name.c_str())};
-  if (!folder) {
-    return;
-  }
-  out.partitions.push_back(name);
-  while (const ::dirent* f = ::readdir(folder.get())) {
-    if ((f->d_type == DT_DIR || f->d_type == DT_UNKNOWN) && is_function_folder_name(f->d_name)) {
-      walk_function_folder(::dirfd(folder.get()), f->d_name, partition, function_filter, out, report);
-    }
-  }
 }
 
 } // namespace scan_detail
@@ -299,36 +197,35 @@ inline void walk_partition(int parent, std::string_view partition, std::string_v
 // seen, in phase "scanning".
 [[nodiscard]] inline scan_result scan_entries(const std::filesystem::path& root, std::string_view function_filter = {},
                                               const progress_function& progress = {}, std::string_view scope = {}) {
+  namespace layout = directory_layout;
   check_scope_name(scope);
   scan_result out;
   out.root = root;
   const std::string root_text = root.string();
-  const scan_detail::dir_handle top{::opendir(root_text.c_str())};
+  const fsio::unique_fd top{layout::open_root(root_text)};
   if (!top) {
     fsio::throw_io_error("cannot read the cache folder", root_text, errno);
   }
   progress_throttle report{progress, "scanning", 0};
+  const auto walk = [&](const layout::function_folder& folder) {
+    scan_detail::walk_function_folder(folder, function_filter, out, report);
+  };
   if (!scope.empty()) {
     const std::string name{scope};
-    struct ::stat status{};
-    if (::fstatat(::dirfd(top.get()), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(status.st_mode)) {
+    struct ::stat status {};
+    if (::fstatat(top.get(), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(status.st_mode)) {
       throw store_error{"no partition " + name + " in " + root_text};
     }
-    scan_detail::walk_partition(::dirfd(top.get()), scope, function_filter, out, report);
+    const fsio::unique_fd partition{layout::open_folder_at(top.get(), name.c_str())};
+    if (partition) {
+      out.partitions.push_back(name);
+      layout::for_each_function_folder(partition.get(), scope, walk);
+    }
     report.finish(out.entries.size());
     return out;
   }
-  while (const ::dirent* f = ::readdir(top.get())) {
-    const std::string_view name = f->d_name;
-    if (f->d_type != DT_DIR && f->d_type != DT_UNKNOWN) {
-      continue;
-    }
-    if (is_function_folder_name(name)) {
-      scan_detail::walk_function_folder(::dirfd(top.get()), name, {}, function_filter, out, report);
-    } else if (is_partition_folder_name(name)) {
-      scan_detail::walk_partition(::dirfd(top.get()), name, function_filter, out, report);
-    }
-  }
+  layout::for_each_function_folder_in_tree(top.get(), walk,
+                                           [&](std::string_view partition) { out.partitions.emplace_back(partition); });
   report.finish(out.entries.size());
   return out;
 }
@@ -342,13 +239,14 @@ inline void read_header(scanned_entry& e, const std::string& path) {
     return; // removed since the scan, or replaced by something else
   }
   entry_header_bytes bytes{};
-  if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != static_cast<::ssize_t>(bytes.size())) {
+  if (fsio::pread_full(fd.get(), bytes.data(), bytes.size(), 0) != static_cast<::ssize_t>(bytes.size())) {
     return;
   }
   try {
     const entry_header h = decode_header(bytes);
     if (h.call == e.call) {
-      e.created_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(h.metadata.created.time_since_epoch()).count();
+      e.created_ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(h.metadata.created.time_since_epoch()).count();
       e.compute_ns = h.metadata.compute_time.count();
       e.header_ok = true;
     }
@@ -404,8 +302,9 @@ void parallel_syscalls(std::size_t count, Work&& work, const progress_function& 
 // "reading headers" and the count done out of the total, from the calling thread only.
 inline void read_headers(scan_result& scan, const progress_function& progress = {}) {
   parallel_syscalls(
-      scan.entries.size(), [&](std::size_t i) { scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i])); },
-      progress, "reading headers");
+      scan.entries.size(),
+      [&](std::size_t i) { scan_detail::read_header(scan.entries[i], scan.entry_path(scan.entries[i])); }, progress,
+      "reading headers");
 }
 
 } // namespace recall::detail::management

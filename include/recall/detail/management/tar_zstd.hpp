@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/fsio.hpp>
 
 namespace recall::detail::management {
 

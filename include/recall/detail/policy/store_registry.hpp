@@ -85,13 +85,13 @@ template <class Store>
   const store_layout layout = resolve_store_layout(opts.layout, root);
   std::shared_ptr<store> local = layout == store_layout::pack ? configured_local_store<pack_store>(root, opts)
                                                               : configured_local_store<directory_store>(root, opts);
-  const char* remote = std::getenv(remote_variable);      // NOLINT(concurrency-mt-unsafe): read-only use
+  const char* remote = std::getenv(remote_variable);           // NOLINT(concurrency-mt-unsafe): read-only use
   const char* remote_mode = std::getenv(remote_mode_variable); // NOLINT(concurrency-mt-unsafe): read-only use
   if (remote == nullptr || split_remote_urls(remote).empty()) {
     return local;
   }
-  const std::string settings = local_store_settings(layout, root, opts.durability, opts.compression) + '\n' +
-                               remote + '\n' + (remote_mode != nullptr ? remote_mode : "");
+  const std::string settings = local_store_settings(layout, root, opts.durability, opts.compression) + '\n' + remote +
+                               '\n' + (remote_mode != nullptr ? remote_mode : "");
   return shared_store(settings, [&] {
     std::vector<layered_store::tier> tiers{{local, tier_access::read_write, std::nullopt}};
     for (auto& t : remote_tiers_from_environment()) {

@@ -18,178 +18,11 @@
 #include <system_error>
 #include <utility>
 
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/errors.hpp>
 #include <recall/stores/durability.hpp>
 
 namespace recall::detail {
-
-// Small POSIX I/O helpers shared by the file-based stores.
-namespace fsio {
-
-// strerror's text for `error`, without strerror's shared buffer (safe from any thread).
-[[nodiscard]] inline std::string errno_message(int error) {
-  return std::generic_category().message(error);
-}
-
-// Throws store_error "<action> <path>: <reason>".
-[[noreturn]] inline void throw_io_error(std::string_view action, std::string_view path,
-                                        int error) {
-  std::string message;
-  message.reserve(action.size() + path.size() + 40);
-  message.append(action).append(" ").append(path).append(": ").append(errno_message(error));
-  throw store_error{message};
-}
-
-// Owns one file descriptor and closes it. Close errors are ignored: callers that must see
-// them (a file being written) call release() and close themselves.
-class unique_fd {
-public:
-  unique_fd() noexcept = default;
-  explicit unique_fd(int fd) noexcept : m_fd{fd} {}
-  unique_fd(unique_fd&& other) noexcept : m_fd{std::exchange(other.m_fd, -1)} {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    if (this != &other) {
-      reset(std::exchange(other.m_fd, -1));
-    }
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-
-  [[nodiscard]] int get() const noexcept { return m_fd; }
-  [[nodiscard]] explicit operator bool() const noexcept { return m_fd >= 0; }
-  [[nodiscard]] int release() noexcept { return std::exchange(m_fd, -1); }
-  void reset(int fd = -1) noexcept {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-
-private:
-  int m_fd = -1;
-};
-
-// open(2), retried on EINTR. Returns -1 with errno set on failure.
-[[nodiscard]] inline int open_retrying(const char* path, int flags, ::mode_t mode = 0) noexcept {
-  int fd = -1;
-  do {
-    fd = ::open(path, flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
-
-// Whether the open `fd` is a regular file. False (errno EINVAL) for a FIFO, device, socket or
-// folder planted under a cache file's name; errno from fstat if that fails.
-[[nodiscard]] inline bool is_regular_file(int fd) noexcept {
-  struct ::stat status{};
-  if (::fstat(fd, &status) != 0) {
-    return false;
-  }
-  if (!S_ISREG(status.st_mode)) {
-    errno = EINVAL;
-    return false;
-  }
-  return true;
-}
-
-// open_retrying() for a file in the cache that must be a regular file: opened with O_NONBLOCK,
-// which changes nothing for a regular file but keeps a FIFO planted under its name from
-// blocking the open (or a later read) forever, then checked with fstat. Returns -1 with errno
-// EINVAL when something else is there.
-[[nodiscard]] inline int open_regular(const char* path, int flags, ::mode_t mode = 0) noexcept {
-  const int fd = open_retrying(path, flags | O_NONBLOCK, mode);
-  if (fd >= 0 && !is_regular_file(fd)) {
-    const int error = errno;
-    ::close(fd);
-    errno = error;
-    return -1;
-  }
-  return fd;
-}
-
-// Writes every byte of `parts`, in order, with as few writev calls as the kernel allows; loops on
-// short writes and EINTR. Returns 0, or the errno of the failure.
-[[nodiscard]] inline int write_all(int fd,
-                                   std::span<const std::span<const std::byte>> parts) noexcept {
-  constexpr int batch = 16;
-  std::size_t part = 0;
-  std::size_t offset = 0; // bytes of parts[part] already written
-  while (part < parts.size()) {
-    ::iovec iov[batch];
-    int count = 0;
-    for (std::size_t i = part; i < parts.size() && count < batch; ++i) {
-      const std::size_t skip = i == part ? offset : 0;
-      if (parts[i].size() > skip) {
-        // writev does not write through iov_base; the cast only satisfies its C signature.
-        iov[count].iov_base = const_cast<std::byte*>(parts[i].data() + skip);
-        iov[count].iov_len = parts[i].size() - skip;
-        ++count;
-      }
-    }
-    if (count == 0) {
-      break;
-    }
-    const ::ssize_t written = ::writev(fd, iov, count);
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errno;
-    }
-    if (written == 0) {
-      return EIO; // no progress on a regular file: never loop forever
-    }
-    auto left = static_cast<std::size_t>(written);
-    while (part < parts.size() && left >= parts[part].size() - offset) {
-      left -= parts[part].size() - offset;
-      ++part;
-      offset = 0;
-    }
-    offset += left;
-  }
-  return 0;
-}
-
-// Flushes the file's data and metadata to stable storage. Returns 0 or errno.
-[[nodiscard]] inline int sync_fd(int fd) noexcept {
-#if defined(__APPLE__) && defined(F_FULLFSYNC)
-  // fsync on macOS stops at the drive's volatile cache; F_FULLFSYNC does not.
-  if (::fcntl(fd, F_FULLFSYNC) == 0) {
-    return 0;
-  }
-#endif
-  while (::fsync(fd) != 0) {
-    if (errno != EINTR) {
-      return errno;
-    }
-  }
-  return 0;
-}
-
-// Makes the entries of a folder (a rename or a new file in it) durable. Returns 0 or errno.
-// Filesystems that cannot sync a folder (EINVAL, ENOTSUP) count as success: there is nothing
-// more a program can do on them.
-[[nodiscard]] inline int sync_directory(const std::string& path) noexcept {
-  const unique_fd fd{open_retrying(path.c_str(), O_RDONLY | O_DIRECTORY)};
-  if (!fd) {
-    return errno;
-  }
-  const int error = sync_fd(fd.get());
-  return error == EINVAL || error == ENOTSUP ? 0 : error;
-}
-
-// The folder part of a path written with '/' separators: "." for a bare name, "/" for "/x".
-[[nodiscard]] inline std::string parent_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) {
-    return ".";
-  }
-  return slash == 0 ? std::string{"/"} : path.substr(0, slash);
-}
-
-} // namespace fsio
 
 // One atomic replacement of `destination`. The constructor creates `<destination>.tmp.XXXXXX`
 // (six random characters, O_EXCL) in the destination's folder, which must exist; write() fills
@@ -206,8 +39,7 @@ class atomic_file {
 public:
   // `mode` is set exactly with fchmod (the umask does not apply) unless it is 0600, which the
   // temp file is created with. Throws store_error naming the temp file and the reason.
-  explicit atomic_file(std::string destination, durability level = durability::none,
-                       ::mode_t mode = 0600)
+  explicit atomic_file(std::string destination, durability level = durability::none, ::mode_t mode = 0600)
       : atomic_file{AT_FDCWD, {}, std::move(destination), level, mode, nullptr} {}
 
   // As above, but a failure to create the temp file is reported in `error` (an errno value in
@@ -271,8 +103,8 @@ public:
     }
     m_committed = true;
     if (m_durability == durability::fsync) {
-      const int error = m_folder == AT_FDCWD ? fsio::sync_directory(fsio::parent_of(m_destination))
-                                             : fsio::sync_fd(m_folder);
+      const int error =
+          m_folder == AT_FDCWD ? fsio::sync_directory(fsio::parent_of(m_destination)) : fsio::sync_fd(m_folder);
       if (error != 0 && error != EINVAL && error != ENOTSUP) {
         fsio::throw_io_error("cannot fsync folder", fsio::parent_of(m_destination), error);
       }
@@ -295,9 +127,7 @@ private:
     for (int attempt = 0; attempt < 100; ++attempt) {
       fill_random_suffix(temp);
       m_temp_name = m_folder == AT_FDCWD ? temp : m_name + temp.substr(temp.size() - temp_suffix_size);
-      do {
-        fd = ::openat(m_folder, m_temp_name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      } while (fd < 0 && errno == EINTR);
+      fd = fsio::openat_retrying(m_folder, m_temp_name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
       error = fd < 0 ? errno : 0;
       if (error != EEXIST) {
         break;

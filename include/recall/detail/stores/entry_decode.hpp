@@ -2,6 +2,7 @@
 // and telling a damaged entry (damaged_entry_error) from one of an incompatible build (format_error).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,12 +12,35 @@
 #include <recall/detail/key/canonical_archive.hpp>
 #include <recall/detail/key/xxh3.hpp>
 #include <recall/detail/stores/entry_format.hpp>
+#include <recall/detail/stores/file_mapping.hpp>
 #include <recall/detail/stores/zstd_codec.hpp>
 #include <recall/errors.hpp>
 #include <recall/key/key.hpp>
 #include <recall/stores/store.hpp>
+#include <recall/stores/verification.hpp>
 
 namespace recall::detail {
+
+// The view of an entry whose bytes are all of `mapping`, and whose `header` (decoded from them)
+// has had its call and size checked; the checksum is checked now when `check` says so, else
+// left to the reader. Throws damaged_entry_error.
+[[nodiscard]] inline entry_view mapped_entry_view(std::shared_ptr<const file_mapping> mapping,
+                                                  const entry_header& header, verification check) {
+  const std::span<const std::byte> bytes = mapping->bytes();
+  entry_view view;
+  view.manifest = bytes.subspan(entry_header_size, header.manifest_size);
+  view.payload = bytes.subspan(entry_header_size + header.manifest_size);
+  if (check == verification::checksum) {
+    verify_entry(header, header.call, view.manifest, view.payload);
+  }
+  view.encoding = (header.flags & entry_flag_zstd) != 0 ? payload_encoding::zstd : payload_encoding::raw;
+  view.checks = check == verification::checksum ? entry_checks::complete : entry_checks::deferred;
+  view.backing = entry_backing::mapping;
+  view.body_checksum = header.body_checksum;
+  view.metadata = header.metadata;
+  view.owner = std::move(mapping);
+  return view;
+}
 
 // Throws damaged_entry_error unless `checksum` is what the view's header promised.
 inline void check_body_checksum(const entry_view& view, const key& checksum) {

@@ -39,8 +39,8 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,8 +54,7 @@
 
 namespace recall::detail {
 
-inline constexpr std::array<std::byte, 4> entry_magic{std::byte{'R'}, std::byte{'C'},
-                                                      std::byte{'L'}, std::byte{'E'}};
+inline constexpr std::array<std::byte, 4> entry_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'}, std::byte{'E'}};
 inline constexpr std::uint16_t entry_format_version = 1;
 // The payload is a zstd frame (detail/stores/zstd_codec.hpp).
 inline constexpr std::uint16_t entry_flag_zstd = 1;
@@ -153,7 +152,8 @@ inline void store_key(std::byte* out, const key& k) noexcept {
 }
 
 // XXH3-128 of the manifest bytes followed by the payload bytes.
-[[nodiscard]] inline key entry_body_checksum(std::span<const std::byte> manifest, std::span<const std::byte> payload) noexcept {
+[[nodiscard]] inline key entry_body_checksum(std::span<const std::byte> manifest,
+                                             std::span<const std::byte> payload) noexcept {
   XXH3_state_t state;
   XXH3_128bits_reset(&state);
   XXH3_128bits_update(&state, manifest.data(), manifest.size());
@@ -187,10 +187,8 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   fmt::store_le(h + entry_offset::flags, flags, 2);
   fmt::store_key(h + entry_offset::call, call);
   fmt::store_key(h + entry_offset::identity, identity);
-  fmt::store_le(h + entry_offset::created,
-                static_cast<std::uint64_t>(fmt::to_ns(metadata.created)), 8);
-  fmt::store_le(h + entry_offset::compute_time,
-                static_cast<std::uint64_t>(metadata.compute_time.count()), 8);
+  fmt::store_le(h + entry_offset::created, static_cast<std::uint64_t>(fmt::to_ns(metadata.created)), 8);
+  fmt::store_le(h + entry_offset::compute_time, static_cast<std::uint64_t>(metadata.compute_time.count()), 8);
   fmt::store_le(h + entry_offset::payload_size, payload.size(), 8);
   fmt::store_le(h + entry_offset::manifest_size, manifest.size(), 4);
   fmt::store_le(h + entry_offset::reserved, 0, 4);
@@ -225,42 +223,39 @@ inline void store_key(std::byte* out, const key& k) noexcept {
   if (bytes.size() >= entry_magic.size()) {
     for (std::size_t i = 0; i < entry_magic.size(); ++i) {
       if (h[entry_offset::magic + i] != entry_magic[i]) {
-        throw format_error{"not a recall entry: bad magic 0x" +
-                           fmt::hex(fmt::load_le(h, 4), 8) + " (expected \"RCLE\")"};
+        throw format_error{"not a recall entry: bad magic 0x" + fmt::hex(fmt::load_le(h, 4), 8) +
+                           " (expected \"RCLE\")"};
       }
     }
   }
   if (bytes.size() < entry_header_size) {
-    throw format_error{"entry too short: " + std::to_string(bytes.size()) +
-                       " bytes, a header takes " + std::to_string(entry_header_size)};
+    throw format_error{"entry too short: " + std::to_string(bytes.size()) + " bytes, a header takes " +
+                       std::to_string(entry_header_size)};
   }
   entry_header out;
   out.version = static_cast<std::uint16_t>(fmt::load_le(h + entry_offset::version, 2));
   if (out.version != entry_format_version) {
     throw format_error{"unsupported entry format version " + std::to_string(out.version) +
-                       " (this build reads version " + std::to_string(entry_format_version) +
-                       ")"};
+                       " (this build reads version " + std::to_string(entry_format_version) + ")"};
   }
   const std::uint64_t stored_checksum = fmt::load_le(h + entry_offset::header_checksum, 8);
   const std::uint64_t actual_checksum = entry_header_checksum(h);
   if (stored_checksum != actual_checksum) {
     throw damaged_entry_error{"entry header checksum mismatch (stored " + fmt::hex(stored_checksum, 16) +
-                       ", computed " + fmt::hex(actual_checksum, 16) +
-                       "): torn or damaged header"};
+                              ", computed " + fmt::hex(actual_checksum, 16) + "): torn or damaged header"};
   }
   out.flags = static_cast<std::uint16_t>(fmt::load_le(h + entry_offset::flags, 2));
   if ((out.flags & ~entry_known_flags) != 0) {
-    throw format_error{"entry uses unknown flags 0x" + fmt::hex(out.flags, 4) +
-                       " (this build knows 0x" + fmt::hex(entry_known_flags, 4) +
-                       "); written by a newer recall?"};
+    throw format_error{"entry uses unknown flags 0x" + fmt::hex(out.flags, 4) + " (this build knows 0x" +
+                       fmt::hex(entry_known_flags, 4) + "); written by a newer recall?"};
   }
   out.call = fmt::load_key(h + entry_offset::call);
   out.identity = fmt::load_key(h + entry_offset::identity);
-  out.metadata.created = std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{
-          static_cast<std::int64_t>(fmt::load_le(h + entry_offset::created, 8))})};
-  out.metadata.compute_time = std::chrono::nanoseconds{
-      static_cast<std::int64_t>(fmt::load_le(h + entry_offset::compute_time, 8))};
+  out.metadata.created =
+      std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds{static_cast<std::int64_t>(fmt::load_le(h + entry_offset::created, 8))})};
+  out.metadata.compute_time =
+      std::chrono::nanoseconds{static_cast<std::int64_t>(fmt::load_le(h + entry_offset::compute_time, 8))};
   if (fmt::load_le(h + entry_offset::reserved, 4) != 0) {
     throw format_error{"entry uses a reserved header field; written by a newer recall?"};
   }
@@ -280,9 +275,9 @@ inline void check_entry_size(const entry_header& header, std::uint64_t file_size
   // Compared this way round so a forged payload_size near 2^64 cannot overflow.
   const std::uint64_t fixed = entry_header_size + std::uint64_t{header.manifest_size};
   if (file_size < fixed || header.payload_size != file_size - fixed) {
-    throw format_error{"entry size mismatch: header says " + std::to_string(header.manifest_size) +
-                       " manifest and " + std::to_string(header.payload_size) + " payload bytes, file holds " +
-                       std::to_string(file_size) + " bytes in all (truncated, appended to, or forged)"};
+    throw format_error{"entry size mismatch: header says " + std::to_string(header.manifest_size) + " manifest and " +
+                       std::to_string(header.payload_size) + " payload bytes, file holds " + std::to_string(file_size) +
+                       " bytes in all (truncated, appended to, or forged)"};
   }
 }
 
@@ -290,8 +285,8 @@ inline void check_entry_size(const entry_header& header, std::uint64_t file_size
 // key's name fails here. Throws format_error.
 inline void check_entry_call(const entry_header& header, const key& expected_call) {
   if (header.call != expected_call) {
-    throw format_error{"entry holds call " + header.call.hex() + ", expected " +
-                       expected_call.hex() + " (file renamed, copied or moved?)"};
+    throw format_error{"entry holds call " + header.call.hex() + ", expected " + expected_call.hex() +
+                       " (file renamed, copied or moved?)"};
   }
 }
 
@@ -309,7 +304,7 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
   const key actual = entry_body_checksum(manifest, payload);
   if (actual != header.body_checksum) {
     throw damaged_entry_error{"entry checksum mismatch (stored " + header.body_checksum.hex() + ", computed " +
-                       actual.hex() + "): damaged manifest or payload"};
+                              actual.hex() + "): damaged manifest or payload"};
   }
 }
 

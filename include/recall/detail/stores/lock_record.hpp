@@ -35,7 +35,8 @@ struct lock_holder {
 // This process's record, taken now, for a computation of `label`.
 [[nodiscard]] inline std::string format_lock_record(std::string_view label) {
   const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::string out = host_name().empty() ? std::string{"-"} : host_name();
   out.append(" ").append(std::to_string(::getpid())).append(" ").append(std::to_string(now_ms)).append(" ");
   for (const char c : label) {

@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
 #include <recall/detail/stores/folder_trust.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/stores/sharing.hpp>
 
 namespace recall::detail::fsio {
@@ -48,15 +48,6 @@ inline constexpr int root_open_flags = O_RDONLY | O_DIRECTORY;
 
 // Set once openat2 turned out to be unavailable, so later opens go straight to the walk.
 inline std::atomic<bool> no_openat2{false};
-
-// openat(2) retried on EINTR.
-[[nodiscard]] inline int openat_retrying(int folder, const char* name, int flags, ::mode_t mode) noexcept {
-  int fd = -1;
-  do {
-    fd = ::openat(folder, name, flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
 
 // The component-by-component walk: every folder below `root_fd` is opened with O_NOFOLLOW, so a
 // link anywhere gives ELOOP (or ENOTDIR).
@@ -76,7 +67,7 @@ inline std::atomic<bool> no_openat2{false};
     const int next = openat_retrying(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     if (next < 0) {
       // O_DIRECTORY | O_NOFOLLOW on a link gives ENOTDIR; say ELOOP, as openat2 does.
-      struct ::stat info{};
+      struct ::stat info {};
       if (errno == ENOTDIR && ::fstatat(at, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode)) {
         errno = ELOOP;
       }
@@ -222,8 +213,8 @@ private:
   // replaced it. Leaves errno as it found it.
   [[nodiscard]] bool reopen_if_moved(int seen) noexcept {
     const int saved_errno = errno;
-    struct ::stat now{};
-    struct ::stat held{};
+    struct ::stat now {};
+    struct ::stat held {};
     bool replaced = false;
     if (::stat(m_path.c_str(), &now) == 0 &&
         (::fstat(seen, &held) != 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino)) {
@@ -249,9 +240,10 @@ private:
   // Called with m_mutex held.
   [[nodiscard]] bool trusted(int fd) noexcept {
     try {
-      struct ::stat status{};
-      std::string problem = ::fstat(fd, &status) != 0 ? "cannot stat it: " + errno_message(errno)
-                                                      : trust_problem(status, m_sharing.load(std::memory_order_relaxed));
+      struct ::stat status {};
+      std::string problem = ::fstat(fd, &status) != 0
+                                ? "cannot stat it: " + errno_message(errno)
+                                : trust_problem(status, m_sharing.load(std::memory_order_relaxed));
       if (problem.empty()) {
         m_refused.store(false, std::memory_order_release);
         return true;
@@ -272,11 +264,8 @@ private:
   std::string m_refusal; // guarded by m_mutex
   std::atomic<int> m_fd{-1};
   std::atomic<std::int64_t> m_last_check{0}; // steady_clock ticks of the last check of the path
-  mutable std::mutex m_mutex; // serializes opening and replacing the descriptor
+  mutable std::mutex m_mutex;                // serializes opening and replacing the descriptor
   std::vector<int> m_retired;
 };
-
-// True for the errno values open_beneath gives when it refused a link.
-[[nodiscard]] inline bool refused_link(int error) noexcept { return error == ELOOP || error == EXDEV; }
 
 } // namespace recall::detail::fsio

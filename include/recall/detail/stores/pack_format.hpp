@@ -84,8 +84,7 @@ inline constexpr std::string_view stats_folder = "stats";
 inline constexpr std::string_view lock_file_name = "locks";
 inline constexpr std::string_view segment_extension = ".seg";
 
-inline constexpr std::array<std::byte, 4> segment_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'},
-                                                        std::byte{'S'}};
+inline constexpr std::array<std::byte, 4> segment_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'}, std::byte{'S'}};
 inline constexpr std::array<std::byte, 4> index_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'}, std::byte{'I'}};
 inline constexpr std::uint16_t format_version = 1;
 inline constexpr std::size_t segment_header_size = 64;
@@ -100,7 +99,9 @@ inline constexpr std::uint32_t max_capacity = 1U << 26;
 enum class slot_state : std::uint32_t { empty = 0, live = 1, removed = 2 };
 
 // The shard of a call key: its top six bits.
-[[nodiscard]] inline std::size_t shard_of(const key& call) noexcept { return static_cast<std::size_t>(call.high() >> 58); }
+[[nodiscard]] inline std::size_t shard_of(const key& call) noexcept {
+  return static_cast<std::size_t>(call.high() >> 58);
+}
 
 // "00".."3f"
 [[nodiscard]] inline std::string shard_name(std::size_t shard) {

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/pack_format.hpp>
 #include <recall/errors.hpp>
@@ -30,46 +30,9 @@
 
 namespace recall::detail::pack {
 
-// pread of exactly `size` bytes at `offset`, looping on short reads and EINTR. Returns the bytes
-// read (fewer at the end of the file), or -1 with errno set.
-[[nodiscard]] inline ::ssize_t pread_full(int fd, void* buffer, std::size_t size, std::uint64_t offset) noexcept {
-  std::size_t total = 0;
-  while (total < size) {
-    const ::ssize_t got =
-        ::pread(fd, static_cast<char*>(buffer) + total, size - total, static_cast<::off_t>(offset + total));
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    if (got == 0) {
-      break;
-    }
-    total += static_cast<std::size_t>(got);
-  }
-  return static_cast<::ssize_t>(total);
-}
-
-// pwrite of every byte, looping on short writes and EINTR. Returns 0 or errno.
-[[nodiscard]] inline int pwrite_full(int fd, const void* buffer, std::size_t size, std::uint64_t offset) noexcept {
-  std::size_t total = 0;
-  while (total < size) {
-    const ::ssize_t put =
-        ::pwrite(fd, static_cast<const char*>(buffer) + total, size - total, static_cast<::off_t>(offset + total));
-    if (put < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return errno;
-    }
-    if (put == 0) {
-      return EIO;
-    }
-    total += static_cast<std::size_t>(put);
-  }
-  return 0;
-}
+// Whole positioned reads and writes (detail/stores/fsio.hpp), as the pack store's files use them.
+using fsio::pread_full;
+using fsio::pwrite_full;
 
 #if defined(F_OFD_SETLKW)
 inline constexpr int lock_wait_command = F_OFD_SETLKW;
@@ -84,7 +47,7 @@ inline constexpr int lock_try_command = F_SETLK;
 // holder dies, on any host of a file system whose locks are shared (NFSv4, Lustre with flock).
 // True if held.
 [[nodiscard]] inline bool lock_byte(int fd, std::uint64_t at, bool wait) noexcept {
-  struct ::flock range{};
+  struct ::flock range {};
   range.l_type = F_WRLCK;
   range.l_whence = SEEK_SET;
   range.l_start = static_cast<::off_t>(at);
@@ -98,7 +61,7 @@ inline constexpr int lock_try_command = F_SETLK;
 }
 
 inline void unlock_byte(int fd, std::uint64_t at) noexcept {
-  struct ::flock range{};
+  struct ::flock range {};
   range.l_type = F_UNLCK;
   range.l_whence = SEEK_SET;
   range.l_start = static_cast<::off_t>(at);
@@ -261,7 +224,7 @@ public:
     if (pread_full(h->fd, bytes.data(), bytes.size(), 0) != static_cast<::ssize_t>(bytes.size())) {
       return std::nullopt;
     }
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(h->fd, &info) != 0) {
       return std::nullopt;
     }
@@ -305,7 +268,7 @@ private:
     }
     const std::lock_guard lock{m_mutex};
     h = m_current.load(std::memory_order_acquire);
-    struct ::stat now{};
+    struct ::stat now {};
     fsio::unique_fd probe_fd{m_root.open(m_relative.c_str(), O_RDONLY | O_NONBLOCK)};
     if (!probe_fd) {
       if (errno != ENOENT) {
@@ -331,8 +294,9 @@ private:
       std::array<std::byte, index_header_size> bytes{};
       const ::ssize_t got = pread_full(probe_fd.get(), bytes.data(), bytes.size(), 0);
       try {
-        const index_header hd = decode_index_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)),
-                                                    static_cast<std::uint64_t>(now.st_size), m_shard);
+        const index_header hd =
+            decode_index_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)),
+                                static_cast<std::uint64_t>(now.st_size), m_shard);
         fresh->capacity = hd.capacity;
       } catch (const format_error& e) {
         warn_once_here("index " + m_display + " is unreadable (" + std::string{e.what()} +
@@ -443,7 +407,8 @@ private:
 
   void write_slot(int fd, std::uint32_t position, const slot& value) const {
     const slot_bytes bytes = encode_slot(value);
-    if (const int error = pwrite_full(fd, bytes.data(), bytes.size(), index_header_size + std::uint64_t{position} * slot_size);
+    if (const int error =
+            pwrite_full(fd, bytes.data(), bytes.size(), index_header_size + std::uint64_t{position} * slot_size);
         error != 0) {
       fsio::throw_io_error("cannot write index", m_display, error);
     }
@@ -454,11 +419,12 @@ private:
   template <class Body>
   void change(Body&& body) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-      fsio::unique_fd fd{m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode.load(std::memory_order_relaxed))};
+      fsio::unique_fd fd{
+          m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode.load(std::memory_order_relaxed))};
       if (!fd && errno == ENOENT && make_folders) {
         make_folders();
-        fd.reset(m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK, file_mode.load(std::memory_order_relaxed),
-                             fsio::root_folder::root_check::now));
+        fd.reset(m_root.open(m_relative.c_str(), O_RDWR | O_CREAT | O_NONBLOCK,
+                             file_mode.load(std::memory_order_relaxed), fsio::root_folder::root_check::now));
       }
       if (!fd) {
         if (fsio::refused_link(errno)) {
@@ -466,7 +432,7 @@ private:
         }
         fsio::throw_io_error("cannot open index", m_display, errno);
       }
-      struct ::stat held{};
+      struct ::stat held {};
       if (::fstat(fd.get(), &held) != 0) {
         fsio::throw_io_error("cannot stat index", m_display, errno);
       }
@@ -482,7 +448,7 @@ private:
         fsio::throw_io_error("cannot lock index", m_display, errno);
       }
       // The lock is on this file; another process may have replaced the path meanwhile.
-      struct ::stat now{};
+      struct ::stat now {};
       const fsio::unique_fd check{m_root.open(m_relative.c_str(), O_RDONLY | O_NONBLOCK)};
       if (!check || ::fstat(check.get(), &now) != 0 || now.st_ino != held.st_ino || now.st_dev != held.st_dev) {
         continue; // closing `fd` releases the lock; try the file that is there now
@@ -498,8 +464,9 @@ private:
         std::array<std::byte, index_header_size> bytes{};
         const ::ssize_t got = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
         try {
-          l.header = decode_index_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)),
-                                         static_cast<std::uint64_t>(held.st_size), m_shard);
+          l.header =
+              decode_index_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)),
+                                  static_cast<std::uint64_t>(held.st_size), m_shard);
         } catch (const format_error& e) {
           const std::string reason = e.what();
           if (reason.find("newer recall") != std::string::npos) {
@@ -578,11 +545,12 @@ private:
         position = (position + 1) & mask;
       }
       const auto bytes = encode_slot(s);
-      std::copy(bytes.begin(), bytes.end(), table.begin() + static_cast<std::ptrdiff_t>(std::size_t{position} * slot_size));
+      std::copy(bytes.begin(), bytes.end(),
+                table.begin() + static_cast<std::ptrdiff_t>(std::size_t{position} * slot_size));
     }
     const std::string temp = m_relative + ".tmp." + m_temp_tag;
-    fsio::unique_fd fd{m_root.open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW,
-                                 file_mode.load(std::memory_order_relaxed))};
+    fsio::unique_fd fd{
+        m_root.open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, file_mode.load(std::memory_order_relaxed))};
     if (!fd) {
       fsio::throw_io_error("cannot create", m_display + ".tmp." + m_temp_tag, errno);
     }
@@ -601,7 +569,8 @@ private:
     if (!folder || ::renameat(folder.get(), (shard_name(m_shard) + ".tmp." + m_temp_tag).c_str(), folder.get(),
                               shard_name(m_shard).c_str()) != 0) {
       const int error = errno;
-      static_cast<void>(::unlinkat(folder ? folder.get() : AT_FDCWD, (shard_name(m_shard) + ".tmp." + m_temp_tag).c_str(), 0));
+      static_cast<void>(
+          ::unlinkat(folder ? folder.get() : AT_FDCWD, (shard_name(m_shard) + ".tmp." + m_temp_tag).c_str(), 0));
       fsio::throw_io_error("cannot rename a new index over", m_display, error);
     }
     // The old file's descriptor (and its lock) stay with the caller's unique_fd until it returns;

@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/detail/stores/host_name.hpp>
 #include <recall/detail/stores/open_beneath.hpp>
 #include <recall/detail/stores/pack_format.hpp>
@@ -112,17 +112,14 @@ public:
     }
     const std::uint64_t offset = align_up(m_end);
     const std::array<std::byte, record_alignment> zeros{};
-    std::vector<::iovec> iov;
-    iov.reserve(parts.size() + 1);
-    if (offset > m_end) {
-      iov.push_back({const_cast<std::byte*>(zeros.data()), static_cast<std::size_t>(offset - m_end)}); // NOLINT
+    std::vector<std::span<const std::byte>> all;
+    all.reserve(parts.size() + 1);
+    all.emplace_back(zeros.data(), static_cast<std::size_t>(offset - m_end));
+    all.insert(all.end(), parts.begin(), parts.end());
+    if (const int error = fsio::write_all(m_fd.get(), all, m_end); error != 0) {
+      m_fd.reset(); // a half-written record: start a fresh segment next time
+      fsio::throw_io_error("cannot write segment", m_path, error);
     }
-    for (const auto& p : parts) {
-      if (!p.empty()) {
-        iov.push_back({const_cast<std::byte*>(p.data()), p.size()}); // NOLINT: pwritev does not write through it
-      }
-    }
-    write_at(iov, m_end);
     m_end = offset + length;
     if (m_durability == durability::fsync && ::fdatasync(m_fd.get()) != 0) {
       fsio::throw_io_error("cannot fsync", m_path, errno);
@@ -137,36 +134,6 @@ public:
   }
 
 private:
-  void write_at(std::vector<::iovec>& iov, std::uint64_t at) {
-    std::size_t first = 0;
-    while (first < iov.size()) {
-      const ::ssize_t put = ::pwritev(m_fd.get(), iov.data() + first, static_cast<int>(iov.size() - first),
-                                      static_cast<::off_t>(at));
-      if (put < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        const int error = errno;
-        m_fd.reset(); // a half-written record: start a fresh segment next time
-        fsio::throw_io_error("cannot write segment", m_path, error);
-      }
-      if (put == 0) {
-        m_fd.reset();
-        fsio::throw_io_error("cannot write segment", m_path, EIO);
-      }
-      auto left = static_cast<std::size_t>(put);
-      at += left;
-      while (first < iov.size() && left >= iov[first].iov_len) {
-        left -= iov[first].iov_len;
-        ++first;
-      }
-      if (first < iov.size()) {
-        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + left;
-        iov[first].iov_len -= left;
-      }
-    }
-  }
-
   void open_new(const std::function<void()>& make_folders, ::mode_t mode) {
     m_fd.reset();
     if (m_pid != ::getpid()) {
@@ -322,7 +289,7 @@ public:
       }
       return nullptr;
     }
-    struct ::stat info{};
+    struct ::stat info {};
     if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
       warn_once(name, "segment " + m_display_root + "/" + relative + " is not a regular file; ignored");
       return nullptr;
@@ -330,9 +297,8 @@ public:
     std::array<std::byte, segment_header_size> bytes{};
     const ::ssize_t got = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
     segment_header header;
-    const segment_verdict verdict = got == static_cast<::ssize_t>(bytes.size())
-                                        ? decode_segment_header(bytes, header)
-                                        : segment_verdict::damaged;
+    const segment_verdict verdict =
+        got == static_cast<::ssize_t>(bytes.size()) ? decode_segment_header(bytes, header) : segment_verdict::damaged;
     if (verdict == segment_verdict::newer_version) {
       warn_once(name, "segment " + m_display_root + "/" + relative + " has format version " +
                           std::to_string(header.version) + " (this build reads version " +

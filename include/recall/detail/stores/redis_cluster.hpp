@@ -41,7 +41,8 @@ inline constexpr std::uint16_t slot_count = 16384;
   for (const char c : bytes) {
     crc = static_cast<std::uint16_t>(crc ^ (static_cast<std::uint16_t>(static_cast<unsigned char>(c)) << 8));
     for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+      crc =
+          (crc & 0x8000) != 0 ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
     }
   }
   return crc;
@@ -238,7 +239,8 @@ private:
     u.host = host;
     u.port = port;
     u.db = 0;
-    m_nodes.push_back(node{host, port, std::make_unique<pool>(u, m_limits, m_capacity, m_label + " node " + cluster_url::address_of(u))});
+    m_nodes.push_back(node{
+        host, port, std::make_unique<pool>(u, m_limits, m_capacity, m_label + " node " + cluster_url::address_of(u))});
     return m_nodes.size() - 1;
   }
 
@@ -313,7 +315,7 @@ private:
   std::size_t m_capacity;
   std::mutex m_refresh_mutex;
   mutable std::shared_mutex m_mutex; // guards what follows
-  std::vector<node> m_nodes;       // seeds first; never shrinks, so pool references stay valid
+  std::vector<node> m_nodes;         // seeds first; never shrinks, so pool references stay valid
   std::array<std::uint16_t, slot_count> m_slots{};
   bool m_mapped = false;
   bool m_stale = false;

@@ -8,12 +8,12 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <initializer_list>
-#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -200,7 +200,8 @@ public:
       argv.push_back(a.data());
       lengths.push_back(a.size());
     }
-    if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
+        REDIS_OK) {
       fail("cannot queue a command");
     }
   }
@@ -226,7 +227,8 @@ public:
       }
       while (raw == nullptr) {
         limit_to_deadline();
-        if (redisBufferRead(m_context.get()) != REDIS_OK || redisGetReplyFromReader(m_context.get(), &raw) != REDIS_OK) {
+        if (redisBufferRead(m_context.get()) != REDIS_OK ||
+            redisGetReplyFromReader(m_context.get(), &raw) != REDIS_OK) {
           fail("lost the connection");
         }
       }
@@ -299,7 +301,7 @@ private:
   std::string m_label;
   std::unique_ptr<redisContext, context_deleter> m_context;
   clock::time_point m_deadline;
-  std::chrono::microseconds m_applied{-1}; // the socket timeout in force; negative: none set yet
+  std::chrono::microseconds m_applied{-1};              // the socket timeout in force; negative: none set yet
   std::optional<std::chrono::milliseconds> m_per_reply; // set: a fresh deadline for each reply
 };
 
@@ -358,7 +360,8 @@ public:
     ++m_open; // the slot is taken now; the connect (up to the connect timeout) runs unlocked
     lock.unlock();
     try {
-      return lease{*this, std::make_unique<connection>(m_url, std::min(m_limits.connect, connect_limit), deadline, m_label)};
+      return lease{*this,
+                   std::make_unique<connection>(m_url, std::min(m_limits.connect, connect_limit), deadline, m_label)};
     } catch (...) {
       give_back(nullptr);
       throw;

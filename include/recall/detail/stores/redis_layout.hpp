@@ -61,8 +61,7 @@
 
 namespace recall::detail::redis {
 
-inline constexpr std::array<std::byte, 4> head_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'},
-                                                         std::byte{'R'}};
+inline constexpr std::array<std::byte, 4> head_magic{std::byte{'R'}, std::byte{'C'}, std::byte{'L'}, std::byte{'R'}};
 inline constexpr std::uint16_t head_version = 1;
 // The fixed part of a head record, up to and including the generation: what identifies one save.
 inline constexpr std::size_t head_fixed_size = 88;
@@ -205,8 +204,8 @@ inline void encode_head_record(std::string& out, const head_record& m) {
   }
   const auto version = fmt::load_le(h + head_offset::version, 2);
   if (version != head_version) {
-    throw format_error{"unsupported redis head record version " + std::to_string(version) + " (this build reads version " +
-                       std::to_string(head_version) + ")"};
+    throw format_error{"unsupported redis head record version " + std::to_string(version) +
+                       " (this build reads version " + std::to_string(head_version) + ")"};
   }
   const std::size_t name_length = static_cast<std::size_t>(fmt::load_le(h + head_offset::name_length, 2));
   if (name_length > max_name_length) {
@@ -340,7 +339,8 @@ public:
       throw format_error{"redis entry ends inside its header"};
     }
     verify_entry(*m_header, call, m_manifest, m_payload);
-    return stored_entry{unpack_payload(*m_header, std::move(m_payload)), m_header->metadata, decode_manifest(m_manifest)};
+    return stored_entry{unpack_payload(*m_header, std::move(m_payload)), m_header->metadata,
+                        decode_manifest(m_manifest)};
   }
 
 private:

@@ -20,7 +20,7 @@ enum class transport {
 // (redacted(), error messages) shows it as ********.
 struct server_url {
   transport kind = transport::tcp;
-  std::string host;        // tcp: a name, an IPv4 address, or an IPv6 address without brackets
+  std::string host; // tcp: a name, an IPv4 address, or an IPv6 address without brackets
   std::uint16_t port = 6379;
   std::string socket_path; // unix_socket: an absolute path
   std::string user;        // empty: the default user (AUTH with the password alone)
@@ -89,8 +89,9 @@ inline constexpr std::string_view redaction = "********";
 }
 
 [[noreturn]] inline void fail(std::string_view raw, const std::string& what) {
-  throw config_error{"redis URL '" + redact_raw(raw) + "': " + what +
-                     " (expected redis://[user:password@]host[:port][/db] or unix://[user:password@]/path/to/socket[?db=N])"};
+  throw config_error{
+      "redis URL '" + redact_raw(raw) + "': " + what +
+      " (expected redis://[user:password@]host[:port][/db] or unix://[user:password@]/path/to/socket[?db=N])"};
 }
 
 [[nodiscard]] inline int hex_digit(char c) noexcept {
@@ -173,7 +174,8 @@ inline unsigned parse_db(std::string_view raw, std::string_view text) {
 inline void parse_tcp(std::string_view raw, std::string_view rest, server_url& out) {
   const std::size_t authority_end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, authority_end);
-  const std::string_view tail = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+  const std::string_view tail =
+      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
     parse_userinfo(raw, authority.substr(0, at), out);
     authority.remove_prefix(at + 1);

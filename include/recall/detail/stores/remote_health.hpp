@@ -125,7 +125,8 @@ public:
 
   // The operation admitted as `attempt` failed because of the remote or the network: `what` is the
   // operation ("load", "save", ...), `reason` the error's text (a leading "recall: " is dropped).
-  void failed(remote_attempt attempt, std::string_view what, std::string_view reason, clock::time_point now = clock::now()) {
+  void failed(remote_attempt attempt, std::string_view what, std::string_view reason,
+              clock::time_point now = clock::now()) {
     if (reason.starts_with(error::prefix)) {
       reason.remove_prefix(error::prefix.size());
     }

@@ -38,8 +38,8 @@ public:
 // What to send. The body is the concatenation of `body` (sent from the caller's buffers, never
 // copied); `upload` says a body is sent even when it is empty.
 struct request {
-  std::string_view method = "GET"; // GET, HEAD, PUT, POST, DELETE
-  std::string url;                 // complete, already escaped
+  std::string_view method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string url;                  // complete, already escaped
   std::vector<std::string> headers; // "Name: value", signed along with the request
   std::span<const std::string_view> body{};
   bool upload = false;
@@ -55,9 +55,9 @@ struct request {
 };
 
 struct response {
-  long status = 0;   // the HTTP status
-  std::string body;  // at most max_response bytes
-  std::string etag;  // the ETag header, quotes included
+  long status = 0;  // the HTTP status
+  std::string body; // at most max_response bytes
+  std::string etag; // the ETag header, quotes included
   // The body was longer than max_response: not read (body is empty), the connection dropped.
   bool too_large = false;
 };
@@ -152,8 +152,8 @@ inline std::size_t on_write(char* data, std::size_t size, std::size_t count, voi
       } else {
         t.got->body.reserve(static_cast<std::size_t>(announced));
       }
-      const auto transfer_time = std::chrono::milliseconds{
-          static_cast<std::int64_t>(static_cast<std::uint64_t>(announced) * 1000 / std::max<std::uint64_t>(1, t.sent->bytes_per_second))};
+      const auto transfer_time = std::chrono::milliseconds{static_cast<std::int64_t>(
+          static_cast<std::uint64_t>(announced) * 1000 / std::max<std::uint64_t>(1, t.sent->bytes_per_second))};
       t.deadline = std::max(t.deadline, std::chrono::steady_clock::now() + t.sent->slack + transfer_time);
     }
   }
@@ -176,7 +176,8 @@ inline std::size_t on_header(char* data, std::size_t size, std::size_t count, vo
   constexpr std::string_view etag = "etag:";
   if (line.size() > etag.size()) {
     std::string name{line.substr(0, etag.size())};
-    std::transform(name.begin(), name.end(), name.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
     if (name == etag) {
       line.remove_prefix(etag.size());
       while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
@@ -290,7 +291,7 @@ public:
     // the handle is kept or destroyed. Its connection stays in the multi handle's cache.
     const std::string reason = code == CURLE_OPERATION_TIMEDOUT ? std::string{"timed out"}
                                : error[0] != '\0'               ? std::string{error}
-                                                               : std::string{curl_easy_strerror(code)};
+                                                                : std::string{curl_easy_strerror(code)};
     curl_easy_reset(e);
     if (t.too_large) {
       out.body.clear();
@@ -306,7 +307,9 @@ public:
   }
 
   [[nodiscard]] bool signs() const noexcept { return m_credentials.has_value(); }
-  [[nodiscard]] std::string credential_source() const { return m_credentials ? m_credentials->source : "none (unsigned)"; }
+  [[nodiscard]] std::string credential_source() const {
+    return m_credentials ? m_credentials->source : "none (unsigned)";
+  }
 
 private:
   // The URL without its query (upload ids, continuation tokens), for messages.

@@ -31,10 +31,10 @@ namespace recall::detail::s3 {
 // A parsed s3:// URL, with the defaults filled in.
 struct location {
   std::string bucket;
-  std::string prefix;        // "" or "a/b", never with a leading or trailing '/'
-  std::string endpoint;      // "" (AWS) or "http://127.0.0.1:9000" (no trailing '/')
-  std::string region;        // e.g. "us-east-1"
-  bool read_only = false;    // access=read-only
+  std::string prefix;     // "" or "a/b", never with a leading or trailing '/'
+  std::string endpoint;   // "" (AWS) or "http://127.0.0.1:9000" (no trailing '/')
+  std::string region;     // e.g. "us-east-1"
+  bool read_only = false; // access=read-only
 
   // The URL of the bucket, for requests: "<endpoint>/<bucket>" or AWS's virtual host.
   [[nodiscard]] std::string bucket_url() const {
@@ -63,7 +63,9 @@ namespace url_detail {
   throw config_error{"s3 URL '" + std::string{url} + "': " + what};
 }
 
-[[nodiscard]] inline bool is_lower_or_digit(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+[[nodiscard]] inline bool is_lower_or_digit(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 [[nodiscard]] inline bool is_segment_char(char c) noexcept {
   return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '-';
@@ -139,7 +141,8 @@ inline void check_endpoint(std::string_view url, std::string_view endpoint) {
     fail(url, "endpoint has no host");
   }
   for (const char c : endpoint) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '?' || c == '#' || c == '@' || static_cast<unsigned char>(c) >= 0x7f) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '?' || c == '#' || c == '@' ||
+        static_cast<unsigned char>(c) >= 0x7f) {
       fail(url, "endpoint may not hold spaces, control characters, '?', '#' or credentials ('@')");
     }
   }
@@ -257,7 +260,8 @@ namespace credentials_detail {
 // Reads profile `profile` of an AWS shared credentials file (INI: "[name]" sections of
 // "key = value" lines; '#' and ';' start comments). nullopt when the file or the profile is
 // missing; throws config_error for a profile that names a key id without its secret.
-[[nodiscard]] inline std::optional<credentials> read_credentials_file(const std::string& path, std::string_view profile) {
+[[nodiscard]] inline std::optional<credentials> read_credentials_file(const std::string& path,
+                                                                      std::string_view profile) {
   using credentials_detail::trimmed;
   std::ifstream in{path};
   if (!in) {

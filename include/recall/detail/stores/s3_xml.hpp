@@ -83,9 +83,10 @@ namespace recall::detail::s3 {
       unsigned value = 0;
       const bool hex = name[1] == 'x';
       for (const char c : name.substr(hex ? 2 : 1)) {
-        const int digit = c >= '0' && c <= '9' ? c - '0'
+        const int digit = c >= '0' && c <= '9'          ? c - '0'
                           : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                          : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                          : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                        : -1;
         if (digit < 0 || value > 0x10FFFF) {
           throw format_error{"S3 reply has a malformed character reference"};
         }
@@ -128,8 +129,8 @@ namespace recall::detail::s3 {
   if (!day.ok()) {
     throw format_error{"S3 reply has a malformed date '" + std::string{text} + "'"};
   }
-  const auto seconds = std::chrono::hours{number(11, 2)} + std::chrono::minutes{number(14, 2)} +
-                       std::chrono::seconds{number(17, 2)};
+  const auto seconds =
+      std::chrono::hours{number(11, 2)} + std::chrono::minutes{number(14, 2)} + std::chrono::seconds{number(17, 2)};
   return std::chrono::system_clock::time_point{std::chrono::sys_days{day}.time_since_epoch() + seconds};
 }
 

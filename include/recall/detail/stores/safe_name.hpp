@@ -18,8 +18,8 @@ inline std::size_t append_safe_name(std::string& out, std::string_view name, std
     if (out.size() - start == max_length) {
       break;
     }
-    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '.' || c == '-';
+    const bool safe =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!safe && out.size() > start && out.back() == '_') {
       continue;
     }

@@ -2,24 +2,25 @@
 // a shard at a time (like ccache's cleanup), and sweeps files that crashed writers left behind.
 #pragma once
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstddef>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
+#include <recall/detail/stores/fsio.hpp>
 
 namespace recall {
 
@@ -40,11 +41,11 @@ namespace detail {
 // shard, so no store pays for a scan of the whole cache after the first.
 class size_limiter {
 public:
-  static constexpr std::size_t shard_count = 256;
+  static constexpr std::size_t shard_count = directory_layout::shard_count;
   // Temp files of writers that died, and lock files nobody holds, older than this are removed.
   static constexpr auto stale_after = std::chrono::hours{1};
 
-  size_limiter(std::filesystem::path root, std::string extension) : m_root{std::move(root)}, m_extension{std::move(extension)} {}
+  explicit size_limiter(std::filesystem::path root) : m_root{std::move(root)} {}
 
   void set_limits(const cache_limits& limits) {
     const std::lock_guard lock{m_mutex};
@@ -91,69 +92,61 @@ private:
   };
 
   struct file_info {
-    std::filesystem::path path;
+    std::string path;
     std::uint64_t size = 0;
-    std::filesystem::file_time_type last_use;
+    std::int64_t last_use_ns = 0; // mtime
   };
 
-  [[nodiscard]] static std::string shard_name(std::size_t shard) {
-    constexpr char digits[] = "0123456789abcdef";
-    return {digits[shard >> 4], digits[shard & 0xF]};
-  }
-
   // Lists shard `shard` of every function folder; removes stale temp and lock files on the way.
-  // Symbolic links are skipped, never followed: a linked function or shard folder could point
-  // anywhere, and eviction deletes what it lists (directory_store refuses them too).
+  // Symbolic links are skipped, never followed (directory_layout's walk): a linked function or
+  // shard folder could point anywhere, and eviction deletes what it lists (directory_store
+  // refuses them too).
   std::vector<file_info> scan(std::size_t shard) {
+    namespace layout = directory_layout;
     std::vector<file_info> files;
-    const std::string name = shard_name(shard);
-    const auto now = std::filesystem::file_time_type::clock::now();
-    std::error_code error;
-    for (const auto& function : std::filesystem::directory_iterator{m_root, error}) {
-      std::error_code inner;
-      if (function.is_symlink(inner) || !function.is_directory(inner)) {
-        continue;
-      }
-      const auto shard_path = function.path() / name;
-      if (std::filesystem::is_symlink(std::filesystem::symlink_status(shard_path, inner))) {
-        continue;
-      }
-      for (const auto& file : std::filesystem::directory_iterator{shard_path, inner}) {
-        std::error_code e;
-        if (file.is_symlink(e)) {
-          continue;
-        }
-        const auto filename = file.path().filename().string();
-        const auto modified = file.last_write_time(e);
-        if (e) {
-          continue;
-        }
-        if (filename.ends_with(m_extension)) {
-          const auto size = file.file_size(e);
-          if (!e) {
-            files.push_back({file.path(), size, modified});
-          }
-        } else if (now - modified > stale_after) {
-          remove_if_stale(file.path(), filename);
-        }
-      }
+    const std::int64_t now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    constexpr std::int64_t stale_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(stale_after).count();
+    const fsio::unique_fd root{layout::open_root(m_root.native())};
+    if (!root) {
+      return files;
     }
+    layout::for_each_function_folder(root.get(), {}, [&](const layout::function_folder& folder) {
+      layout::for_each_shard_file(
+          folder.fd,
+          [&](const layout::shard_file& file) {
+            if (file.kind == layout::file_kind::entry) {
+              std::string path = m_root.native();
+              path.append(1, '/')
+                  .append(folder.name)
+                  .append(1, '/')
+                  .append(file.shard)
+                  .append(1, '/')
+                  .append(file.name);
+              files.push_back(
+                  {std::move(path), static_cast<std::uint64_t>(file.status->st_size), fsio::mtime_ns(*file.status)});
+            } else if (now_ns - fsio::mtime_ns(*file.status) > stale_ns) {
+              remove_if_stale(file);
+            }
+          },
+          {layout::file_kind::entry, layout::file_kind::temp, layout::file_kind::other}, shard);
+    });
     return files;
   }
 
-  void remove_if_stale(const std::filesystem::path& path, const std::string& filename) {
-    std::error_code ignored;
-    if (filename.find(m_extension + ".tmp.") != std::string::npos) {
-      std::filesystem::remove(path, ignored); // a writer that died mid-store
-    } else if (filename.ends_with(".lock")) {
+  // Removes a stale temp file (a writer that died mid-store), or an old lock file nobody holds,
+  // relative to its shard folder.
+  static void remove_if_stale(const directory_layout::shard_file& file) {
+    const std::string name{file.name};
+    if (file.kind == directory_layout::file_kind::temp) {
+      static_cast<void>(::unlinkat(file.shard_fd, name.c_str(), 0));
+    } else if (file.name.ends_with(".lock")) {
       // A per-key lock file of recall before the function-wide locks file; only one nobody
       // holds: taking it proves the holder is gone.
-      const int fd = fsio::open_regular(path.c_str(), O_RDWR | O_NOFOLLOW);
-      if (fd >= 0) {
-        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-          std::filesystem::remove(path, ignored);
-        }
-        ::close(fd);
+      const fsio::unique_fd fd{fsio::open_regular_at(file.shard_fd, name.c_str(), O_RDWR | O_NOFOLLOW)};
+      if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+        static_cast<void>(::unlinkat(file.shard_fd, name.c_str(), 0));
       }
     }
   }
@@ -194,7 +187,7 @@ private:
       });
       const auto shard = static_cast<std::size_t>(largest - m_shards.begin());
       auto files = scan(shard);
-      std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.last_use < b.last_use; });
+      std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.last_use_ns < b.last_use_ns; });
       shard_usage usage;
       for (const auto& f : files) {
         usage.bytes += f.size;
@@ -216,8 +209,7 @@ private:
         if (!over(total(), 0.9) || !above_share()) {
           break;
         }
-        std::error_code e;
-        if (std::filesystem::remove(f.path, e)) {
+        if (::unlink(f.path.c_str()) == 0) {
           ++evicted;
         }
         m_shards[shard].bytes -= f.size;
@@ -228,7 +220,6 @@ private:
   }
 
   std::filesystem::path m_root;
-  std::string m_extension;
   mutable std::mutex m_mutex;
   cache_limits m_limits;
   bool m_known = false;

@@ -2,8 +2,8 @@
 // misses, stores, bytes stored, compute time saved and compute time spent, updated in batches under a file lock.
 #pragma once
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,7 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include <recall/detail/stores/atomic_file.hpp>
+#include <recall/detail/stores/directory_layout.hpp>
+#include <recall/detail/stores/fsio.hpp>
 #include <recall/stores/store.hpp>
 
 namespace recall {
@@ -21,7 +22,7 @@ namespace recall {
 // versions can skip what they do not know.
 namespace detail {
 
-inline constexpr std::string_view stats_file_name = "stats";
+using directory_layout::stats_file_name; // <function folder>/stats
 
 [[nodiscard]] inline function_stats parse_stats(std::string_view text) {
   function_stats s;
@@ -68,7 +69,7 @@ inline constexpr std::string_view stats_file_name = "stats";
 // Reads the stats file open as `fd`; an unreadable one reads as zeros.
 [[nodiscard]] inline function_stats read_stats(int fd) {
   std::array<char, 1024> buffer{};
-  const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
+  const ::ssize_t got = fsio::pread_full(fd, buffer.data(), buffer.size(), 0);
   return got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
 }
 
@@ -88,8 +89,9 @@ inline bool add_stats(int fd, const function_stats& delta) {
   }
   const bool ok = [&] {
     std::array<char, 1024> buffer{};
-    const ::ssize_t got = ::pread(fd, buffer.data(), buffer.size(), 0);
-    function_stats total = got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
+    const ::ssize_t got = fsio::pread_full(fd, buffer.data(), buffer.size(), 0);
+    function_stats total =
+        got > 0 ? parse_stats(std::string_view{buffer.data(), static_cast<std::size_t>(got)}) : function_stats{};
     total += delta;
     const std::string text = format_stats(total);
     // Written over the old text, then cut to length: counters only grow, so the new text is at

@@ -18,7 +18,7 @@ inline std::atomic<bool>& interrupt_requested() noexcept {
 // ends the process at once (both are async-signal-safe).
 extern "C" inline void on_sigint(int /*signal*/) {
   interrupt_requested().store(true, std::memory_order_relaxed);
-  struct ::sigaction fallback{};
+  struct ::sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   static_cast<void>(::sigaction(SIGINT, &fallback, nullptr));
 }
@@ -34,7 +34,7 @@ public:
     const std::lock_guard lock{mutex()};
     if (depth()++ == 0) {
       interrupt_requested().store(false, std::memory_order_relaxed);
-      struct ::sigaction handler{};
+      struct ::sigaction handler {};
       handler.sa_handler = &on_sigint;
       ::sigemptyset(&handler.sa_mask);
       installed() = ::sigaction(SIGINT, &handler, &previous()) == 0;
@@ -71,7 +71,7 @@ private:
     return i;
   }
   static struct ::sigaction& previous() {
-    static struct ::sigaction p{};
+    static struct ::sigaction p {};
     return p;
   }
 
