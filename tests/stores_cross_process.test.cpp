@@ -132,17 +132,34 @@ TEST_CASE("stores killed at random moments leave no entry that reads as valid bu
   std::mt19937 rng{12345};
   std::uniform_int_distribution<int> delay_us{0, 3000};
   for (int t = 0; t < trials; ++t) {
+    int first_saved[2];
+    REQUIRE(::pipe(first_saved) == 0);
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+      ::close(first_saved[0]);
       recall::directory_store store{dir.path()};
       for (std::uint64_t k = 0;; ++k) {
         recall::stored_entry e;
         // Odd keys are large enough to be stored zstd-compressed: both write paths are killed.
         e.payload.assign((k % 2 == 0 ? 20000 : 70000) + (k % 7) * 1000, static_cast<std::byte>(k & 0xFF));
         store.save(recall::entry_address{function, recall::key{k % 16, 1}}, e);
+        if (k == 0) {
+          const char done = 1;
+          static_cast<void>(::write(first_saved[1], &done, 1));
+          ::close(first_saved[1]);
+        }
       }
     }
+    ::close(first_saved[1]);
+    // Half the trials kill the writer only once it has stored an entry whole, so entries survive
+    // however slow the machine (a sanitizer build under load can take longer than the longest
+    // delay to start and store); the other half may kill it before or during its first save.
+    if (t % 2 == 0) {
+      char done = 0;
+      static_cast<void>(::read(first_saved[0], &done, 1)); // 0 bytes if the writer died first
+    }
+    ::close(first_saved[0]);
     std::this_thread::sleep_for(std::chrono::microseconds{delay_us(rng)});
     ::kill(pid, SIGKILL);
     wait_for(pid);
