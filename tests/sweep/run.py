@@ -75,9 +75,19 @@ def run(mode, worker, recall_cache, tmp):
                                           stdout=subprocess.PIPE, text=True))
     running_seen = ""
     if recall_cache:
+        # Poll `running` until it has shown a computation of every host (or the sweep is over): a
+        # sanitizer build on a busy machine may start one host's workers a second after the
+        # other's, so a single look at a fixed moment would test the scheduler, not recall.
         time.sleep(max(0.0, start_ms / 1000 - time.time()) + 0.3)
-        running_seen = subprocess.run([recall_cache, "--cache-root", cache, "running"], capture_output=True,
-                                      text=True, timeout=30).stdout
+        wanted = ("simhost-a", "simhost-b") if mode == "hosts" else ("slow_point",)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            seen = subprocess.run([recall_cache, "--cache-root", cache, "running"], capture_output=True,
+                                  text=True, timeout=30).stdout
+            running_seen += "".join(line + "\n" for line in seen.splitlines() if "slow_point" in line)
+            if all(w in running_seen for w in wanted) or all(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.1)
     outputs = []
     for p in procs:
         out, _ = p.communicate(timeout=60)
