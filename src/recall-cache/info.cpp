@@ -34,7 +34,8 @@ nlohmann::json to_json(const recall::function_summary& f) {
           {"oldest", unix_seconds(f.oldest)},
           {"newest", unix_seconds(f.newest)},
           {"last_use", unix_seconds(f.last_use)},
-          {"superseded", f.superseded}};
+          {"superseded", f.superseded},
+          {"body", f.body.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.body)}};
 }
 
 void print_functions(const std::vector<recall::function_summary>& functions, bool verbose) {
@@ -43,13 +44,13 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
   for (const auto& f : functions) {
     versions[f.name] += 1;
   }
-  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", "function", "entries", "size", "hits",
-             "misses", "saved", "oldest", "newest", "version");
+  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {:<12}  {}\n", "function", "entries", "size",
+             "hits", "misses", "saved", "oldest", "newest", "code", "version");
   for (const auto& f : functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", f.name.substr(0, 40), f.entries,
+    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {:<12}  {}\n", f.name.substr(0, 40), f.entries,
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
-               age(f.newest),
+               age(f.newest), f.entries == 0 ? std::string{"-"} : recall::body_short_form(f.body),
                f.superseded           ? "superseded (prune --superseded removes it)"
                : versions[f.name] > 1 ? "current"
                                       : "");

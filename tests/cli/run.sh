@@ -25,7 +25,7 @@ contains "info names the function" "$out" "physics::trajectory"
 check "info --json" 0 "$tool" info --json
 contains "info --json is json" "$out" '"entries": 1'
 check "ls" 0 "$tool" ls
-contains "ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
+contains "ls shows the label" "$out" '{dt=0.01 steps=100 integrator="euler"} 0.5'
 contains "ls has a header row" "$(echo "$out" | head -1)" "key                               "
 contains "ls header names the columns" "$(echo "$out" | head -1)" "function  arguments"
 key=$(echo "$out" | sed -n 2p | cut -c1-32)
@@ -35,6 +35,21 @@ check "show" 0 "$tool" show "${key:0:10}"
 contains "show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
 contains "show says the body is untracked" "$out" "body         untracked"
 check "show unknown key" 1 "$tool" show ffffffffffff
+contains "info says the code is untracked" "$("$tool" info)" " untracked"
+
+# Code with a body signature (recall-sign): info, ls and show name it.
+tracked=$dir/tracked
+RECALL_CACHE_DIR=$tracked PERSIST_HELPER_BODY=0123456789abcdef0123456789abcdef "$helper" >/dev/null
+check "info of tracked code" 0 "$tool" --cache-root "$tracked" info
+contains "info shows the body signature's short form" "$out" " 0123456789ab "
+check "ls of tracked code" 0 "$tool" --cache-root "$tracked" ls
+contains "ls shows the body signature's short form" "$out" " 0123456789ab  physics::trajectory"
+contains "ls header names the code column" "$(echo "$out" | head -1)" "code          function"
+tkey=$(echo "$out" | sed -n 2p | cut -c1-32)
+check "ls --json of tracked code" 0 "$tool" --cache-root "$tracked" ls --json
+contains "ls --json has the body signature" "$out" '"body": "0123456789abcdef0123456789abcdef"'
+check "show of tracked code" 0 "$tool" --cache-root "$tracked" show "${tkey:0:10}"
+contains "show prints the body signature" "$out" "body         0123456789abcdef0123456789abcdef"
 
 # Three identities of one function (three versions of its code): info marks the one used most
 # recently current, prune --superseded keeps only it. The older two are copies of the folder
@@ -243,7 +258,7 @@ check "pack info" 0 "$tool" --cache-root "$pack" info
 contains "pack info names the store" "$out" "store        pack"
 contains "pack info names the function" "$out" "physics::trajectory"
 check "pack ls" 0 "$tool" --cache-root "$pack" ls
-contains "pack ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
+contains "pack ls shows the label" "$out" '{dt=0.01 steps=100 integrator="euler"} 0.5'
 pkey=$(echo "$out" | sed -n 2p | cut -c1-32)  # line 1 is the header row
 check "pack show" 0 "$tool" --cache-root "$pack" show "${pkey:0:10}"
 contains "pack show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"

@@ -1,7 +1,11 @@
 // Test helper: one memoized call per run, printing whether it computed. Run twice on one cache
 // directory, the first run must print "computed" and the second "loaded". With an argument, the
 // call goes to the cache partition recall::scope{"channels", argument} (for recall-cache's tests).
+// With PERSIST_HELPER_BODY set, the function gets that build-time body signature, registered the
+// way recall-sign's generated source registers one.
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -31,6 +35,10 @@ std::vector<double> trajectory(const params& p, double x0) {
 } // namespace physics
 
 int main(int argc, char** argv) {
+  if (const char* body = std::getenv("PERSIST_HELPER_BODY"); body != nullptr) {
+    const std::array rows{recall::body_signature{"physics::trajectory", body}};
+    recall::register_body_signatures(rows);
+  }
   recall::options options;
   if (argc > 1) {
     options.scope = recall::scope{"channels", std::string{argv[1]}};

@@ -54,6 +54,7 @@ struct function_summary {
   std::string name; // from the entries' manifests, else the folder name
   std::string folder;
   std::string partition; // the partition folder it is in; empty at the root
+  std::string body;      // the body signature of its code (recall-sign); empty when untracked
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::uint64_t damaged = 0; // entries whose header does not decode (verify says why)
@@ -265,6 +266,7 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
     by_folder[i].partition = scan.folders[i].partition;
+    by_folder[i].body = scan.folders[i].body;
     by_folder[i].stats =
         detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
   }

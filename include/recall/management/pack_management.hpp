@@ -86,6 +86,7 @@ namespace detail::management {
     auto& f = by_function[{e.description.manifest.function, e.description.identity}];
     if (f.folder.empty()) {
       f.name = e.description.manifest.function;
+      f.body = e.description.manifest.body;
       f.folder = directory_store::folder_name(function_id{f.name, e.description.identity});
       f.stats = store.stats(function_id{f.name, e.description.identity});
     }
