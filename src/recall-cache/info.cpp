@@ -37,11 +37,6 @@ nlohmann::json to_json(const recall::function_summary& f) {
           {"superseded", f.superseded}};
 }
 
-// The version column: which identity of a function name is current, when it has several.
-const char* version_label(bool superseded, int versions_of_name) {
-  return superseded ? "superseded (prune --superseded removes it)" : versions_of_name > 1 ? "current" : "";
-}
-
 void print_functions(const std::vector<recall::function_summary>& functions, bool verbose) {
   // A function name with several identity folders (versions of its code) marks which is current.
   std::map<std::string, int> versions;
@@ -54,7 +49,10 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
     fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", f.name.substr(0, 40), f.entries,
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
-               age(f.newest), version_label(f.superseded, versions[f.name]));
+               age(f.newest),
+               f.superseded           ? "superseded (prune --superseded removes it)"
+               : versions[f.name] > 1 ? "current"
+                                      : "");
     if (verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
@@ -124,6 +122,12 @@ int run(const directory_target& d, const info_options& o) {
 }
 
 #if RECALL_CACHE_WITH_REDIS
+// The version column of a function on Redis: which identity of its name is current, when it has
+// several (the directory table's column, print_functions).
+const char* version_label(bool superseded, int versions_of_name) {
+  return superseded ? "superseded (prune --superseded removes it)" : versions_of_name > 1 ? "current" : "";
+}
+
 // Totals from the head records (no statistics or last use: Redis keeps none per entry), and the
 // keys that belong to no entry.
 int run(const redis_target& r, const info_options& o) {
