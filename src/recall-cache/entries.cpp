@@ -73,7 +73,8 @@ int run(const directory_target& d, const ls_options& o) {
 }
 
 #if RECALL_CACHE_WITH_REDIS
-// Key, size, age since the save and function of each entry, oldest first.
+// Key, size, age since the save and function of each entry (marked when its identity is
+// superseded), oldest first.
 int run(const redis_target& r, const ls_options& o) {
   const auto entries = recall::redis_list_entries(*r.store, o.function);
   if (o.json) {
@@ -83,13 +84,15 @@ int run(const redis_target& r, const ls_options& o) {
                      {"function", e.function.name},
                      {"folder", e.folder},
                      {"size", e.size},
-                     {"created", unix_seconds(e.created)}});
+                     {"created", unix_seconds(e.created)},
+                     {"superseded", e.superseded}});
     }
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
   for (const auto& e : entries) {
-    fmt::print("{}  {:>10}  {:>14}  {}\n", e.call.hex(), human_size(e.size), age(e.created), e.function.name);
+    fmt::print("{}  {:>10}  {:>14}  {}{}\n", e.call.hex(), human_size(e.size), age(e.created), e.function.name,
+               e.superseded ? " (superseded)" : "");
   }
   return 0;
 }
