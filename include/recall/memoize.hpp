@@ -31,6 +31,7 @@
 #include <recall/detail/policy/warn_once.hpp>
 #include <recall/detail/stores/entry_decode.hpp>
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/process_id.hpp>
 #include <recall/errors.hpp>
 #include <recall/identity/body_signatures.hpp>
 #include <recall/identity/function_identity.hpp>
@@ -656,7 +657,7 @@ private:
     for (const auto& digest : hash_globals(typename policies::globals_type{})) {
       m.global_digests.push_back(digest.hex());
     }
-    m.host = host_name() + ":" + std::to_string(::getpid());
+    m.host = host_name() + ":" + std::to_string(detail::process_id());
     m.body = id.parts.body;
     return m;
   }

@@ -756,7 +756,7 @@ private:
   // Throws untrusted_cache_error naming `folder` when `status` (of `folder` itself, or of
   // `file` in it) may not be trusted under this store's sharing.
   void check_trusted(const struct ::stat& status, const std::string& folder, const std::string& file = {}) const {
-    const std::string problem = detail::fsio::trust_problem(status, m_sharing.load(std::memory_order_relaxed));
+    const std::string problem = detail::fsio::trust_problem(status, m_sharing.load(std::memory_order_relaxed), m_uid);
     if (!problem.empty()) {
       throw untrusted_cache_error{folder,
                                   detail::fsio::refusal_message(folder, (file.empty() ? "" : file + ": ") + problem)};

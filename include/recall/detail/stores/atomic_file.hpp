@@ -19,6 +19,7 @@
 #include <utility>
 
 #include <recall/detail/stores/fsio.hpp>
+#include <recall/detail/stores/process_id.hpp>
 #include <recall/errors.hpp>
 #include <recall/stores/durability.hpp>
 
@@ -170,7 +171,7 @@ private:
       }
       return seed;
     }();
-    state += 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(::getpid());
+    state += 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(process_id());
     std::uint64_t z = state; // splitmix64
     z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;

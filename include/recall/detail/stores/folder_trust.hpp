@@ -34,8 +34,12 @@ namespace recall::detail::fsio {
 // may be. private_to_user: it must be this user's (effective uid) and writable by nobody else.
 // sharing::group: it must be this user's or belong to one of this user's groups, and not be
 // writable by others: the group's members are trusted, as that contract says.
-[[nodiscard]] inline std::string trust_problem(const struct ::stat& status, sharing who) {
-  const ::uid_t me = ::geteuid();
+// `me` is the effective uid to judge by: a store passes the one it took when it was made (as it
+// judges entry files), which spares a geteuid() per check, two per save.
+[[nodiscard]] inline std::string trust_problem(const struct ::stat& status, sharing who, ::uid_t me) {
+  if (who == sharing::private_to_user && status.st_uid == me && (status.st_mode & (S_IWGRP | S_IWOTH)) == 0) {
+    return {}; // the common case, without formatting the mode
+  }
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777U));
   if (who == sharing::private_to_user) {
@@ -55,6 +59,10 @@ namespace recall::detail::fsio {
            ", neither of them this user's";
   }
   return {};
+}
+
+[[nodiscard]] inline std::string trust_problem(const struct ::stat& status, sharing who) {
+  return trust_problem(status, who, ::geteuid());
 }
 
 // The warning for a refused folder: what, why, and what happens now.

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include <recall/detail/stores/host_name.hpp>
+#include <recall/detail/stores/process_id.hpp>
 
 namespace recall::detail {
 
@@ -38,7 +39,7 @@ struct lock_holder {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   std::string out = host_name().empty() ? std::string{"-"} : host_name();
-  out.append(" ").append(std::to_string(::getpid())).append(" ").append(std::to_string(now_ms)).append(" ");
+  out.append(" ").append(std::to_string(process_id())).append(" ").append(std::to_string(now_ms)).append(" ");
   for (const char c : label) {
     out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
   }
