@@ -9,6 +9,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -58,19 +59,23 @@ public:
   // serves what the store no longer holds. Front hits do not refresh the shard's LRU order: a
   // value hot in one thread can be evicted, which invalidates the slot, and the next call
   // reloads it.
+  //
+  // A thread's front cache (64 KiB) is allocated when it first fills a slot, not when it first
+  // looks: a process that only misses, or a cold one that makes one disk hit and exits, never
+  // touches (page-faults in) or destroys it.
   template <class T>
   [[nodiscard]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
-    auto& front = front_cache();
-    front_slot& first = front[k.low() % front_slots];
-    front_slot& second = front[k.high() % front_slots];
+    front_table* front = front_cache().get();
     const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
-    for (const front_slot* slot : {&first, &second}) {
-      if (slot->store == m_id && slot->generation == generation && slot->type == &detail::type_tag<T> &&
-          slot->call == k) {
-        if (compute_ns != nullptr) {
-          *compute_ns = slot->compute_ns;
+    if (front != nullptr) {
+      for (const front_slot* slot : {&(*front)[k.low() % front_slots], &(*front)[k.high() % front_slots]}) {
+        if (slot->store == m_id && slot->generation == generation && slot->type == &detail::type_tag<T> &&
+            slot->call == k) {
+          if (compute_ns != nullptr) {
+            *compute_ns = slot->compute_ns;
+          }
+          return *static_cast<const T*>(slot->value.get());
         }
-        return *static_cast<const T*>(slot->value.get());
       }
     }
     auto& s = shard_for(k);
@@ -85,7 +90,14 @@ public:
     if (compute_ns != nullptr) {
       *compute_ns = it->second->compute_ns;
     }
-    if (it->second->bytes <= front_value_limit) {
+    if (front == nullptr && it->second->bytes <= front_value_limit) {
+      // Without memory for it, the value is served from the shard as before.
+      front_cache().reset(new (std::nothrow) front_table{});
+      front = front_cache().get();
+    }
+    if (front != nullptr && it->second->bytes <= front_value_limit) {
+      front_slot& first = (*front)[k.low() % front_slots];
+      front_slot& second = (*front)[k.high() % front_slots];
       // The first candidate unless it holds a live value of this store and the second does not.
       const bool first_live = first.store == m_id && first.generation == generation;
       const bool second_live = second.store == m_id && second.generation == generation;
@@ -228,8 +240,12 @@ private:
     std::int64_t compute_ns = 0;
   };
 
-  static std::array<front_slot, front_slots>& front_cache() noexcept {
-    thread_local std::array<front_slot, front_slots> slots{};
+  using front_table = std::array<front_slot, front_slots>;
+
+  // This thread's front cache, null until find() first fills a slot. Per thread, so no other
+  // thread ever reads or writes it: race-free without a lock.
+  static std::unique_ptr<front_table>& front_cache() noexcept {
+    thread_local std::unique_ptr<front_table> slots;
     return slots;
   }
 
