@@ -485,10 +485,26 @@ private:
       warn_if_untracked();
     }
     const auto parts = hash_call(std::as_const(params)...);
+    // The memory-tier hit, inlined; everything else (logging it, the store, single flight,
+    // computing) is out of line in call_beyond_memory, so this path saves no registers for it.
+    const bool quiet = !m_verbose && !m_explain;
+    if (kind == call_kind::cached && m_memory != nullptr && quiet) [[likely]] {
+      std::int64_t compute_ns = 0;
+      if (auto value = m_memory->template find<result_type>(parts.call, &compute_ns)) {
+        m_stats->hit(compute_ns);
+        return std::move(*value);
+      }
+    }
+    return call_beyond_memory(kind, parts, quiet, std::forward<Params>(params)...);
+  }
+
+  // call() past a quiet memory-tier miss (`memory_checked`), or from the start.
+  [[gnu::noinline]] result_type call_beyond_memory(call_kind kind, const call_parts<argument_count>& parts,
+                                                   bool memory_checked, Params&&... params) {
     const entry_address address{identity().id, parts.call};
     const bool may_load = kind == call_kind::cached;
 
-    if (may_load && m_memory != nullptr) {
+    if (may_load && m_memory != nullptr && !memory_checked) {
       const auto started = m_verbose ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       std::int64_t compute_ns = 0;
       if (auto value = m_memory->template find<result_type>(parts.call, &compute_ns)) {

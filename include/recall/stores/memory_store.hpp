@@ -63,11 +63,13 @@ public:
   // A thread's front cache (64 KiB) is allocated when it first fills a slot, not when it first
   // looks: a process that only misses, or a cold one that makes one disk hit and exits, never
   // touches (page-faults in) or destroys it.
+  //
+  // The front cache's check is inlined into the caller; the shard's lookup is out of line, so
+  // a front hit saves no registers for it.
   template <class T>
-  [[nodiscard]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
-    front_table* front = front_cache().get();
-    const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
-    if (front != nullptr) {
+  [[nodiscard, gnu::always_inline]] std::optional<T> find(const key& k, std::int64_t* compute_ns = nullptr) {
+    if (const front_table* front = front_cache().get()) {
+      const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
       for (const front_slot* slot : {&(*front)[k.low() % front_slots], &(*front)[k.high() % front_slots]}) {
         if (slot->store == m_id && slot->generation == generation && slot->type == &detail::type_tag<T> &&
             slot->call == k) {
@@ -78,6 +80,16 @@ public:
         }
       }
     }
+    return find_in_shard<T>(k, compute_ns);
+  }
+
+private:
+  // find() past the front cache: the shard's index under its lock, filling a front slot.
+  template <class T>
+  [[nodiscard, gnu::noinline]] std::optional<T> find_in_shard(const key& k, std::int64_t* compute_ns) {
+    front_table* front = front_cache().get();
+    // Read before the lookup: an invalidation during it leaves the filled slot stale, never live.
+    const std::uint64_t generation = m_generation.load(std::memory_order_acquire);
     auto& s = shard_for(k);
     const std::lock_guard lock{s.mutex};
     const auto it = s.index.find(k);
@@ -107,6 +119,7 @@ public:
     return *static_cast<const T*>(it->second->value.get());
   }
 
+public:
   // Keeps `value` for `k`, charged `bytes` against the limit. A value larger than an eighth of a
   // shard's share is not kept: it would evict everything else for one entry.
   template <class T>
