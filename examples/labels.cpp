@@ -1,9 +1,9 @@
 // Model parameters as a BOOST_HANA_DEFINE_STRUCT struct and a plain aggregate: both are hashed
 // member by member with no user code, and `recall-cache ls` labels each entry with their values
-// (Hana members by name, aggregate members in braces):
+// (Hana members by name, aggregate members by name in braces):
 //
 //   RECALL_CACHE_DIR=/tmp/labels labels && recall-cache --cache-root /tmp/labels ls
-//   ...  heat::final_temperature  conductivity=0.5 capacity=4.2 source=1 {64 32 0.01} 200
+//   ...  heat::final_temperature  conductivity=0.5 capacity=4.2 source=1 {nx=64 ny=32 spacing=0.01} 200
 #include <cstdio>
 #include <vector>
 
@@ -17,7 +17,7 @@ struct material {
   BOOST_HANA_DEFINE_STRUCT(material, (double, conductivity), (double, capacity), (double, source));
 };
 
-struct grid { // a plain aggregate: no macro needed, labelled by position
+struct grid { // a plain aggregate: no macro needed, its members named in labels too
   int nx;
   int ny;
   double spacing;

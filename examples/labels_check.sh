@@ -11,8 +11,8 @@ export RECALL_CACHE_DIR=$dir
 listing=$("$tool" ls heat::final_temperature)
 echo "$listing"
 status=0
-for label in 'conductivity=0.5 capacity=4.2 source=1 {64 32 0.01} 200' \
-             'conductivity=0.5 capacity=4.2 source=1 {128 64 0.005} 200'; do
+for label in 'conductivity=0.5 capacity=4.2 source=1 {nx=64 ny=32 spacing=0.01} 200' \
+             'conductivity=0.5 capacity=4.2 source=1 {nx=128 ny=64 spacing=0.005} 200'; do
   if [[ $listing != *"$label"* ]]; then
     echo "labels_check: no entry labelled '$label'" >&2
     status=1

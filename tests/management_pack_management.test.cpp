@@ -2,6 +2,7 @@
 #include "catch.hpp"
 #include "support.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -108,4 +109,57 @@ TEST_CASE("clear, verify and prune on a pack root", "[management_pack_management
     CHECK(after < before);
     CHECK(recall::pack_cache_info(dir.path()).entries == 30);
   }
+}
+
+TEST_CASE("prune_superseded on a pack root keeps, of three identities of a function, the one saved last",
+          "[management_pack_management]") {
+  recall_test::temp_dir dir;
+  const recall::function_id v1{"ns::gamma", recall::key{0x1111111111111111ULL, 1}};
+  const recall::function_id v2{"ns::gamma", recall::key{0x2222222222222222ULL, 2}};
+  const recall::function_id v3{"ns::gamma", recall::key{0x3333333333333333ULL, 3}};
+  {
+    recall::pack_store store{dir.path()};
+    const auto save = [&](const recall::function_id& f, std::uint64_t i, std::chrono::hours ago) {
+      recall::stored_entry e;
+      e.payload.assign(100, std::byte{static_cast<unsigned char>(i)});
+      e.manifest.function = f.name;
+      e.metadata.created = std::chrono::system_clock::now() - ago;
+      store.save(recall::entry_address{f, key_of(i)}, e);
+    };
+    save(v1, 1, std::chrono::hours{5});
+    save(v1, 2, std::chrono::hours{4});
+    save(v3, 3, std::chrono::hours{3});      // saved after v1's, before v2's
+    save(v2, 4, std::chrono::hours{1});      // current: saved last
+    save(alpha(), 5, std::chrono::hours{9}); // alone under its name: current however old
+  }
+  const auto info = recall::pack_cache_info(dir.path());
+  int superseded = 0;
+  for (const auto& f : info.functions) {
+    superseded += f.superseded ? 1 : 0;
+    CHECK(f.superseded == (f.name == "ns::gamma" && f.folder != recall::directory_store::folder_name(v2)));
+  }
+  CHECK(superseded == 2);
+  const auto listed = recall::pack_list_entries(dir.path(), "ns::gamma");
+  REQUIRE(listed.size() == 4);
+  CHECK(std::count_if(listed.begin(), listed.end(), [](const auto& r) { return r.superseded; }) == 3);
+  // A folder-name filter selects one identity; its entries are still compared with the others.
+  CHECK(recall::pack_list_entries(dir.path(), recall::directory_store::folder_name(v1)).front().superseded);
+
+  const auto dry = recall::prune_superseded(dir.path(), recall::dry_run::yes);
+  CHECK(dry.entries == 3);
+  CHECK(recall::pack_cache_info(dir.path()).entries == 5);
+  CHECK_THROWS_AS(recall::prune_superseded(dir.path(), recall::dry_run::no, {}, "channels_00000000"),
+                  recall::store_error);
+  CHECK_THROWS_AS(recall::prune_superseded(dir.path(), recall::dry_run::no, {}, "../etc"), recall::config_error);
+  CHECK(recall::pack_cache_info(dir.path()).entries == 5);
+  const auto done = recall::prune_superseded(dir.path());
+  CHECK(done.entries == 3);
+  CHECK(done.bytes == dry.bytes);
+  const auto left = recall::pack_list_entries(dir.path());
+  REQUIRE(left.size() == 2);
+  for (const auto& r : left) {
+    CHECK_FALSE(r.superseded);
+    CHECK((r.identity == v2.identity || r.identity == alpha().identity));
+  }
+  CHECK(recall::prune_superseded(dir.path()).entries == 0);
 }

@@ -1,6 +1,7 @@
 // Tests for miss explanations and for what an entry's manifest records.
 #include "catch.hpp"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,27 @@ TEST_CASE("the manifest records the call for people and tools", "[memoize_explai
   CHECK_FALSE(m.host.empty());
 }
 
+TEST_CASE("the manifest records the body signature of the code that computed it", "[memoize_explain]") {
+  recall_test::temp_dir dir;
+  const auto manifest_of = [&](auto& f, int x) {
+    auto store = std::dynamic_pointer_cast<recall::directory_store>(f.store());
+    REQUIRE(store);
+    const auto loaded = recall::directory_store::describe_file(
+        store->entry_path(recall::entry_address{f.function(), f.key(x)}).string());
+    REQUIRE(loaded);
+    return loaded->manifest;
+  };
+  auto untracked = recall::memoize_as<"explain-untracked">([](int x) { return x * 2; }, explaining(dir.path()));
+  untracked(3);
+  CHECK(manifest_of(untracked, 3).body.empty());
+  // What recall-sign's generated source does at static initialization, before the first call.
+  const std::array rows{recall::body_signature{"explain-tracked", "00112233445566778899aabbccddeeff"}};
+  recall::register_body_signatures(rows);
+  auto tracked = recall::memoize_as<"explain-tracked">([](int x) { return x * 3; }, explaining(dir.path()));
+  tracked(3);
+  CHECK(manifest_of(tracked, 3).body == "00112233445566778899aabbccddeeff");
+}
+
 TEST_CASE("labels abbreviate values readably", "[memoize_explain]") {
   using recall::detail::call_label;
   CHECK(call_label(1.5, 3, true) == "1.5 3 true");
@@ -108,7 +130,19 @@ TEST_CASE("labels abbreviate values readably", "[memoize_explain]") {
     int a;
     double b;
   };
-  CHECK(call_label(plain{1, 2.5}) == "{1 2.5}");
+  CHECK(call_label(plain{1, 2.5}) == "{a=1 b=2.5}");
+  struct outer {
+    plain inner;
+    std::vector<int> sizes;
+  };
+  CHECK(call_label(outer{{1, 2.5}, {3, 4}}) == "{inner={a=1 b=2.5} sizes=[3 4]}");
+  // A member the probe cannot point at (a reference) leaves the aggregate's members unnamed.
+  const double rate = 0.5;
+  struct with_reference {
+    const double& rate;
+    int n;
+  };
+  CHECK(call_label(with_reference{rate, 3}) == "{0.5 3}");
   CHECK(call_label(std::vector<std::string>(200, "long text")).size() <= recall::detail::max_label_length);
 }
 

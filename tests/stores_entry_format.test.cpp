@@ -274,6 +274,62 @@ TEST_CASE("entry_format: the manifest round-trips", "[stores_entry_format]") {
   CHECK(decoded.payload == entry.payload);
 }
 
+namespace {
+// The manifest as builds before the body signature wrote it: the same members, no `body`.
+struct manifest_before_body {
+  std::string function, signature, version, label;
+  std::vector<std::string> argument_types, argument_digests, global_names, global_digests;
+  std::string host;
+};
+} // namespace
+
+TEST_CASE("entry_format: the manifest records the body signature, and reads manifests without one",
+          "[stores_entry_format]") {
+  recall::entry_manifest m;
+  m.function = "ns::simulate";
+  m.signature = "(int)->double";
+  m.argument_types = {"int"};
+  m.argument_digests = {std::string(32, 'a')};
+  m.host = "node-7:42";
+  const manifest_before_body old{m.function,         m.signature,    m.version,        m.label, m.argument_types,
+                                 m.argument_digests, m.global_names, m.global_digests, m.host};
+  auto old_bytes = recall::detail::encode_payload(old);
+  old_bytes.resize(old_bytes.size() + (64 - (entry_header_size + old_bytes.size()) % 64) % 64);
+
+  SECTION("untracked code writes exactly what older builds wrote, so they keep reading it") {
+    CHECK(recall::detail::encode_manifest(m) == old_bytes);
+    CHECK(recall::detail::decode_manifest(old_bytes).body.empty());
+    CHECK(recall::detail::decode_manifest(old_bytes).host == "node-7:42");
+  }
+  SECTION("a body signature round-trips, whatever padding it leaves") {
+    for (std::size_t length = 1; length <= 80; ++length) {
+      m.body = std::string(length, 'f');
+      const auto bytes = recall::detail::encode_manifest(m);
+      CHECK((entry_header_size + bytes.size()) % 64 == 0);
+      const auto decoded = recall::detail::decode_manifest(bytes);
+      CHECK(decoded.body == m.body);
+      CHECK(decoded.host == m.host);
+    }
+    m.body = "0123456789abcdef0123456789abcdef";
+    auto entry = sample_entry(10);
+    entry.manifest = m;
+    CHECK(decode_entry(encode_entry(call_key, identity_key, entry), call_key).manifest.body == m.body);
+  }
+  SECTION("bytes after the body that are not padding are rejected") {
+    const std::size_t unpadded = recall::detail::encode_payload(old).size();
+    m.body = "abc";
+    while ((entry_header_size + unpadded + 8 + m.body.size()) % 64 == 0) {
+      m.body += 'd'; // leave some padding to damage
+    }
+    auto bytes = recall::detail::encode_manifest(m);
+    REQUIRE(bytes.size() > unpadded + 8 + m.body.size());
+    bytes.back() = std::byte{1};
+    CHECK_THROWS_AS(recall::detail::decode_manifest(bytes), recall::format_error);
+  }
+  CHECK(recall::body_short_form("0123456789abcdef0123456789abcdef") == "0123456789ab");
+  CHECK(recall::body_short_form("") == "untracked");
+}
+
 TEST_CASE("entry_format: a forged manifest size is rejected before anything is allocated", "[stores_entry_format]") {
   const auto good = encode_entry(call_key, identity_key, sample_entry(64));
   for (const std::uint64_t forged : {std::uint64_t{0xFFFFFFFF}, std::uint64_t{(1U << 20) + 1}}) {

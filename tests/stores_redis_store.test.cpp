@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include <recall/management/redis_management.hpp>
 #include <recall/recall.hpp>
 #include <recall/stores/redis_store.hpp>
 
@@ -1944,4 +1945,76 @@ TEST_CASE("a pooled connection's next operation gets its whole timeout, not what
     resume.join();
   }
   CHECK_FALSE(store.disabled());
+}
+
+namespace redis_test {
+
+// Three identities of lab::versioned, saved v1, v3, then v2 (by creation time: entry_of's seed),
+// small and chunked entries, and lab::simulate alone under its name; then the superseded marks
+// and prune_superseded (recall/management/redis_management.hpp) on `store`.
+void check_superseded_versions(recall::redis_store& store) {
+  const recall::function_id v1{"lab::versioned", recall::key{0x1111111111111111ULL, 1}};
+  const recall::function_id v2{"lab::versioned", recall::key{0x2222222222222222ULL, 2}};
+  const recall::function_id v3{"lab::versioned", recall::key{0x3333333333333333ULL, 3}};
+  store.save(address_of(1, v1), entry_of(100, 1));
+  store.save(address_of(2, v1), entry_of(10'000, 2)); // chunked
+  store.save(address_of(3, v3), entry_of(10'000, 3));
+  store.save(address_of(4, v2), entry_of(10'000, 4)); // current: saved last
+  store.save(address_of(5), entry_of(100, 0));        // alone under its name: current however old
+
+  const auto info = recall::redis_cache_info(store);
+  CHECK(info.entries == 5);
+  int superseded = 0;
+  for (const auto& f : info.functions) {
+    superseded += f.superseded ? 1 : 0;
+    CHECK(f.superseded == (f.name == "lab::versioned" && f.folder != recall::directory_store::folder_name(v2)));
+  }
+  CHECK(superseded == 2);
+  const auto listed = recall::redis_list_entries(store, "versioned");
+  REQUIRE(listed.size() == 4);
+  CHECK(std::count_if(listed.begin(), listed.end(), [](const auto& e) { return e.superseded; }) == 3);
+  // A folder name selects one identity; it is still compared with the others.
+  const auto one = recall::redis_list_entries(store, recall::directory_store::folder_name(v3));
+  REQUIRE(one.size() == 1);
+  CHECK(one.front().superseded);
+
+  const auto dry = recall::prune_superseded(store, recall::dry_run::yes);
+  CHECK(dry.entries == 3);
+  CHECK(store.list().size() == 5);
+  const auto done = recall::prune_superseded(store);
+  CHECK(done.entries == 3);
+  CHECK(done.bytes == dry.bytes);
+  const auto left = store.list();
+  REQUIRE(left.size() == 2);
+  for (const auto& e : left) {
+    CHECK((e.function.identity == v2.identity || e.function.identity == g_simulate.identity));
+  }
+  CHECK(store.strays().orphan_chunks == 0); // the chunks went with their heads
+  CHECK(recall::prune_superseded(store).entries == 0);
+  CHECK(store.load(address_of(4, v2)));
+}
+
+} // namespace redis_test
+
+TEST_CASE("prune_superseded on Redis and on a Redis Cluster keeps, of three identities, the one saved last",
+          "[stores_redis_store]") {
+  REDIS_TEST_REQUIRE_SERVER();
+  {
+    server s;
+    auto o = options_for(s);
+    o.chunk_size = 4096;
+    recall::redis_store store{o};
+    check_superseded_versions(store);
+  }
+  cluster c;
+  if (!c.ok()) {
+    WARN("a Redis Cluster could not be started: its part of the test skipped");
+    return;
+  }
+  recall::redis_options o;
+  o.url = c.url();
+  o.prefix = "recall-test";
+  o.chunk_size = 4096;
+  recall::redis_store store{o};
+  check_superseded_versions(store);
 }

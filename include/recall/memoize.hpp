@@ -652,6 +652,7 @@ private:
       m.global_digests.push_back(digest.hex());
     }
     m.host = host_name() + ":" + std::to_string(::getpid());
+    m.body = id.parts.body;
     return m;
   }
 

@@ -38,6 +38,7 @@ nlohmann::json to_json(const recall::entry_record& r) {
           {"last_use", unix_seconds(r.last_use)},
           {"compute_ns", r.compute_time.count()},
           {"superseded", r.superseded},
+          {"body", r.manifest.body.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.manifest.body)},
           {"path", r.path.string()}};
 }
 
@@ -57,12 +58,14 @@ int run(const directory_target& d, const ls_options& o) {
   const bool partitioned =
       std::any_of(entries.begin(), entries.end(), [](const auto& r) { return !r.partition.empty(); });
   if (!entries.empty()) {
-    fmt::print("{:<32}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}  {}\n", "key", "size", "created", "last use", "compute",
-               partitioned ? fmt::format("{:<{}}  ", "partition", 17) : std::string{}, "function", "arguments");
+    fmt::print("{:<32}  {:>10}  {:>14}  {:>14}  {:>9}  {:<12}  {}{}  {}\n", "key", "size", "created", "last use",
+               "compute", "code", partitioned ? fmt::format("{:<{}}  ", "partition", 17) : std::string{}, "function",
+               "arguments");
   }
   for (const auto& r : entries) {
-    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {}{}{}  {}\n", r.call.hex(), human_size(r.size), age(r.created),
-               age(r.last_use), human_duration(r.compute_time),
+    fmt::print("{}  {:>10}  {:>14}  {:>14}  {:>9}  {:<12}  {}{}{}  {}\n", r.call.hex(), human_size(r.size),
+               age(r.created), age(r.last_use), human_duration(r.compute_time),
+               recall::body_short_form(r.manifest.body),
                partitioned ? fmt::format("{:<{}}  ", r.partition.empty() ? "-" : r.partition, 17) : std::string{},
                r.manifest.function, r.superseded ? " (superseded)" : "", r.manifest.label);
   }
@@ -70,7 +73,8 @@ int run(const directory_target& d, const ls_options& o) {
 }
 
 #if RECALL_CACHE_WITH_REDIS
-// Key, size, age since the save and function of each entry, oldest first.
+// Key, size, age since the save and function of each entry (marked when its identity is
+// superseded), oldest first.
 int run(const redis_target& r, const ls_options& o) {
   const auto entries = recall::redis_list_entries(*r.store, o.function);
   if (o.json) {
@@ -80,13 +84,15 @@ int run(const redis_target& r, const ls_options& o) {
                      {"function", e.function.name},
                      {"folder", e.folder},
                      {"size", e.size},
-                     {"created", unix_seconds(e.created)}});
+                     {"created", unix_seconds(e.created)},
+                     {"superseded", e.superseded}});
     }
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
   for (const auto& e : entries) {
-    fmt::print("{}  {:>10}  {:>14}  {}\n", e.call.hex(), human_size(e.size), age(e.created), e.function.name);
+    fmt::print("{}  {:>10}  {:>14}  {}{}\n", e.call.hex(), human_size(e.size), age(e.created), e.function.name,
+               e.superseded ? " (superseded)" : "");
   }
   return 0;
 }
@@ -147,14 +153,16 @@ int run(const directory_target& d, const show_options& o) {
   fmt::print("key          {}\nfunction     {}\nsignature    {}\nversion      {}\nidentity     {}\nlabel        {}\n",
              r.call.hex(), m.function, m.signature, m.version.empty() ? "(none)" : m.version, r.identity.hex(),
              m.label);
-  // The body signature is part of the identity but not of the manifest: an identity that hashes
-  // as "body untracked" with the manifest's parts was written without one.
+  // Entries record their body signature; those written before the manifest had one are told
+  // apart by their identity: one that hashes as "body untracked" with the manifest's parts had none.
   const auto untracked = [&](recall::identity_kind kind) {
     return recall::function_identity{kind, m.function, m.signature, m.version, {}}.hash() == r.identity;
   };
-  fmt::print("body         {}\n", untracked(recall::identity_kind::function) || untracked(recall::identity_kind::named)
-                                      ? "untracked (no recall-sign signature: older code's results are reused)"
-                                      : "tracked (a recall-sign signature; entries do not record it)");
+  fmt::print("body         {}\n",
+             !m.body.empty() ? m.body
+             : untracked(recall::identity_kind::function) || untracked(recall::identity_kind::named)
+                 ? std::string{"untracked (no recall-sign signature: older code's results are reused)"}
+                 : std::string{"tracked (written by a recall that did not record the signature)"});
   if (!r.partition.empty()) {
     fmt::print("partition    {}\n", r.partition);
   }

@@ -34,7 +34,13 @@ nlohmann::json to_json(const recall::function_summary& f) {
           {"oldest", unix_seconds(f.oldest)},
           {"newest", unix_seconds(f.newest)},
           {"last_use", unix_seconds(f.last_use)},
-          {"superseded", f.superseded}};
+          {"superseded", f.superseded},
+          {"body", f.body.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.body)}};
+}
+
+// The version column: which identity of a function name is current, when it has several.
+const char* version_label(bool superseded, int versions_of_name) {
+  return superseded ? "superseded (prune --superseded removes it)" : versions_of_name > 1 ? "current" : "";
 }
 
 void print_functions(const std::vector<recall::function_summary>& functions, bool verbose) {
@@ -43,16 +49,14 @@ void print_functions(const std::vector<recall::function_summary>& functions, boo
   for (const auto& f : functions) {
     versions[f.name] += 1;
   }
-  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", "function", "entries", "size", "hits",
-             "misses", "saved", "oldest", "newest", "version");
+  fmt::print("\n{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {:<12}  {}\n", "function", "entries", "size",
+             "hits", "misses", "saved", "oldest", "newest", "code", "version");
   for (const auto& f : functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {}\n", f.name.substr(0, 40), f.entries,
+    fmt::print("{:<40} {:>8} {:>10} {:>8} {:>8} {:>10} {:>14} {:>14}  {:<12}  {}\n", f.name.substr(0, 40), f.entries,
                human_size(f.bytes), f.stats.hits, f.stats.misses,
                human_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(f.stats.saved_ns)}), age(f.oldest),
-               age(f.newest),
-               f.superseded           ? "superseded (prune --superseded removes it)"
-               : versions[f.name] > 1 ? "current"
-                                      : "");
+               age(f.newest), f.entries == 0 ? std::string{"-"} : recall::body_short_form(f.body),
+               version_label(f.superseded, versions[f.name]));
     if (verbose) {
       fmt::print("  folder {}\n", f.folder);
     }
@@ -140,7 +144,8 @@ int run(const redis_target& r, const info_options& o) {
                                   {"entries", f.entries},
                                   {"bytes", f.bytes},
                                   {"oldest", unix_seconds(f.oldest)},
-                                  {"newest", unix_seconds(f.newest)}});
+                                  {"newest", unix_seconds(f.newest)},
+                                  {"superseded", f.superseded}});
     }
     fmt::print("{}\n", out.dump(2));
     return 0;
@@ -153,10 +158,15 @@ int run(const redis_target& r, const info_options& o) {
   if (info.functions.empty()) {
     return 0;
   }
-  fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}\n", "function", "entries", "size", "oldest", "newest");
+  // Current: of the identities of a name, the one saved most recently (Redis records no reads).
+  std::map<std::string, int> versions;
   for (const auto& f : info.functions) {
-    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes),
-               age(f.oldest), age(f.newest));
+    versions[f.name] += 1;
+  }
+  fmt::print("\n{:<40} {:>8} {:>10} {:>14} {:>14}  {}\n", "function", "entries", "size", "oldest", "newest", "version");
+  for (const auto& f : info.functions) {
+    fmt::print("{:<40} {:>8} {:>10} {:>14} {:>14}  {}\n", f.name.substr(0, 40), f.entries, human_size(f.bytes),
+               age(f.oldest), age(f.newest), version_label(f.superseded, versions[f.name]));
     if (o.verbose) {
       fmt::print("  folder {}\n", f.folder);
     }

@@ -60,22 +60,35 @@ std::string_view reason_text(recall::prune_reason r) {
   return r == recall::prune_reason::age ? "unused too long" : "over the limits";
 }
 
+// What --superseded removed, in one line; on a pack root, where the space goes.
+void print_superseded(const recall::removal_report& removed, const prune_request& request, bool pack) {
+  fmt::print("{} {} of superseded versions ({}){}\n", request.verb(), entry_count(removed.entries),
+             human_size(removed.bytes),
+             !pack || removed.entries == 0 ? ""
+             : request.dry ? " from the pack index (prune then compacts the segments that waste space, returning it)"
+                           : " from the pack index, and compacted the segments that waste space (space left in "
+                             "the others returns at a later prune)");
+}
+
+// --superseded needs every version of a name in view.
+bool refuse_function_filter(const prune_request& request) {
+  if (request.superseded && !request.function.empty()) {
+    fmt::print(stderr, "recall-cache: prune --superseded works on every function (no --function)\n");
+    return true;
+  }
+  return false;
+}
+
 // Superseded versions first (when asked), then the limits: recall::prune, or recall::pack_prune on
-// a pack root (which has no superseded versions to remove: exit 2).
+// a pack root (recall::prune_superseded tells a pack root by itself).
 int run(const directory_target& d, const prune_request& request) {
   if (request.superseded) {
-    if (d.pack) {
-      fmt::print(stderr, "recall-cache: prune --superseded works on directory caches (not pack stores) and --s3\n");
-      return 2;
-    }
-    if (!request.function.empty()) {
-      fmt::print(stderr, "recall-cache: prune --superseded works on every function (no --function)\n");
+    if (refuse_function_filter(request)) {
       return 2;
     }
     const auto removed = recall::prune_superseded(d.root, request.dry ? recall::dry_run::yes : recall::dry_run::no,
                                                   terminal_progress(), request.scope);
-    fmt::print("{} {} of superseded versions ({})\n", request.verb(), entry_count(removed.entries),
-               human_size(removed.bytes));
+    print_superseded(removed, request, d.pack);
     if (!request.has_limits()) {
       return 0;
     }
@@ -103,8 +116,19 @@ int run(const directory_target& d, const prune_request& request) {
 }
 
 #if RECALL_CACHE_WITH_REDIS
-// Oldest creation first (recall::redis_prune): Redis keeps no last use per entry.
+// Superseded versions first (when asked: the identities of a name other than the one saved most
+// recently), then oldest creation first (recall::redis_prune): Redis keeps no last use per entry.
 int run(const redis_target& r, const prune_request& request) {
+  if (request.superseded) {
+    if (refuse_function_filter(request)) {
+      return 2;
+    }
+    print_superseded(recall::prune_superseded(*r.store, request.dry ? recall::dry_run::yes : recall::dry_run::no),
+                     request, false);
+    if (!request.has_limits()) {
+      return 0;
+    }
+  }
   const auto report = recall::redis_prune(*r.store, request.options());
   for (const auto& p : report.removed) {
     fmt::print("{} {}  {:>10}  created {}  {}  {}\n", request.verb(), p.entry.call.hex(), human_size(p.entry.size),
@@ -141,8 +165,7 @@ int run(const s3_target& s, const prune_request& request) {
   }
   fmt::print("{} {} of {} entries ({} of {}); {} entries ({}) kept\n", request.verb(), report.removed_entries,
              report.considered_entries, human_size(report.removed_bytes), human_size(report.considered_bytes),
-             report.considered_entries - report.removed_entries,
-             human_size(report.considered_bytes - report.removed_bytes));
+             report.kept_entries, human_size(report.kept_bytes));
   return 0;
 }
 #endif
@@ -177,18 +200,13 @@ void add_prune_verb(CLI::App& app, cli_context& context) {
   verb->add_flag("--verbose", request->verbose, "list every entry removed");
   verb->add_flag("--superseded", request->superseded,
                  "also remove the entries of older versions of each function: of the identity folders of one "
-                 "function name, all but the one written or read most recently (with --s3: saved most recently)");
+                 "function name, all but the one written or read most recently (on a pack root, --redis and --s3: "
+                 "saved most recently)");
   add_scope_option(*verb, request->scope);
   verb->callback([request, &context] {
     if (!request->has_limits() && !request->superseded) {
       fmt::print(stderr,
                  "recall-cache: prune needs --max-size, --max-count or --max-age (see recall-cache prune --help)\n");
-      context.exit_code = 2;
-      return;
-    }
-    // Refused before any other check of the store flags, --s3 included.
-    if (request->superseded && !context.flags.redis_url.empty()) {
-      fmt::print(stderr, "recall-cache: prune --superseded works with cache directories and --s3 only\n");
       context.exit_code = 2;
       return;
     }

@@ -78,6 +78,47 @@ check "empty after clear" 0 "$tool" "${r[@]}" info
 contains "nothing left" "$out" "entries      0"
 contains "the lock went too" "$out" "locks        0"
 
+# Three identities of sweep::relax (three versions of its code), v2 saved last: info and ls mark
+# it current, prune --superseded removes the other two (heads and chunks).
+for v in 1 3 2; do
+  "$helper" versions "$url" "$dir/version$v" "$v" >/dev/null || echo "FAIL versions $v"
+  sleep 0.01
+done
+check "info with three versions" 0 "$tool" "${r[@]}" info
+contains "three entries" "$out" "entries      3"
+[ "$(printf '%s\n' "$out" | grep -c ' superseded (prune --superseded removes it)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL info marks two superseded versions:"; echo "$out"; }
+[ "$(printf '%s\n' "$out" | grep -c ' current$')" = 1 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL info marks one current version:"; echo "$out"; }
+check "info --json marks them" 0 "$tool" "${r[@]}" info --json
+[ "$(printf '%s\n' "$out" | grep -c '"superseded": true')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL info --json marks two superseded versions"; }
+check "ls marks superseded entries" 0 "$tool" "${r[@]}" ls sweep::relax
+[ "$(printf '%s\n' "$out" | grep -c 'sweep::relax (superseded)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL ls marks two superseded entries:"; echo "$out"; }
+check "ls --json marks them" 0 "$tool" "${r[@]}" ls --json
+[ "$(printf '%s\n' "$out" | grep -c '"superseded": true')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL ls --json marks two superseded entries"; }
+check "prune --superseded --function refused" 2 "$tool" "${r[@]}" prune --superseded --function sweep::relax
+contains "prune --superseded --function says why" "$out" "works on every function (no --function)"
+check "prune --superseded --scope refused" 2 "$tool" "${r[@]}" prune --superseded --scope channels_00000000
+check "prune --superseded --dry-run" 0 "$tool" "${r[@]}" prune --superseded --dry-run
+contains "dry run counts the old versions" "$out" "would remove 2 entries of superseded versions"
+check "prune --superseded --dry-run with a limit" 0 "$tool" "${r[@]}" prune --superseded --max-count 0 --dry-run
+contains "then the limit" "$out" "would remove 3 of 3 entries"
+check "dry runs removed nothing" 0 "$tool" "${r[@]}" info
+contains "still three" "$out" "entries      3"
+check "prune --superseded" 0 "$tool" "${r[@]}" prune --superseded
+contains "prune --superseded removes them" "$out" "removed 2 entries of superseded versions"
+check "info after prune --superseded" 0 "$tool" "${r[@]}" info
+contains "one left" "$out" "entries      1"
+lacks "none superseded" "$out" "superseded"
+contains "their chunks went too" "$out" "orphans      0 chunks"
+out=$("$helper" versions "$url" "$dir/again2" 2)
+contains "the current version still hits" "$out" "loaded"
+out=$("$helper" versions "$url" "$dir/again1" 1)
+contains "an old version recomputes" "$out" "computed"
+
 check "--redis with show" 2 "$tool" "${r[@]}" show abcd
 contains "--redis verbs" "$out" "info, ls, running, clear and prune only"
 check "bad URL" 2 "$tool" --redis "http://x" info

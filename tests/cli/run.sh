@@ -25,7 +25,7 @@ contains "info names the function" "$out" "physics::trajectory"
 check "info --json" 0 "$tool" info --json
 contains "info --json is json" "$out" '"entries": 1'
 check "ls" 0 "$tool" ls
-contains "ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
+contains "ls shows the label" "$out" '{dt=0.01 steps=100 integrator="euler"} 0.5'
 contains "ls has a header row" "$(echo "$out" | head -1)" "key                               "
 contains "ls header names the columns" "$(echo "$out" | head -1)" "function  arguments"
 key=$(echo "$out" | sed -n 2p | cut -c1-32)
@@ -35,6 +35,21 @@ check "show" 0 "$tool" show "${key:0:10}"
 contains "show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
 contains "show says the body is untracked" "$out" "body         untracked"
 check "show unknown key" 1 "$tool" show ffffffffffff
+contains "info says the code is untracked" "$("$tool" info)" " untracked"
+
+# Code with a body signature (recall-sign): info, ls and show name it.
+tracked=$dir/tracked
+RECALL_CACHE_DIR=$tracked PERSIST_HELPER_BODY=0123456789abcdef0123456789abcdef "$helper" >/dev/null
+check "info of tracked code" 0 "$tool" --cache-root "$tracked" info
+contains "info shows the body signature's short form" "$out" " 0123456789ab "
+check "ls of tracked code" 0 "$tool" --cache-root "$tracked" ls
+contains "ls shows the body signature's short form" "$out" " 0123456789ab  physics::trajectory"
+contains "ls header names the code column" "$(echo "$out" | head -1)" "code          function"
+tkey=$(echo "$out" | sed -n 2p | cut -c1-32)
+check "ls --json of tracked code" 0 "$tool" --cache-root "$tracked" ls --json
+contains "ls --json has the body signature" "$out" '"body": "0123456789abcdef0123456789abcdef"'
+check "show of tracked code" 0 "$tool" --cache-root "$tracked" show "${tkey:0:10}"
+contains "show prints the body signature" "$out" "body         0123456789abcdef0123456789abcdef"
 
 # Three identities of one function (three versions of its code): info marks the one used most
 # recently current, prune --superseded keeps only it. The older two are copies of the folder
@@ -55,7 +70,8 @@ check "ls marks superseded entries" 0 "$tool" ls
 check "prune --superseded --dry-run" 0 "$tool" prune --superseded --dry-run
 contains "dry run counts the old versions" "$out" "would remove 2 entries of superseded versions"
 check "prune --superseded --scope of a missing partition" 1 "$tool" prune --superseded --scope channels_00000000
-check "prune --superseded with --redis" 2 "$tool" --redis redis://127.0.0.1:1 prune --superseded
+check "prune --superseded --function refused" 2 "$tool" prune --superseded --function physics::trajectory
+contains "prune --superseded --function says why" "$out" "works on every function (no --function)"
 check "prune --superseded" 0 "$tool" prune --superseded
 contains "prune --superseded removes them" "$out" "removed 2 entries of superseded versions"
 [ -z "$(find "$RECALL_CACHE_DIR/physics_trajectory-0000000a" "$RECALL_CACHE_DIR/physics_trajectory-0000000b" -name '*.rce')" ] &&
@@ -243,7 +259,7 @@ check "pack info" 0 "$tool" --cache-root "$pack" info
 contains "pack info names the store" "$out" "store        pack"
 contains "pack info names the function" "$out" "physics::trajectory"
 check "pack ls" 0 "$tool" --cache-root "$pack" ls
-contains "pack ls shows the label" "$out" '{0.01 100 "euler"} 0.5'
+contains "pack ls shows the label" "$out" '{dt=0.01 steps=100 integrator="euler"} 0.5'
 pkey=$(echo "$out" | sed -n 2p | cut -c1-32)  # line 1 is the header row
 check "pack show" 0 "$tool" --cache-root "$pack" show "${pkey:0:10}"
 contains "pack show has the signature" "$out" "signature    (const physics::params&,double)->std::vector<double>"
@@ -269,5 +285,40 @@ contains "the converted pack cache hits" "$out" "loaded"
 [ -e "$dir/pack-again/RECALL-PACK" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL RECALL_STORE=pack import made no pack root"; }
 check "pack clear --force" 0 "$tool" --cache-root "$pack" clear --force
 contains "pack clear removes" "$out" "removed 1 entry"
+
+# Three identities in a pack root (version tags 1, 3 and 2, saved in that order): info and ls mark
+# the one saved last current, prune --superseded drops the other two from the index.
+for v in 1 3 2; do
+  PERSIST_HELPER_VERSION=$v RECALL_CACHE_DIR=$pack "$helper" >/dev/null
+  sleep 0.01
+done
+check "pack info with three versions" 0 "$tool" --cache-root "$pack" info
+contains "pack info counts three" "$out" "entries      3"
+[ "$(printf '%s\n' "$out" | grep -c ' superseded (prune --superseded removes it)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL pack info marks two superseded versions:"; echo "$out"; }
+[ "$(printf '%s\n' "$out" | grep -c ' current$')" = 1 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL pack info marks one current version:"; echo "$out"; }
+check "pack ls marks superseded entries" 0 "$tool" --cache-root "$pack" ls
+[ "$(printf '%s\n' "$out" | grep -c 'physics::trajectory (superseded)')" = 2 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL pack ls marks two superseded entries:"; echo "$out"; }
+check "pack prune --superseded --function refused" 2 "$tool" --cache-root "$pack" prune --superseded --function physics::trajectory
+check "pack prune --superseded --scope: no partitions" 1 "$tool" --cache-root "$pack" prune --superseded --scope channels_00000000
+contains "pack has no partition" "$out" "no partition channels_00000000"
+check "pack prune --superseded --dry-run" 0 "$tool" --cache-root "$pack" prune --superseded --dry-run
+contains "pack dry run counts the old versions" "$out" "would remove 2 entries of superseded versions"
+contains "pack dry run says where the space goes" "$out" "from the pack index"
+check "pack dry run removed nothing" 0 "$tool" --cache-root "$pack" info
+contains "pack still three" "$out" "entries      3"
+check "pack prune --superseded" 0 "$tool" --cache-root "$pack" prune --superseded
+contains "pack prune --superseded removes them" "$out" "removed 2 entries of superseded versions"
+contains "pack prune --superseded compacts" "$out" "compacted"
+check "pack info after prune --superseded" 0 "$tool" --cache-root "$pack" info
+contains "pack keeps one" "$out" "entries      1"
+lacks_superseded=$(printf '%s\n' "$out" | grep -c superseded)
+[ "$lacks_superseded" = 0 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL pack info still marks a version"; }
+out=$(PERSIST_HELPER_VERSION=2 RECALL_CACHE_DIR=$pack "$helper")
+contains "the current pack version still hits" "$out" "loaded"
+out=$(PERSIST_HELPER_VERSION=1 RECALL_CACHE_DIR=$pack "$helper")
+contains "an old pack version recomputes" "$out" "computed"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -10,6 +10,9 @@
 //       one memoized call of a slow function on a fixed key: run in several processes at once,
 //       memoize's cross-process single flight (a Redis lock here) lets one compute. Each
 //       computation appends a line to COUNT_FILE; prints "computed" or "loaded", then the result.
+//   redis-helper versions URL DIR V
+//       the call of `share` under version tag V (1, 2 or 3; 1: no tag): another identity of
+//       sweep::relax, as a new version of its code makes one. Prints "computed" or "loaded".
 //   redis-helper bench URL DIR [N]
 //       measures, on an empty database, what a hit costs on each path (raw store loads and
 //       saves, memoize hits through memory -> directory -> Redis); prints one line per figure.
@@ -98,6 +101,27 @@ int remote(const char* dir) {
   std::printf("%s %zu %.15f %s\n", sweep::g_computations == 1 ? "computed" : "loaded", result.size(), result.back(),
               relax.store()->description().c_str());
   return 0;
+}
+
+template <class Relax>
+int versioned(const char* url, const char* dir) {
+  recall::options o;
+  o.mode = recall::mode::reuse;
+  o.store = node_store(url, dir);
+  Relax relax{o};
+  const auto result = relax(0.125, 40);
+  std::printf("%s %zu\n", sweep::g_computations == 1 ? "computed" : "loaded", result.size());
+  return 0;
+}
+
+int versions(const char* url, const char* dir, std::string_view version) {
+  if (version == "2") {
+    return versioned<recall::memoize<&sweep::relax, recall::version<"2">>>(url, dir);
+  }
+  if (version == "3") {
+    return versioned<recall::memoize<&sweep::relax, recall::version<"3">>>(url, dir);
+  }
+  return versioned<recall::memoize<&sweep::relax>>(url, dir);
 }
 
 int lock(const char* url, const char* dir, const char* count_file, int sleep_ms) {
@@ -244,6 +268,9 @@ int main(int argc, char** argv) {
     if (mode == "lock" && argc == 6) {
       return lock(argv[2], argv[3], argv[4], std::atoi(argv[5]));
     }
+    if (mode == "versions" && argc == 5) {
+      return versions(argv[2], argv[3], argv[4]);
+    }
     if (mode == "bench" && (argc == 4 || argc == 5)) {
       return bench(argv[2], argv[3], argc == 5 ? std::max(10, std::atoi(argv[4])) : 2000);
     }
@@ -251,6 +278,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "redis-helper: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: redis-helper share URL DIR | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR [N]\n");
+  std::fprintf(
+      stderr,
+      "usage: redis-helper share URL DIR | versions URL DIR V | lock URL DIR COUNT_FILE SLEEP_MS | bench URL DIR "
+      "[N]\n");
   return 2;
 }

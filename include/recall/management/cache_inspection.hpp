@@ -54,6 +54,7 @@ struct function_summary {
   std::string name; // from the entries' manifests, else the folder name
   std::string folder;
   std::string partition; // the partition folder it is in; empty at the root
+  std::string body;      // the body signature of its code (recall-sign); empty when untracked
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
   std::uint64_t damaged = 0; // entries whose header does not decode (verify says why)
@@ -176,22 +177,59 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
   layout::for_each_function_folder_in_tree(top.get(), walk, [](std::string_view) {});
 }
 
+namespace management {
+
+// The versions (identities) of each function and when each was last written or read: the one
+// place that decides which version is current, for every kind of store. A version is
+// superseded when another version of the same name was used more recently; versions used at the
+// same time are all current. `Name` is what versions are compared within (a function name, or
+// a partition and a function name); `Version` tells versions apart (an identity, a folder).
+// Times are nanoseconds since the epoch, of whatever the store records: a file's mtime (written
+// or read), a save.
+template <class Name, class Version>
+class version_table {
+public:
+  // Records a use of `version` of `name` at `used_ns`; a version added with the oldest possible
+  // time (no entries left) is superseded as soon as another version of its name has one.
+  void add(const Name& name, const Version& version, std::int64_t used_ns) {
+    const auto v = m_versions.try_emplace({name, version}, used_ns).first;
+    v->second = std::max(v->second, used_ns);
+    const auto n = m_newest.try_emplace(name, used_ns).first;
+    n->second = std::max(n->second, used_ns);
+  }
+
+  [[nodiscard]] bool superseded(const Name& name, const Version& version) const {
+    const auto v = m_versions.find({name, version});
+    return v != m_versions.end() && v->second < m_newest.at(name);
+  }
+
+private:
+  std::map<std::pair<Name, Version>, std::int64_t> m_versions; // newest use of each version
+  std::map<Name, std::int64_t> m_newest;                       // newest use of any version of a name
+};
+
+[[nodiscard]] inline std::int64_t to_ns(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+} // namespace management
+
 // For each folder of `scan`: whether another folder of the same function name in the same
 // partition holds an entry written or read (mtime) more recently. A folder with no entries left
 // counts as superseded when another of its name has some.
 [[nodiscard]] inline std::vector<bool> superseded_folders(const management::scan_result& scan) {
-  std::vector<std::int64_t> newest(scan.folders.size(), std::numeric_limits<std::int64_t>::min());
-  for (const auto& e : scan.entries) {
-    newest[e.folder] = std::max(newest[e.folder], e.last_use_ns);
-  }
-  std::map<std::pair<std::string_view, std::string_view>, std::int64_t> current;
+  using name = std::pair<std::string_view, std::string_view>; // partition, function name
+  management::version_table<name, std::size_t> versions;
   for (std::size_t i = 0; i < scan.folders.size(); ++i) {
-    auto [it, added] = current.try_emplace({scan.folders[i].partition, scan.folders[i].function}, newest[i]);
-    it->second = std::max(it->second, newest[i]);
+    versions.add({scan.folders[i].partition, scan.folders[i].function}, i, std::numeric_limits<std::int64_t>::min());
+  }
+  for (const auto& e : scan.entries) {
+    const auto& folder = scan.folders[e.folder];
+    versions.add({folder.partition, folder.function}, e.folder, e.last_use_ns);
   }
   std::vector<bool> out(scan.folders.size(), false);
   for (std::size_t i = 0; i < scan.folders.size(); ++i) {
-    out[i] = newest[i] < current.at({scan.folders[i].partition, scan.folders[i].function});
+    out[i] = versions.superseded({scan.folders[i].partition, scan.folders[i].function}, i);
   }
   return out;
 }
@@ -265,6 +303,7 @@ void for_each_entry_file(const std::filesystem::path& root, std::string_view sco
     by_folder[i].folder = scan.folders[i].name;
     by_folder[i].name = scan.folders[i].function;
     by_folder[i].partition = scan.folders[i].partition;
+    by_folder[i].body = scan.folders[i].body;
     by_folder[i].stats =
         detail::read_stats(scan.folder_path(scan.folders[i]) + '/' + std::string{detail::stats_file_name});
   }

@@ -60,23 +60,31 @@ namespace detail::management {
 
 } // namespace detail::management
 
-// Entries of `function` (empty: all) in the pack store at `root`, oldest first.
+// Entries of `function` (empty: all) in the pack store at `root`, oldest first. An entry of an
+// identity of its function name other than the one saved most recently is marked superseded
+// (whatever `function` selects: every identity is compared).
 [[nodiscard]] inline std::vector<entry_record> pack_list_entries(const std::filesystem::path& root,
                                                                  std::string_view function = {}) {
   pack_store store{root};
   std::vector<entry_record> out;
+  detail::management::version_table<std::string, key> versions;
   store.for_each_entry([&](const pack_store::listed_entry& e) {
+    versions.add(e.description.manifest.function, e.description.identity, e.created_ns);
     if (detail::management::pack_entry_matches(e, function)) {
       out.push_back(detail::management::pack_record(root, e));
     }
     return true;
   });
+  for (auto& r : out) {
+    r.superseded = versions.superseded(r.manifest.function, r.identity);
+  }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
   return out;
 }
 
 // Totals per function of the pack store at `root`, with each function's recorded statistics.
-// Reads every entry's header and manifest (no payload).
+// Reads every entry's header and manifest (no payload). Of the identities of one function name,
+// all but the one saved most recently are superseded (prune_superseded() removes them).
 [[nodiscard]] inline cache_summary pack_cache_info(const std::filesystem::path& root) {
   pack_store store{root};
   cache_summary summary;
@@ -86,6 +94,7 @@ namespace detail::management {
     auto& f = by_function[{e.description.manifest.function, e.description.identity}];
     if (f.folder.empty()) {
       f.name = e.description.manifest.function;
+      f.body = e.description.manifest.body;
       f.folder = directory_store::folder_name(function_id{f.name, e.description.identity});
       f.stats = store.stats(function_id{f.name, e.description.identity});
     }
@@ -100,6 +109,14 @@ namespace detail::management {
     summary.bytes += e.size;
     return true;
   });
+  detail::management::version_table<std::string, key> versions;
+  for (const auto& [id, f] : by_function) {
+    versions.add(id.first, id.second, detail::management::to_ns(f.newest));
+  }
+  for (auto& [id, f] : by_function) {
+    f.superseded = versions.superseded(id.first, id.second);
+    f.last_use = f.newest; // a pack store writes nothing on a hit: its newest save
+  }
   // Live slots whose records do not read (damaged) are counted apart.
   const std::uint64_t indexed = store.measure().entries;
   summary.damaged = indexed > summary.entries ? indexed - summary.entries : 0;
@@ -167,7 +184,6 @@ inline removal_report pack_verify(const std::filesystem::path& root, repair fix 
 // segments that waste space are compacted, which is what returns space to the file system.
 inline prune_report pack_prune(const std::filesystem::path& root, const prune_options& options) {
   pack_store store{root};
-  prune_report report;
   std::vector<pack_store::listed_entry> entries;
   store.for_each_entry([&](const pack_store::listed_entry& e) {
     if (detail::management::pack_entry_matches(e, options.function)) {
@@ -176,47 +192,27 @@ inline prune_report pack_prune(const std::filesystem::path& root, const prune_op
     return true;
   });
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.created_ns < b.created_ns; });
-  const std::int64_t now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::uint64_t bytes = 0;
-  for (const auto& e : entries) {
-    bytes += e.size;
-  }
-  report.considered_entries = entries.size();
-  report.considered_bytes = bytes;
-  std::uint64_t count = entries.size();
+  prune_report report;
   const function_id any{};
-  for (const auto& e : entries) {
-    std::optional<prune_reason> reason;
-    if (options.max_age &&
-        now_ns - e.created_ns > std::chrono::duration_cast<std::chrono::nanoseconds>(*options.max_age).count()) {
-      reason = prune_reason::age;
-    } else if ((options.max_size && bytes > *options.max_size) || (options.max_count && count > *options.max_count)) {
-      reason = prune_reason::limits;
-    }
-    if (!reason) {
-      report.kept_entries += 1;
-      report.kept_bytes += e.size;
-      continue;
-    }
-    if (options.dry == dry_run::no && !store.erase(entry_address{any, e.description.call})) {
-      continue;
-    }
-    bytes -= e.size;
-    count -= 1;
-    report.removed_entries += 1;
-    report.removed_bytes += e.size;
-    if (options.listing == prune_listing::entries) {
-      pruned_entry p;
-      p.path = detail::management::pack_record(root, e).path;
-      p.function = e.description.manifest.function;
-      p.size = e.size;
-      p.last_use = detail::management::from_ns(e.created_ns);
-      p.compute_time = std::chrono::nanoseconds{e.compute_ns};
-      p.reason = *reason;
-      report.removed.push_back(std::move(p));
-    }
-  }
+  static_cast<prune_totals&>(report) = detail::management::prune_oldest_first(
+      entries, options, [](const pack_store::listed_entry& e) { return detail::management::from_ns(e.created_ns); },
+      [](const pack_store::listed_entry& e) { return e.size; }, [](const pack_store::listed_entry&) { return false; },
+      [&](const pack_store::listed_entry& e) {
+        return options.dry == dry_run::yes || store.erase(entry_address{any, e.description.call});
+      },
+      [&](const pack_store::listed_entry& e, detail::management::removal_cause cause) {
+        if (options.listing != prune_listing::entries) {
+          return;
+        }
+        pruned_entry p;
+        p.path = detail::management::pack_record(root, e).path;
+        p.function = e.description.manifest.function;
+        p.size = e.size;
+        p.last_use = detail::management::from_ns(e.created_ns);
+        p.compute_time = std::chrono::nanoseconds{e.compute_ns};
+        p.reason = cause == detail::management::removal_cause::age ? prune_reason::age : prune_reason::limits;
+        report.removed.push_back(std::move(p));
+      });
   if (options.dry == dry_run::no) {
     static_cast<void>(store.compact(compaction_scope::wasteful));
   }

@@ -1,6 +1,7 @@
 // recall::prune: shrink a directory cache to a size, an entry count or an age, least recently
 // used or least valuable entries first; recall::prune_superseded: drop older versions of each
-// function; and the size and duration parsers prune's options use.
+// function (of a directory cache or a pack root); the size and duration parsers prune's options
+// use; and the oldest-first prune that stores keeping one time per entry share (Redis, S3, pack).
 #pragma once
 
 #include <unistd.h>
@@ -24,6 +25,8 @@
 #include <recall/errors.hpp>
 #include <recall/management/cache_inspection.hpp>
 #include <recall/management/progress.hpp>
+#include <recall/stores/pack_store.hpp>
+#include <recall/stores/store_layout.hpp>
 
 namespace recall {
 
@@ -69,13 +72,17 @@ struct pruned_entry {
   prune_reason reason = prune_reason::limits;
 };
 
-struct prune_report {
+// The counts of a prune, of any store.
+struct prune_totals {
   std::uint64_t considered_entries = 0; // matching the function filter
   std::uint64_t considered_bytes = 0;
   std::uint64_t removed_entries = 0; // with dry_run::yes: would be removed
   std::uint64_t removed_bytes = 0;
   std::uint64_t kept_entries = 0;
   std::uint64_t kept_bytes = 0;
+};
+
+struct prune_report : prune_totals {
   std::uint64_t removed_temp_files = 0; // stale temp files of dead writers (with dry_run::yes: would be)
   std::uint64_t removed_temp_bytes = 0;
   std::vector<pruned_entry> removed;                                   // prune_listing::entries only
@@ -216,6 +223,96 @@ inline void sort_for_eviction(std::vector<const scanned_entry*>& order, prune_po
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{ns})};
 }
 
+// Why prune_oldest_first() took an entry.
+enum class removal_cause {
+  superseded, // an older version of its function
+  age,        // older than max_age
+  limits,     // taken to meet max_count / max_size, oldest first
+};
+
+// The prune of a store that records one time per entry (a save: Redis, S3 and pack roots keep
+// no last use): of `entries`, sorted oldest first, those `superseded(e)` picks, then those older
+// than limits.max_age, then the oldest until what is left holds at most limits.max_count
+// entries and limits.max_size bytes. `time_of(e)` is the entry's time (a system_clock time
+// point), `size_of(e)` its bytes. `remove(e)` removes it (in a dry run: removes nothing and
+// returns true); false means it was gone already (removed, or replaced by a new save), and it is
+// not counted. `removed(e, cause)` hears of each entry counted as removed. `Limits` has
+// prune_options' max_size, max_count and max_age.
+template <class Entry, class Limits, class TimeOf, class SizeOf, class Superseded, class Remove, class Removed>
+prune_totals prune_oldest_first(const std::vector<Entry>& entries, const Limits& limits, TimeOf time_of, SizeOf size_of,
+                                Superseded superseded, Remove remove, Removed removed) {
+  prune_totals totals;
+  for (const auto& e : entries) {
+    totals.considered_entries += 1;
+    totals.considered_bytes += size_of(e);
+  }
+  std::uint64_t count = totals.considered_entries;
+  std::uint64_t bytes = totals.considered_bytes;
+  const auto take = [&](const Entry& e, removal_cause cause) {
+    if (!remove(e)) {
+      return;
+    }
+    count -= 1;
+    bytes -= size_of(e);
+    totals.removed_entries += 1;
+    totals.removed_bytes += size_of(e);
+    removed(e, cause);
+  };
+  const auto now = std::chrono::system_clock::now();
+  std::vector<const Entry*> rest;
+  for (const auto& e : entries) {
+    if (superseded(e)) {
+      take(e, removal_cause::superseded);
+    } else if (limits.max_age && now - time_of(e) > *limits.max_age) {
+      take(e, removal_cause::age);
+    } else {
+      rest.push_back(&e);
+    }
+  }
+  for (const auto* e : rest) { // oldest first
+    if (!((limits.max_count && count > *limits.max_count) || (limits.max_size && bytes > *limits.max_size))) {
+      break;
+    }
+    take(*e, removal_cause::limits);
+  }
+  totals.kept_entries = count;
+  totals.kept_bytes = bytes;
+  return totals;
+}
+
+// prune_superseded() on a pack root: the index slots of every identity of a function name but
+// the one saved most recently (a pack store records no use on a hit) are removed, then the
+// segments that waste space are compacted. A pack root has no partition folders: a `scope`
+// names none there.
+inline removal_report pack_prune_superseded(const std::filesystem::path& root, dry_run dry, std::string_view scope) {
+  if (!scope.empty()) {
+    check_scope_name(scope);
+    throw store_error{"no partition " + std::string{scope} + " in " + root.string() +
+                      " (a pack store has no partition folders)"};
+  }
+  pack_store store{root};
+  std::vector<pack_store::listed_entry> entries;
+  version_table<std::string, key> versions;
+  store.for_each_entry([&](const pack_store::listed_entry& e) {
+    versions.add(e.description.manifest.function, e.description.identity, e.created_ns);
+    entries.push_back(e);
+    return true;
+  });
+  removal_report report;
+  const function_id any{};
+  for (const auto& e : entries) {
+    if (versions.superseded(e.description.manifest.function, e.description.identity) &&
+        (dry == dry_run::yes || store.erase(entry_address{any, e.description.call}))) {
+      report.entries += 1;
+      report.bytes += e.size;
+    }
+  }
+  if (dry == dry_run::no && report.entries != 0) {
+    static_cast<void>(store.compact(compaction_scope::wasteful));
+  }
+  return report;
+}
+
 } // namespace detail::management
 
 // Removes entries of the directory cache at `root` until what options.function selects (every
@@ -321,9 +418,16 @@ inline prune_report prune(const std::filesystem::path& root, const prune_options
 // function name, in each partition (or in partition `scope` only), every identity but the one
 // written or read most recently. Those entries belong to older versions of the code and no
 // current call can hit them. With dry_run::yes, counts what it would remove.
+// On a pack root (detect_store_layout), the current identity is the one saved most recently (a
+// pack store writes nothing on a hit); the others' index slots are removed and the segments that
+// waste space compacted, which returns their space (the rest at a later prune's compaction). A
+// `scope` there throws store_error: a pack root has no partitions.
 inline removal_report prune_superseded(const std::filesystem::path& root, dry_run dry = dry_run::no,
                                        const progress_function& progress = {}, std::string_view scope = {}) {
   namespace dm = detail::management;
+  if (detect_store_layout(root) == store_layout::pack) {
+    return dm::pack_prune_superseded(root, dry, scope);
+  }
   const dm::scan_result scan = dm::scan_entries(root, {}, progress, scope);
   const std::vector<bool> superseded = detail::superseded_folders(scan);
   std::vector<std::size_t> doomed;

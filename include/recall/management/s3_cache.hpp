@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <recall/management/cache_inspection.hpp>
+#include <recall/management/prune.hpp>
 #include <recall/stores/s3_store.hpp>
 
 namespace recall {
@@ -59,16 +60,15 @@ namespace detail::management {
     s.bytes += e.size;
   }
   // The current version of each name is the folder with the newest save.
-  std::map<std::string, std::chrono::system_clock::time_point> newest_of_name;
+  detail::management::version_table<std::string, std::string> versions;
   for (auto& [folder, s] : by_folder) {
     s.folder = folder;
     s.name = std::string{detail::management::folder_stem(folder)};
-    auto& newest = newest_of_name[s.name];
-    newest = std::max(newest, s.newest);
+    versions.add(s.name, folder, detail::management::to_ns(s.newest));
   }
   std::vector<s3_function_summary> out;
   for (auto& [folder, s] : by_folder) {
-    s.superseded = s.newest < newest_of_name[s.name];
+    s.superseded = versions.superseded(s.name, folder);
     out.push_back(std::move(s));
   }
   return out;
@@ -94,11 +94,7 @@ struct s3_pruned_entry {
   s3_prune_reason reason = s3_prune_reason::limits;
 };
 
-struct s3_prune_report {
-  std::uint64_t considered_entries = 0;
-  std::uint64_t considered_bytes = 0;
-  std::uint64_t removed_entries = 0;
-  std::uint64_t removed_bytes = 0;
+struct s3_prune_report : prune_totals {
   std::vector<s3_pruned_entry> removed; // in the order removed
 };
 
@@ -115,41 +111,18 @@ inline s3_prune_report prune(s3_store& store, const s3_prune_options& o) {
   for (const auto& s : summarize(entries)) {
     superseded[s.folder] = s.superseded;
   }
+  using entry = s3_store::entry_info;
   s3_prune_report report;
-  for (const auto& e : entries) {
-    report.considered_entries += 1;
-    report.considered_bytes += e.size;
-  }
-  std::uint64_t count = report.considered_entries;
-  std::uint64_t bytes = report.considered_bytes;
-  const auto now = std::chrono::system_clock::now();
-  const auto take = [&](const s3_store::entry_info& e, s3_prune_reason why) {
-    if (o.dry == dry_run::no && !store.remove_object(e.object)) {
-      return;
-    }
-    count -= 1;
-    bytes -= e.size;
-    report.removed_entries += 1;
-    report.removed_bytes += e.size;
-    report.removed.push_back({e, why});
-  };
-  std::vector<const s3_store::entry_info*> rest;
-  for (const auto& e : entries) {
-    if (o.superseded && superseded[e.folder]) {
-      take(e, s3_prune_reason::superseded);
-    } else if (o.max_age && now - e.modified > *o.max_age) {
-      take(e, s3_prune_reason::age);
-    } else {
-      rest.push_back(&e);
-    }
-  }
-  for (const auto* e : rest) { // oldest first
-    const bool over = (o.max_count && count > *o.max_count) || (o.max_size && bytes > *o.max_size);
-    if (!over) {
-      break;
-    }
-    take(*e, s3_prune_reason::limits);
-  }
+  static_cast<prune_totals&>(report) = detail::management::prune_oldest_first(
+      entries, o, [](const entry& e) { return e.modified; }, [](const entry& e) { return e.size; },
+      [&](const entry& e) { return o.superseded && superseded[e.folder]; },
+      [&](const entry& e) { return o.dry == dry_run::yes || store.remove_object(e.object); },
+      [&](const entry& e, detail::management::removal_cause cause) {
+        report.removed.push_back({e, cause == detail::management::removal_cause::superseded
+                                         ? s3_prune_reason::superseded
+                                     : cause == detail::management::removal_cause::age ? s3_prune_reason::age
+                                                                                       : s3_prune_reason::limits});
+      });
   return report;
 }
 

@@ -51,7 +51,14 @@ struct entry_manifest {
   std::vector<std::string> global_names;     // declared globals
   std::vector<std::string> global_digests;   // one per global
   std::string host;                          // the machine and process that computed it: "<host>:<pid>"
+  std::string body; // the build-time body signature (recall-sign) of the code that computed it;
+                    // empty when that code was not tracked, or the entry predates this field
 };
+
+// How tools show a body signature: its first 12 hex digits, or "untracked".
+[[nodiscard]] inline std::string body_short_form(const std::string& body) {
+  return body.empty() ? std::string{"untracked"} : body.substr(0, 12);
+}
 
 // One cached result as bytes: the canonical encoding of the function's result.
 struct stored_entry {

@@ -18,6 +18,7 @@
 #include <boost/hana/string.hpp>
 
 #include <recall/detail/key/canonical_archive.hpp>
+#include <recall/detail/key/field_names.hpp>
 
 namespace recall::detail {
 
@@ -58,7 +59,7 @@ void append_fields(std::string& out, const T& value, int depth) {
 }
 
 // Appends a label for one value. Hana structs show member names; other aggregates show their
-// values in braces; ranges show their size, or their elements when there are a few scalars.
+// members in braces, named when field_names.hpp can name them ("{dt=0.01 steps=100}"); ranges show their size, or their elements when there are a few scalars.
 template <class T>
 void append_label(std::string& out, const T& value, int depth) {
   if (out.size() > max_label_length) {
@@ -110,8 +111,20 @@ void append_label(std::string& out, const T& value, int depth) {
     out += '{';
     std::apply(
         [&](const auto&... fields) {
-          bool first = true;
-          ((out += first ? "" : " ", first = false, append_label(out, fields, depth + 1)), ...);
+          std::size_t i = 0;
+          const auto append_field = [&](const auto& field) {
+            out += i == 0 ? "" : " ";
+            if constexpr (has_field_names<T>) {
+              static constexpr auto names = field_names<T>();
+              if (!names[i].empty()) {
+                out.append(names[i]);
+                out += '=';
+              }
+            }
+            append_label(out, field, depth + 1);
+            ++i;
+          };
+          (append_field(fields), ...);
         },
         tie_fields<aggregate_field_count<T>()>(value));
     out += '}';

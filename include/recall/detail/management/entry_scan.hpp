@@ -58,6 +58,7 @@ struct scanned_folder {
   std::string name;      // "ns_simulate-0123abcd"
   std::string function;  // from one entry's manifest; the folder name when none is readable
   std::string partition; // "channels_1a2b3c4d" when under a partition folder; empty at the root
+  std::string body;      // from the same manifest: its code's body signature; empty if untracked
 };
 
 // A writer's temp file as the walk saw it. Few exist, so each keeps its path.
@@ -125,11 +126,12 @@ inline void check_scope_name(std::string_view scope) {
 
 namespace scan_detail {
 
-// The readable name in the manifest of the first entry of `folder` that has one.
-[[nodiscard]] inline std::optional<std::string> function_name_of(const std::filesystem::path& root,
-                                                                 const scanned_folder& folder,
-                                                                 const std::vector<scanned_entry>& entries,
-                                                                 std::size_t first, std::size_t last) {
+// The manifest of the first entry of `folder` that names its function. Every entry of a
+// function folder has the same identity, so this one tells the folder's name and body signature.
+[[nodiscard]] inline std::optional<entry_manifest> folder_manifest_of(const std::filesystem::path& root,
+                                                                      const scanned_folder& folder,
+                                                                      const std::vector<scanned_entry>& entries,
+                                                                      std::size_t first, std::size_t last) {
   scan_result view{root, {folder}, {}, {}, {}};
   // A damaged first entry should not hide the name: try a few.
   for (std::size_t i = first; i < last && i < first + 8; ++i) {
@@ -137,7 +139,7 @@ namespace scan_detail {
     e.folder = 0;
     if (auto description = directory_store::describe_file(view.entry_path(e));
         description && !description->manifest.function.empty()) {
-      return std::move(description->manifest.function);
+      return std::move(description->manifest);
     }
   }
   return std::nullopt;
@@ -174,9 +176,13 @@ inline void walk_function_folder(const directory_layout::function_folder& folder
     report.advance(out.entries.size());
   };
   layout::for_each_shard_file(folder.fd, visit, {layout::file_kind::entry, layout::file_kind::temp});
-  scanned_folder described{std::string{folder.name}, {}, std::string{folder.partition}};
-  described.function =
-      function_name_of(out.root, described, out.entries, first, out.entries.size()).value_or(described.name);
+  scanned_folder described{std::string{folder.name}, {}, std::string{folder.partition}, {}};
+  if (auto manifest = folder_manifest_of(out.root, described, out.entries, first, out.entries.size())) {
+    described.function = std::move(manifest->function);
+    described.body = std::move(manifest->body);
+  } else {
+    described.function = described.name;
+  }
   if (!filter_matches(function_filter, described.function, described.name)) {
     out.entries.resize(first);
     out.temp_files.resize(first_temp);

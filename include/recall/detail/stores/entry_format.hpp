@@ -20,13 +20,20 @@
 //   reserved         ::= u32   = 0                                            offset 68
 //   body_checksum    ::= key16 XXH3-128, seed 0, of manifest then payload     offset 72
 //   header_checksum  ::= u64   XXH3-64, seed 0, of header bytes [0, 88)       offset 88
-//   manifest         ::= byte{manifest_size}: entry_manifest in the canonical  offset 96
-//                        payload encoding (canonical_archive.hpp), then 0..63 zero bytes
-//                        so that the payload starts at a multiple of 64 bytes
+//   manifest         ::= byte{manifest_size}: manifest_fields [ body ] padding offset 96
+//   manifest_fields  ::= entry_manifest's members function .. host, in declaration order, in
+//                        the canonical payload encoding (canonical_archive.hpp)
+//   body             ::= entry_manifest::body in the same encoding (u64 length, then its
+//                        bytes), present only when non-empty; entries written before it
+//                        existed, and entries of untracked code, have none
+//   padding          ::= 0..63 zero bytes, so that the payload starts at a multiple of 64 bytes
 //   payload          ::= byte{payload_size}                      offset 96 + manifest_size
 //                        the result's canonical payload encoding, or (flag bit 0) one zstd
 //                        frame declaring its content size and holding exactly that encoding
 //
+// A reader tells `body` from padding by its first byte: a non-empty body's length is not zero.
+// (Readers older than `body` reject a manifest that has one as having trailing bytes; they
+// recompute such an entry, as they would any entry they cannot read.)
 // The padding makes a raw payload's arrays aligned in a memory map of the file (recall::mapped);
 // entries written without it (by earlier builds) read the same.
 // Reading order (each step trusts only what the previous ones checked): length >= 96, magic,
@@ -36,6 +43,7 @@
 // decoding. Nothing follows the payload. Tools that only list entries read the header and the
 // manifest, never the payload.
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -162,8 +170,21 @@ inline void store_key(std::byte* out, const key& k) noexcept {
 }
 
 // The manifest's canonical encoding followed by the zero bytes that align the payload.
-[[nodiscard]] inline std::vector<std::byte> encode_manifest(const entry_manifest& manifest) {
-  std::vector<std::byte> out = encode_payload(manifest);
+[[nodiscard]] inline std::vector<std::byte> encode_manifest(const entry_manifest& m) {
+  std::vector<std::byte> out;
+  const auto write = [&](auto& sink) {
+    canonical_writer<std::remove_reference_t<decltype(sink)>, encoding_purpose::payload> writer{sink};
+    writer(m.function, m.signature, m.version, m.label, m.argument_types, m.argument_digests, m.global_names,
+           m.global_digests, m.host);
+    if (!m.body.empty()) {
+      writer(m.body);
+    }
+  };
+  counting_sink counter;
+  write(counter);
+  out.reserve(counter.size() + entry_payload_alignment);
+  buffer_sink sink{out};
+  write(sink);
   const std::size_t end = entry_header_size + out.size();
   out.resize(out.size() + (entry_payload_alignment - end % entry_payload_alignment) % entry_payload_alignment);
   return out;
@@ -311,10 +332,15 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
 // Decodes a manifest whose bytes passed verify_entry (or were read for listing: a damaged one
 // throws format_error like any hostile payload).
 [[nodiscard]] inline entry_manifest decode_manifest(std::span<const std::byte> bytes) {
-  entry_manifest manifest;
+  entry_manifest m;
   canonical_reader reader{bytes};
   try {
-    reader(manifest);
+    reader(m.function, m.signature, m.version, m.label, m.argument_types, m.argument_digests, m.global_names,
+           m.global_digests, m.host);
+    const auto rest = bytes.last(reader.remaining());
+    if (std::any_of(rest.begin(), rest.end(), [](std::byte b) { return b != std::byte{0}; })) {
+      reader(m.body);
+    }
   } catch (const cereal::Exception& e) {
     throw format_error{std::string{"manifest does not decode: "} + e.what()};
   }
@@ -327,7 +353,7 @@ inline void verify_entry(const entry_header& header, const key& expected_call, s
       throw format_error{"manifest padding is not zero"};
     }
   }
-  return manifest;
+  return m;
 }
 
 // The result's canonical encoding from a verified payload: the payload itself, or its
