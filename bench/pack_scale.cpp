@@ -7,12 +7,16 @@
 //
 // Hit and miss figures are CPU time per call (see cpu_seconds). Hits go through memoize with the memory tier off, so each is a key, a store lookup, a read
 // and a decode, as in recall-bench's "1,000,000 entries" row; the order is random over the
-// whole population, after a pass that warms the page cache.
+// whole population, after a pass that warms the page cache. The hit's floor at N is measured
+// alongside: a dependent load at a random place of memory as large as the population's index
+// and segments (a hit at N makes two: its index slot, then its record).
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -115,6 +119,53 @@ double hit_ns(const std::filesystem::path& root, recall::store_layout layout, lo
   return best;
 }
 
+// Bytes of the files in `folder` (not recursive).
+std::uint64_t folder_bytes(const std::filesystem::path& folder) {
+  std::uint64_t n = 0;
+  std::error_code error;
+  for (const auto& f : std::filesystem::directory_iterator{folder, error}) {
+    n += f.is_regular_file() ? f.file_size() : 0;
+  }
+  return n;
+}
+
+// CPU ns of one load at a random cache line of `bytes` of memory whose address came from the
+// previous load (a chain through a random cyclic order of every line), in 4 KB pages as the page
+// cache maps files: what a hit pays for each of its two random places once the population no
+// longer fits the CPU's caches (a cache miss and a TLB miss).
+double random_load_ns(std::size_t bytes) {
+  const std::size_t lines = bytes / 64;
+  if (lines < 2) {
+    return 0;
+  }
+  void* area = ::mmap(nullptr, lines * 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) {
+    return 0;
+  }
+  ::madvise(area, lines * 64, MADV_NOHUGEPAGE);
+  auto* words = static_cast<std::uint64_t*>(area);
+  std::vector<std::uint32_t> order(lines);
+  for (std::size_t i = 0; i < lines; ++i) {
+    order[i] = static_cast<std::uint32_t>(i);
+  }
+  std::shuffle(order.begin(), order.end(), std::mt19937_64{7});
+  for (std::size_t i = 0; i < lines; ++i) {
+    words[std::size_t{order[i]} * 8] = std::uint64_t{order[(i + 1) % lines]} * 8;
+  }
+  const std::size_t loads = 2'000'000;
+  std::uint64_t at = 0;
+  const double started = cpu_seconds();
+  for (std::size_t i = 0; i < loads; ++i) {
+    at = words[at];
+  }
+  const double ns = (cpu_seconds() - started) * 1e9 / static_cast<double>(loads);
+  if (at == 1) {
+    std::printf(" ");
+  }
+  ::munmap(area, lines * 64);
+  return ns;
+}
+
 // Mean ns of a miss (key, lookup, lock, lookup, compute, encode, save) on new keys.
 double miss_ns(const std::filesystem::path& root, recall::store_layout layout, std::size_t count) {
   recall::memoize<&fresh_result> f{on(root, layout)};
@@ -158,6 +209,12 @@ int main(int argc, char** argv) {
   std::printf("hit, directory, 1,000 entries: %.0f ns\n", directory_1k);
   std::printf("hit, pack, %lld entries: %.0f ns (%.2fx pack at 1,000; %.2fx directory at 1,000)\n", n, pack_n,
               pack_n / pack_1k, pack_n / directory_1k);
+  const std::uint64_t footprint = folder_bytes(pack_large / "index") + folder_bytes(pack_large / "segments");
+  const double load = random_load_ns(static_cast<std::size_t>(footprint));
+  std::printf("floor: a dependent random load over %.0f MB (index and segments of %lld entries): %.0f ns; "
+              "a hit at %lld makes two, so its floor is hit at 1,000 + %.0f ns = %.0f ns (%.2fx)\n",
+              static_cast<double>(footprint) / 1e6, n, load, n, 2 * load, pack_1k + 2 * load,
+              (pack_1k + 2 * load) / pack_1k);
 
   const auto miss_pack = miss_ns(work / "miss-pack", recall::store_layout::pack, 5000);
   const auto miss_directory = miss_ns(work / "miss-directory", recall::store_layout::directory, 5000);

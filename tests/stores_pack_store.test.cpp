@@ -17,6 +17,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <recall/detail/stores/pack_format.hpp>
@@ -86,6 +87,47 @@ void flip_byte(const fs::path& file, std::uint64_t at) {
   f.seekp(static_cast<std::streamoff>(at));
   f.put(static_cast<char>(c ^ 0x10));
 }
+
+// The files this process has memory-mapped (from /proc/self/maps; " (deleted)" kept).
+std::vector<std::string> mapped_files() {
+  std::vector<std::string> out;
+  std::ifstream maps{"/proc/self/maps"};
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (const auto slash = line.find('/'); slash != std::string::npos) {
+      out.push_back(line.substr(slash));
+    }
+  }
+  return out;
+}
+
+bool is_mapped(const fs::path& file) {
+  const std::string name = file.string();
+  for (const auto& m : mapped_files()) {
+    if (m.rfind(name, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The segment file and the offset of the record of `i`, from pack_store::where().
+std::pair<fs::path, std::uint64_t> record_of(pack_store& store, std::uint64_t i) {
+  const std::string where = store.where(key_of(i));
+  const auto at = where.rfind('@');
+  REQUIRE(at != std::string::npos);
+  return {fs::path{where.substr(0, at)}, std::stoull(where.substr(at + 1))};
+}
+
+// Lookups since `start` that the maps could not serve (recall::detail::pack::map_fallbacks).
+struct fallbacks {
+  std::uint64_t slots = recall::detail::pack::map_fallbacks.slots_found_by_pread.load();
+  std::uint64_t outside = recall::detail::pack::map_fallbacks.records_outside_map.load();
+  std::uint64_t rechecked = recall::detail::pack::map_fallbacks.records_rechecked.load();
+  [[nodiscard]] std::uint64_t slots_since() const { return fallbacks{}.slots - slots; }
+  [[nodiscard]] std::uint64_t outside_since() const { return fallbacks{}.outside - outside; }
+  [[nodiscard]] std::uint64_t rechecked_since() const { return fallbacks{}.rechecked - rechecked; }
+};
 
 } // namespace
 
@@ -214,12 +256,17 @@ TEST_CASE("pack_store keeps every committed entry through SIGKILL during appends
       }
     }
     ::close(pipe_fds[1]);
-    std::this_thread::sleep_for(std::chrono::milliseconds{40 + round * 30});
+    // Kill it some time after its 11th commit (not after a fixed time: a loaded machine or a
+    // sanitizer build may take longer than that to start writing).
+    std::vector<std::uint64_t> committed;
+    std::uint64_t k = 0;
+    while (committed.size() < 11 && ::read(pipe_fds[0], &k, sizeof k) == sizeof k) {
+      committed.push_back(k);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{20 + round * 30});
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    std::vector<std::uint64_t> committed;
-    std::uint64_t k = 0;
     while (::read(pipe_fds[0], &k, sizeof k) == sizeof k) {
       committed.push_back(k);
     }
@@ -465,4 +512,155 @@ TEST_CASE("pack_store records statistics per function", "[stores_pack_store]") {
   CHECK(s.hits == 4);
   CHECK(s.misses == 2);
   CHECK(s.stores == 1);
+}
+
+TEST_CASE("pack_store hits read the index and the record from maps that follow other writers", "[stores_pack_store]") {
+  temp_dir dir;
+  pack_store writer{dir.path()};
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    writer.save(entry_address{fn(), key_of(i)}, entry_of(i));
+  }
+  pack_store reader{dir.path()};
+  REQUIRE(holds(reader, 0));
+  const fs::path index =
+      dir.path() / "index" / recall::detail::pack::shard_name(recall::detail::pack::shard_of(key_of(0)));
+  const fs::path segment = record_of(reader, 0).first;
+  // The hit went through maps of both files (this is Linux: /proc/self/maps lists them).
+  CHECK(is_mapped(index));
+  CHECK(is_mapped(segment));
+  const fallbacks before;
+
+  SECTION("another writer grows every index shard: the reader maps the new files") {
+    const auto shard_size = fs::file_size(index);
+    for (std::uint64_t i = 20; i < 4000; ++i) {
+      writer.save(entry_address{fn(), key_of(i)}, entry_of(i));
+    }
+    REQUIRE(fs::file_size(index) > shard_size); // grown (a new file renamed over the old one)
+    std::size_t good = 0;
+    for (std::uint64_t i = 0; i < 4000; ++i) {
+      good += holds(reader, i) ? 1 : 0;
+    }
+    CHECK(good == 4000);
+    // Changed in place (no growth): a shared map sees the writer's slot at once.
+    writer.save(entry_address{fn(), key_of(3)}, entry_of(1003));
+    const auto loaded = reader.load(entry_address{fn(), key_of(3)});
+    REQUIRE(loaded);
+    CHECK(loaded->payload == entry_of(1003).payload);
+    CHECK(writer.erase(entry_address{fn(), key_of(4)}));
+    CHECK_FALSE(reader.load(entry_address{fn(), key_of(4)}));
+    // Every hit came from the maps: none needed pread to find its slot or read its record.
+    CHECK(before.slots_since() == 0);
+    CHECK(before.outside_since() == 0);
+    CHECK(before.rechecked_since() == 0);
+  }
+  SECTION("records appended after the reader mapped the segment are found (the map follows the file)") {
+    for (std::uint64_t i = 20; i < 2000; ++i) { // 300 KB more in the same segment
+      writer.save(entry_address{fn(), key_of(i)}, entry_of(i, 100));
+      if (i % 97 == 0) {
+        REQUIRE(holds(reader, i, 100)); // one appended just now, past the size the reader saw
+      }
+    }
+    REQUIRE(segments(dir.path()).size() == 1);
+    std::size_t good = 0;
+    for (std::uint64_t i = 20; i < 2000; ++i) {
+      good += holds(reader, i, 100) ? 1 : 0;
+    }
+    CHECK(good == 1980);
+    // A reader whose maps reserve less than the writer's segments hold maps them again, larger.
+    pack_store small_maps{dir.path(), recall::durability::none, {}, recall::pack_settings{4096}};
+    REQUIRE(holds(small_maps, 0));
+    for (std::uint64_t i = 2000; i < 2400; ++i) {
+      writer.save(entry_address{fn(), key_of(i)}, entry_of(i, 100));
+      REQUIRE(holds(small_maps, i, 100));
+    }
+    CHECK(holds(small_maps, 1, 40));
+    CHECK(before.slots_since() == 0);
+    CHECK(before.outside_since() == 0);
+    CHECK(before.rechecked_since() == 0);
+  }
+  SECTION("a record damaged after the reader mapped it is dropped, not served") {
+    REQUIRE(record_of(reader, 19).first == segment);
+    log_capture logs;
+    flip_byte(segment, fs::file_size(segment) - 5); // its payload: record 19 was written last
+    CHECK_FALSE(reader.load(entry_address{fn(), key_of(19)}));
+    CHECK(logs.count(recall::log_level::warning, "checksum mismatch") == 1);
+    CHECK_FALSE(reader.contains(entry_address{fn(), key_of(19)})); // dropped from the index
+    CHECK_FALSE(writer.load(entry_address{fn(), key_of(19)}));
+    // Its header's call key: the header checksum fails.
+    flip_byte(segment, record_of(reader, 5).second + 20);
+    CHECK_FALSE(reader.contains(entry_address{fn(), key_of(5)}));
+    CHECK_FALSE(reader.load(entry_address{fn(), key_of(5)}));
+    // The others still read, and the dropped ones read again once saved again.
+    for (std::uint64_t i = 0; i < 19; ++i) {
+      CHECK(holds(reader, i) == (i != 5));
+    }
+    reader.save(entry_address{fn(), key_of(19)}, entry_of(19));
+    CHECK(holds(reader, 19));
+    CHECK(holds(writer, 19));
+    // Each damaged record failed in the map, then again by pread, before it was dropped.
+    CHECK(before.rechecked_since() == 2);
+    CHECK(before.outside_since() == 0);
+  }
+  SECTION("a segment truncated under the reader's map: records past the end read as misses") {
+    // In place truncation under a live map is outside the contract for bytes the reader has
+    // already looked at; records past the size its map has seen are read with pread and fail.
+    for (std::uint64_t i = 20; i < 60; ++i) {
+      writer.save(entry_address{fn(), key_of(i)}, entry_of(i, 300));
+    }
+    const auto [seg, offset_of_59] = record_of(reader, 59);
+    fs::resize_file(seg, offset_of_59 + 10);
+    log_capture logs;
+    CHECK_FALSE(reader.load(entry_address{fn(), key_of(59)}));
+    CHECK(logs.count(recall::log_level::warning, "truncated") == 1);
+    CHECK(before.outside_since() == 1);
+  }
+}
+
+TEST_CASE("pack_store lookups from mapped indexes are safe while another store object grows them",
+          "[stores_pack_store]") {
+  temp_dir dir;
+  pack_store writer{dir.path(), recall::durability::none, {}, recall::pack_settings{32 << 10}};
+  pack_store reader{dir.path(), recall::durability::none, {}, recall::pack_settings{16 << 10}};
+  constexpr std::uint64_t total = 3000;
+  const fallbacks before;
+  std::atomic<std::uint64_t> saved{0};
+  std::atomic<int> wrong{0};
+  std::atomic<int> missing{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      std::uint64_t seed = static_cast<std::uint64_t>(t) + 1;
+      while (saved.load() < total) {
+        const std::uint64_t done = saved.load();
+        if (done == 0) {
+          continue;
+        }
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const std::uint64_t i = (seed >> 33) % done; // saved before we looked: must be there
+        const auto loaded = reader.load(entry_address{fn(), key_of(i)});
+        if (!loaded) {
+          ++missing;
+        } else if (loaded->payload != entry_of(i).payload) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::uint64_t i = 0; i < total; ++i) {
+    writer.save(entry_address{fn(), key_of(i)}, entry_of(i));
+    saved.store(i + 1);
+  }
+  for (auto& t : readers) {
+    t.join();
+  }
+  CHECK(wrong == 0);
+  CHECK(missing == 0);
+  CHECK(before.slots_since() == 0);
+  CHECK(before.outside_since() == 0);
+  CHECK(before.rechecked_since() == 0);
+  std::size_t good = 0;
+  for (std::uint64_t i = 0; i < total; ++i) {
+    good += holds(reader, i) ? 1 : 0;
+  }
+  CHECK(good == total);
 }

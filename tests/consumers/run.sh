@@ -143,6 +143,20 @@ recall_add_signatures(only_headers)' "target 'only_headers' has no C++"
   step "meson consumer (installed): the three-line recall-sign custom_target configures" env \
     PKG_CONFIG_PATH="$prefix/share/pkgconfig" PATH="$prefix/bin:$PATH" meson setup "$m/build" "$m"
   step "meson consumer: callee comment edit hits, callee literal edit misses" edits_hit_and_miss "$m" meson_build
+  # The same three lines with recall as a subproject: dependency('recall') configures it, which
+  # provides recall-sign to find_program; the depfile names the project's files, not recall's.
+  ms=$work/meson-signatures-subproject
+  cp -r "$src/tests/consumers/signatures" "$ms"
+  mkdir -p "$ms/subprojects" && ln -s "$src" "$ms/subprojects/recall"
+  step "meson consumer (subproject): the three-line recall-sign custom_target configures" \
+    meson setup "$ms/build" "$ms" --wrap-mode=nodownload --force-fallback-for=recall -Drecall:tool=disabled
+  # (The edits themselves were checked on the installed form above; what differs here is where
+  # recall-sign comes from and what the depfile names.)
+  step "meson consumer (subproject): builds and runs with its signatures" expect_run "$ms" meson_build miss
+  # ninja folds the depfile into its log: read it back from there.
+  step "meson consumer (subproject): the depfile lists physics.cpp and none of recall's files" bash -c "
+    deps=\$(ninja -C '$ms/build' -t deps recall_signatures.cpp) && echo \"\$deps\" &&
+    grep -q '/physics.cpp' <<<\"\$deps\" && ! grep -q 'subprojects/recall\\|include/recall/' <<<\"\$deps\""
 else
   echo "skip one-line body signatures: recall-sign was not built (no libclang) or cmake is missing"
 fi

@@ -79,9 +79,11 @@ enum class compaction_scope {
 // entry exhausts inode quotas and crawls through the metadata server: its files and their format
 // are in detail/stores/pack_format.hpp. Each process appends entries to a segment file of its
 // own (named after its host, boot and pid; created O_EXCL), so no two writers on any host ever
-// write one file; 64 index shards map call keys to (segment, offset, length). A hit is two
-// preads (an index window, the record); a save one pwritev and a slot written under the shard's
-// OFD lock. Compute locks are OFD byte-range locks, which the kernel (or the NFSv4 / Lustre lock
+// write one file; 64 index shards map call keys to (segment, offset, length). A hit reads the
+// key's index slots and then its record in place from read-only maps of the index shard and the
+// segment, with no system call (pread where a file cannot be mapped, and for records of
+// large_entry_size or more); a save is one pwritev and a slot written under the shard's OFD
+// lock. Compute locks are OFD byte-range locks, which the kernel (or the NFSv4 / Lustre lock
 // manager) drops when the holder dies, on any host: nothing depends on pids or host names being
 // unique. Every record is checked (header checksum, call key, length, body checksum) before it
 // is served; a damaged one is dropped from the index, logged, and recomputed.
@@ -95,7 +97,7 @@ public:
                       pack_settings settings = {})
       : m_root{normalized_root(root)}, m_durability{level}, m_compression{packing}, m_settings{settings},
         m_root_folder{m_root}, m_writer{m_root_folder, m_root, settings.max_segment_size, level},
-        m_readers{m_root_folder, m_root} {
+        m_readers{m_root_folder, m_root, settings.max_segment_size} {
     const std::string tag = detail::pack::writer_tag();
     for (std::size_t s = 0; s < detail::pack::shard_count; ++s) {
       m_shards[s] = std::make_unique<detail::pack::index_shard>(m_root_folder, s, m_root, tag);
@@ -226,13 +228,26 @@ public:
     if (!segment) {
       return false;
     }
+    const auto check_header = [&](std::span<const std::byte> head) {
+      const auto header = detail::decode_header(head);
+      detail::check_entry_call(header, address.call);
+      detail::check_entry_size(header, found->value.length);
+    };
+    if (const auto head = segment->mapped(found->value.offset, detail::entry_header_size); !head.empty()) {
+      try {
+        check_header(head);
+        return true;
+      } catch (const format_error&) {
+        // Read it again below, with pread, before judging it (see read_record).
+        detail::pack::map_fallbacks.records_rechecked.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (segment->map_reserve != 0) {
+      detail::pack::map_fallbacks.records_outside_map.fetch_add(1, std::memory_order_relaxed);
+    }
     detail::entry_header_bytes bytes{};
     const ::ssize_t got = detail::pack::pread_full(segment->fd.get(), bytes.data(), bytes.size(), found->value.offset);
     try {
-      const auto header =
-          detail::decode_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)));
-      detail::check_entry_call(header, address.call);
-      detail::check_entry_size(header, found->value.length);
+      check_header(std::span<const std::byte>{bytes}.first(got < 0 ? 0 : static_cast<std::size_t>(got)));
       return true;
     } catch (const format_error& error) {
       drop_damaged(*segment, found->value, error);
@@ -613,10 +628,28 @@ private:
     return m_sharing.load(std::memory_order_relaxed) == sharing::group ? 02770 : 0700;
   }
 
-  // Reads and checks the record `slot` points at. Throws format_error on any defect.
+  // Reads and checks the record `slot` points at: in place from the segment's map when it is
+  // smaller than large_entry_size and inside the map, else by pread. The checks are the same
+  // either way: header checksum, call key, length, and the body's checksum, computed over the
+  // copy of the payload that is returned. A record that fails them in the map is read again
+  // with pread before it is judged damaged: on a network file system a map is not revalidated
+  // the way a read is (NFS drops a changed file's cached pages, and their maps, on a read), so
+  // the last page of a segment another host appends to could be stale in the map.
+  // Throws format_error on any defect.
   [[nodiscard]] static stored_entry read_record(const detail::pack::open_segment& segment,
                                                 const detail::pack::slot& slot, const key& expected_call,
                                                 manifest_reading reading) {
+    if (slot.length < large_entry_size) {
+      if (const std::span<const std::byte> record = segment.mapped(slot.offset, slot.length); !record.empty()) {
+        try {
+          return read_mapped_record(record, slot, expected_call, reading);
+        } catch (const format_error&) {
+          detail::pack::map_fallbacks.records_rechecked.fetch_add(1, std::memory_order_relaxed);
+        }
+      } else if (segment.map_reserve != 0) {
+        detail::pack::map_fallbacks.records_outside_map.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     std::array<std::byte, 4096> head; // NOLINT(cppcoreguidelines-pro-type-member-init): filled by pread
     const std::size_t wanted = static_cast<std::size_t>(std::min<std::uint64_t>(slot.length, head.size()));
     const ::ssize_t got_signed = detail::pack::pread_full(segment.fd.get(), head.data(), wanted, slot.offset);
@@ -671,6 +704,30 @@ private:
       }
     }
     detail::verify_entry(header, expected_call, manifest, payload);
+    stored_entry entry{detail::unpack_payload(header, std::move(payload)), header.metadata, {}};
+    if (reading == manifest_reading::decode) {
+      entry.manifest = detail::decode_manifest(manifest);
+    }
+    return entry;
+  }
+
+  // read_record() of a record in the segment's map (`record`: its slot.length bytes).
+  [[nodiscard]] static stored_entry read_mapped_record(std::span<const std::byte> record,
+                                                       const detail::pack::slot& slot, const key& expected_call,
+                                                       manifest_reading reading) {
+    const detail::entry_header header = detail::decode_header(record);
+    detail::check_entry_call(header, expected_call);
+    detail::check_entry_size(header, slot.length);
+    const std::size_t manifest_end = detail::entry_header_size + header.manifest_size;
+    // Copied out before they are checked: what is checked is what is returned.
+    std::vector<std::byte> payload(record.begin() + static_cast<std::ptrdiff_t>(manifest_end), record.end());
+    std::vector<std::byte> manifest;
+    std::span<const std::byte> manifest_bytes = record.subspan(detail::entry_header_size, header.manifest_size);
+    if (reading == manifest_reading::decode) {
+      manifest.assign(manifest_bytes.begin(), manifest_bytes.end());
+      manifest_bytes = manifest;
+    }
+    detail::verify_entry(header, expected_call, manifest_bytes, payload);
     stored_entry entry{detail::unpack_payload(header, std::move(payload)), header.metadata, {}};
     if (reading == manifest_reading::decode) {
       entry.manifest = detail::decode_manifest(manifest);

@@ -1,8 +1,10 @@
-// One shard of a pack store's index (<root>/index/<ss>): lock-free lookups by pread, changes
-// under the file's OFD lock, growth by writing a larger copy and renaming it into place.
+// One shard of a pack store's index (<root>/index/<ss>): lock-free lookups read in place from a
+// read-only map of the file (pread where it cannot be mapped), changes under the file's OFD lock
+// with pwrite, growth by writing a larger copy and renaming it into place.
 #pragma once
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -60,6 +63,21 @@ inline constexpr int lock_try_command = F_SETLK;
   return true;
 }
 
+// Copies `bytes` (a multiple of 8) from `from` (8-byte aligned) in a memory map that other
+// threads and processes write to with pwrite, 8 bytes at a time with relaxed atomic loads, then
+// an acquire fence: the copy is what the caller decodes (and checksums), never the map itself,
+// so a word changing under the reader shows up as a bad checksum of the copy, not as a torn
+// decode; and reads the slot leads to (a record) are not ordered before it.
+inline void copy_shared(std::byte* to, const std::byte* from, std::size_t bytes) noexcept {
+  for (std::size_t i = 0; i < bytes; i += sizeof(std::uint64_t)) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast,cppcoreguidelines-pro-type-reinterpret-cast)
+    auto& word = *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(from + i));
+    const std::uint64_t value = std::atomic_ref<std::uint64_t>{word}.load(std::memory_order_relaxed);
+    std::memcpy(to + i, &value, sizeof value);
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+}
+
 inline void unlock_byte(int fd, std::uint64_t at) noexcept {
   struct ::flock range {};
   range.l_type = F_UNLCK;
@@ -69,14 +87,33 @@ inline void unlock_byte(int fd, std::uint64_t at) noexcept {
   static_cast<void>(::fcntl(fd, lock_try_command, &range));
 }
 
+// Process-wide counts of lookups that could not be served from the maps although maps were in
+// use: rare paths only (a hit from the maps counts nothing). On a local file system each stays
+// 0 unless a record is damaged or a file was cut short; on a network file system they count
+// what the maps missed and pread found. For tests and diagnostics.
+struct map_fallback_counts {
+  // A slot the index map did not show and pread did (after the miss reopened the index).
+  std::atomic<std::uint64_t> slots_found_by_pread{0};
+  // A record past the segment's end as its map saw it (or its segment could not be mapped).
+  std::atomic<std::uint64_t> records_outside_map{0};
+  // A record that failed its checks in the map, read again with pread.
+  std::atomic<std::uint64_t> records_rechecked{0};
+};
+inline map_fallback_counts map_fallbacks;
+
 // What a lookup found.
 struct found_slot {
   slot value;
   std::uint32_t position = 0;
 };
 
-// One index shard. Thread-safe. Lookups take no lock (neither a mutex nor a file lock); changes
-// are serialized across threads and processes by the OFD lock on byte 0 of the file.
+// One index shard. Thread-safe. Lookups take no lock (neither a mutex nor a file lock) and make
+// no system call: they read slots from a MAP_SHARED, PROT_READ map of the file taken when it is
+// opened, which sees every slot a writer pwrites (on Linux a shared file map and the page cache
+// are the same pages). Changes are serialized across threads and processes by the OFD lock on
+// byte 0 of the file. Growth renames a new file over the path: a lookup that misses reopens the
+// path and maps the new file; the old handle, its descriptor and its map stay until the shard
+// is destroyed, for lookups still reading them.
 class index_shard {
 public:
   // `root`: the store's root folder; `relative`: "index/<ss>". `make_folders` creates the store's
@@ -89,15 +126,11 @@ public:
   index_shard& operator=(const index_shard&) = delete;
   ~index_shard() {
     if (handle* h = m_current.load(std::memory_order_acquire); h != nullptr) {
-      if (h->fd >= 0) {
-        ::close(h->fd);
-      }
+      release(*h);
       delete h; // NOLINT(cppcoreguidelines-owning-memory): published as a raw pointer for lock-free reads
     }
     for (const auto& h : m_retired) {
-      if (h->fd >= 0) {
-        ::close(h->fd);
-      }
+      release(*h);
     }
   }
 
@@ -113,8 +146,25 @@ public:
       }
     }
     // Not there: the index may have been replaced (grown, repaired) since this process opened it.
-    if (const handle* fresh = current(true); fresh != h && fresh != nullptr && fresh->usable()) {
+    const handle* fresh = current(true);
+    if (fresh == nullptr || !fresh->usable()) {
+      return std::nullopt;
+    }
+    if (fresh != h) {
       return probe(*fresh, call);
+    }
+    if (fresh->map != nullptr) {
+      // The same file, read from its map: look once more with pread. On a network file system
+      // a read revalidates the client's cached pages (and drops changed ones from every map of
+      // the file), which reading a map never does; a slot another host wrote is found here,
+      // and through the map from then on. On a local file system the map was up to date.
+      handle unmapped = *fresh;
+      unmapped.map = nullptr;
+      auto found = probe(unmapped, call);
+      if (found) {
+        map_fallbacks.slots_found_by_pread.fetch_add(1, std::memory_order_relaxed);
+      }
+      return found;
     }
     return std::nullopt;
   }
@@ -248,8 +298,21 @@ private:
     bool empty = false; // exists but holds nothing yet (size 0)
     ::dev_t dev{};
     ::ino_t ino{};
+    // The whole file mapped read-only (map_length: its size by fstat when mapped, which its
+    // header's capacity was checked against), or null where it could not be mapped: pread then.
+    const std::byte* map = nullptr;
+    std::size_t map_length = 0;
     [[nodiscard]] bool usable() const noexcept { return fd >= 0 && capacity != 0; }
   };
+
+  static void release(handle& h) noexcept {
+    if (h.map != nullptr) {
+      ::munmap(const_cast<std::byte*>(h.map), h.map_length); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    if (h.fd >= 0) {
+      ::close(h.fd);
+    }
+  }
 
   struct insert_place {
     std::uint32_t position = 0;
@@ -307,6 +370,22 @@ private:
     if (fresh->capacity != 0 || fresh->empty) {
       fresh->fd = probe_fd.release();
     }
+    // Map exactly the bytes the header was checked against (decode_index_header compared its
+    // capacity with this size). Writers never resize an index in place (growth and repair
+    // rename a new file over it), so these bytes stay in the file for as long as it lives.
+    // Where mapping fails (a file system without mmap), lookups pread instead.
+    if (fresh->capacity != 0 &&
+        static_cast<std::uint64_t>(now.st_size) == index_header_size + std::uint64_t{fresh->capacity} * slot_size) {
+      const auto length = static_cast<std::size_t>(now.st_size);
+      void* address = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fresh->fd, 0);
+      if (address != MAP_FAILED) {
+        fresh->map = static_cast<const std::byte*>(address);
+        fresh->map_length = length;
+      } else if (!m_map_warned.exchange(true, std::memory_order_relaxed)) {
+        log(log_level::debug,
+            "cannot map index " + m_display + " (" + fsio::errno_message(errno) + "); its lookups read it with pread");
+      }
+    }
     const handle* published = fresh.get();
     if (h != nullptr) {
       m_retired.emplace_back(h); // readers may still be using it: kept until the shard dies
@@ -315,16 +394,30 @@ private:
     return published;
   }
 
+  // Reads `bytes` of the index at `at` into `to`: from the map when the handle has one and the
+  // bytes lie within it, else with pread. False if the file ends before them.
+  [[nodiscard]] static bool read_slots(const handle& h, std::byte* to, std::size_t bytes, std::uint64_t at) {
+    if (h.map != nullptr) {
+      if (at > h.map_length || bytes > h.map_length - at) {
+        return false; // past what the header and fstat said when mapped: never touched
+      }
+      copy_shared(to, h.map + at, bytes);
+      return true;
+    }
+    return pread_full(h.fd, to, bytes, at) == static_cast<::ssize_t>(bytes);
+  }
+
   // Linear probing from the key's home slot, window by window; stops at an empty slot.
   [[nodiscard]] static std::optional<found_slot> probe(const handle& h, const key& call) {
     const std::uint32_t mask = h.capacity - 1;
     std::uint32_t position = static_cast<std::uint32_t>(call.low()) & mask;
     std::array<std::byte, probe_window * slot_size> window; // NOLINT(cppcoreguidelines-pro-type-member-init)
+    // From a map, a slot at a time (most lookups end at the home slot: one or two cache lines);
+    // with pread, a window of slots per call.
+    const std::uint32_t step = h.map != nullptr ? 1 : probe_window;
     for (std::uint32_t seen = 0; seen < h.capacity;) {
-      const std::uint32_t count = std::min(probe_window, h.capacity - position);
-      const ::ssize_t got =
-          pread_full(h.fd, window.data(), count * slot_size, index_header_size + std::uint64_t{position} * slot_size);
-      if (got != static_cast<::ssize_t>(count * slot_size)) {
+      const std::uint32_t count = std::min(step, h.capacity - position);
+      if (!read_slots(h, window.data(), count * slot_size, index_header_size + std::uint64_t{position} * slot_size)) {
         return std::nullopt; // truncated under us: a miss
       }
       for (std::uint32_t i = 0; i < count; ++i) {
@@ -333,7 +426,7 @@ private:
           // A write in flight, or damage: read that slot once more on its own.
           std::array<std::byte, slot_size> again{};
           const std::uint64_t at = index_header_size + std::uint64_t{position + i} * slot_size;
-          if (pread_full(h.fd, again.data(), slot_size, at) == static_cast<::ssize_t>(slot_size)) {
+          if (read_slots(h, again.data(), slot_size, at)) {
             s = decode_slot(again.data());
           }
           if (!s) {
@@ -355,9 +448,9 @@ private:
     return std::nullopt;
   }
 
-  // probe() on the locked file; also reports removed slots of the key as not found.
+  // probe() on the locked file, by pread; also reports removed slots of the key as not found.
   [[nodiscard]] static std::optional<found_slot> probe_locked(const locked& l, const key& call) {
-    handle h;
+    handle h; // no map: reads what the locked descriptor names
     h.fd = l.fd;
     h.capacity = l.header.capacity;
     return probe(h, call);
@@ -594,6 +687,7 @@ private:
   std::mutex m_mutex;
   std::vector<std::unique_ptr<handle>> m_retired;
   std::atomic<bool> m_warned{false};
+  std::atomic<bool> m_map_warned{false};
 };
 
 } // namespace recall::detail::pack

@@ -5,11 +5,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -198,18 +201,123 @@ private:
   std::uint64_t m_end = 0;
 };
 
-// A segment open for reading.
-struct open_segment {
+// A read-only map of a segment file. It may reach past the file's end (room for the appends of
+// a segment still being written, so they need no new map): only its first `valid` bytes, the
+// file's size by fstat when last looked at, are ever touched.
+struct segment_map {
+  const std::byte* address = nullptr;
+  std::size_t reserved = 0;
+  std::atomic<std::uint64_t> valid{0};
+};
+
+// A segment open for reading. Records are read in place from a map of the file (mapped()),
+// taken on first use; where that fails, or a record lies past what the file held when last
+// looked at, they are read with pread. Thread-safe; lookups of records already inside the map
+// take no lock.
+class open_segment {
+public:
+  open_segment() = default;
+  open_segment(const open_segment&) = delete;
+  open_segment& operator=(const open_segment&) = delete;
+  ~open_segment() {
+    for (const auto& m : m_maps) {
+      ::munmap(const_cast<std::byte*>(m->address), m->reserved); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+  }
+
   fsio::unique_fd fd;
   std::string name;
   std::uint64_t size_at_open = 0;
+  // Bytes a map reserves at least (the store's maximum segment size): a segment being appended
+  // to grows into it without a new map. 0: no map is ever taken (reads use pread).
+  std::uint64_t map_reserve = 0;
+
+  // The `length` bytes at `offset`, in place in the map, or an empty span where they are not in
+  // it: no map (mapping failed or is off), or they lie past the file's end as fstat last saw it
+  // (looked at again once here: a record appended since the map was taken). The bytes stay
+  // valid while this segment lives. Segments are append-only and never truncated by recall, so
+  // the bytes of a record the index points at do not change; truncating one in place under a
+  // reader is outside the contract (docs/RELIABILITY.md), as for any map.
+  [[nodiscard]] std::span<const std::byte> mapped(std::uint64_t offset, std::uint64_t length) const {
+    if (length == 0) {
+      return {};
+    }
+    if (const segment_map* m = m_current.load(std::memory_order_acquire); m != nullptr) {
+      if (const std::uint64_t valid = m->valid.load(std::memory_order_acquire);
+          offset <= valid && length <= valid - offset) {
+        return {m->address + offset, static_cast<std::size_t>(length)};
+      }
+    }
+    if (map_reserve == 0 || m_failed.load(std::memory_order_relaxed)) {
+      return {};
+    }
+    const segment_map* m = refresh(offset + length);
+    if (m == nullptr) {
+      return {};
+    }
+    const std::uint64_t valid = m->valid.load(std::memory_order_acquire);
+    if (offset > valid || length > valid - offset) {
+      return {}; // past the file's end: pread reports it
+    }
+    return {m->address + offset, static_cast<std::size_t>(length)};
+  }
+
+private:
+  // Looks at the file's size again; maps it (or maps it larger) if `wanted` bytes are in the file
+  // but past the map. The map in use, or null.
+  const segment_map* refresh(std::uint64_t wanted) const {
+    const std::lock_guard lock{m_mutex};
+    segment_map* m = m_current.load(std::memory_order_acquire);
+    if (m != nullptr && wanted <= m->valid.load(std::memory_order_acquire)) {
+      return m; // another thread looked meanwhile
+    }
+    struct ::stat info {};
+    if (::fstat(fd.get(), &info) != 0) {
+      return m;
+    }
+    const auto size = static_cast<std::uint64_t>(info.st_size);
+    if (m != nullptr && size <= m->reserved) {
+      m->valid.store(size, std::memory_order_release);
+      return m;
+    }
+    static const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    std::uint64_t reserve = std::max(size, map_reserve);
+    if (m != nullptr) {
+      reserve = std::max<std::uint64_t>(reserve, std::uint64_t{m->reserved} * 2);
+    }
+    reserve = (reserve + page - 1) / page * page;
+    if (reserve > std::numeric_limits<std::size_t>::max() / 2) {
+      return m;
+    }
+    void* address = ::mmap(nullptr, static_cast<std::size_t>(reserve), PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (address == MAP_FAILED) {
+      m_failed.store(true, std::memory_order_relaxed);
+      log(log_level::debug,
+          "cannot map segment " + name + " (" + fsio::errno_message(errno) + "); its records are read with pread");
+      return m;
+    }
+    auto fresh = std::make_unique<segment_map>();
+    fresh->address = static_cast<const std::byte*>(address);
+    fresh->reserved = static_cast<std::size_t>(reserve);
+    fresh->valid.store(size, std::memory_order_relaxed);
+    m = fresh.get();
+    m_maps.push_back(std::move(fresh)); // an older map stays for readers still in it
+    m_current.store(m, std::memory_order_release);
+    return m;
+  }
+
+  mutable std::mutex m_mutex;
+  mutable std::atomic<segment_map*> m_current{nullptr};
+  mutable std::atomic<bool> m_failed{false};
+  mutable std::vector<std::unique_ptr<segment_map>> m_maps;
 };
 
-// Segments by id, opened on first use and kept open (up to a bound). Thread-safe.
+// Segments by id, opened on first use and kept open (up to a bound). Thread-safe. `map_reserve`:
+// what an open segment's map reserves at least (open_segment::map_reserve; 0: no maps).
 class segment_readers {
 public:
-  segment_readers(fsio::root_folder& root, std::string display_root)
-      : m_root{root}, m_display_root{std::move(display_root)} {}
+  segment_readers(fsio::root_folder& root, std::string display_root, std::uint64_t map_reserve = 0)
+      : m_root{root}, m_display_root{std::move(display_root)}, m_map_reserve{map_reserve} {}
 
   // The segment with `id`, or null if no segment of this id exists, or it cannot be read (not a
   // regular file, damaged header, another format version: warned once per segment).
@@ -313,6 +421,7 @@ public:
     out->fd = std::move(fd);
     out->name = name;
     out->size_at_open = static_cast<std::uint64_t>(info.st_size);
+    out->map_reserve = m_map_reserve;
     return out;
   }
 
@@ -339,6 +448,7 @@ private:
 
   fsio::root_folder& m_root;
   std::string m_display_root;
+  std::uint64_t m_map_reserve;
   std::mutex m_mutex;
   std::unordered_map<std::uint64_t, std::shared_ptr<const open_segment>> m_open;
   std::unordered_map<std::uint64_t, std::string> m_names;
