@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "fuzz_support.hpp"
 
@@ -23,10 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const recall::key call = recall_fuzz::call_of(bytes);
   try {
     const recall::stored_entry entry = recall::detail::decode_entry(bytes, call);
-    // The payload returned is exactly the bytes after header and manifest: a decoder returning
-    // anything else would serve a wrong answer.
-    const auto start = recall::detail::entry_header_size + recall::detail::decode_header(bytes).manifest_size;
-    const auto expected = bytes.subspan(start);
+    // The payload returned is exactly the bytes after header and manifest (decompressed, for a
+    // zstd entry): a decoder returning anything else would serve a wrong answer.
+    const recall::detail::entry_header header = recall::detail::decode_header(bytes);
+    const auto stored = bytes.subspan(recall::detail::entry_header_size + header.manifest_size);
+    const std::vector<std::byte> expected =
+        recall::detail::unpack_payload(header, std::vector<std::byte>(stored.begin(), stored.end()));
     if (entry.payload.size() != expected.size() ||
         !std::equal(entry.payload.begin(), entry.payload.end(), expected.begin())) {
       __builtin_trap();
